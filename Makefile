@@ -1,0 +1,30 @@
+# Every target sets up what it needs: a fresh clone runs `make sample` or `make test` as is.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: sample test bench venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Grade the bundled sample submission end to end and print the result.
+sample: $(STAMP)
+	$(BIN)/grader grade samples/nn_basics_submission.ipynb --out results/sample-results.json
+
+## Run the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Measure grading cost against the interpreter-and-numpy floor.
+bench: $(STAMP)
+	$(BIN)/python bench/grading_cost.py
+
+clean:
+	rm -rf $(VENV) results

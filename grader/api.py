@@ -1,0 +1,150 @@
+"""The grader's core API: grade one notebook, in-process, into a :class:`GradingResults`.
+
+The command line (:mod:`grader.cli`), the Gradescope entry (:mod:`grader.gradescope`) and batch
+grading are thin layers over :func:`grade_notebook`. It never raises for anything a submission
+does: every path ends in results a student can read.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .config import Assignment, ConfigError, available_assignments, load_assignment
+from .notebook import Notebook, NotebookError, prepare, read_notebook
+from .results import GradingResults, TestResult
+from .sandbox.session import CellRun, Sandbox
+
+INTERNAL_PROBLEM = ("The autograder ran into an internal problem while grading this submission. "
+                    "This is not caused by your code; your instructor can see the details. ")
+COLAB_ONLY = ("google.colab",)
+
+
+def grade_notebook(
+    path: Path,
+    assignment: str | None = None,
+    *,
+    solutions_root: Path | None = None,
+    public_only: bool = False,
+    slot: int = 0,
+) -> GradingResults:
+    """Grade the notebook at ``path``; ``assignment`` defaults to the one its metadata names."""
+    started = time.monotonic()
+    try:
+        results = _grade(Path(path), assignment, solutions_root, public_only, slot)
+    except Exception:  # the grader's own bug must still leave the student a result
+        traceback.print_exc(file=sys.stderr)
+        results = GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
+    results.execution_time = time.monotonic() - started
+    return results
+
+
+def results_for_problem(assignment: Assignment | None, message: str) -> GradingResults:
+    """Score-0 results that explain a problem; when the assignment is known, its tests are listed."""
+    if assignment is None:
+        return GradingResults(output=message, score_override=0.0)
+    results = _run_tests(assignment, None, message, public_only=False)
+    results.output = message + "\n\n" + results.output
+    results.score_override = 0.0
+    return results
+
+
+def _resolve_assignment(name: str | None, notebook: Notebook | None, solutions_root: Path | None) -> Assignment:
+    name = name or (notebook.assignment if notebook else None)
+    if name is None:
+        known = available_assignments(solutions_root)
+        if len(known) != 1:
+            raise ConfigError(
+                "This notebook does not say which assignment it belongs to, so it could not be graded. "
+                f"Start from the notebook handed out for the assignment. (Known assignments: {', '.join(known) or 'none'}.)"
+            )
+        name = known[0]
+    return load_assignment(name, solutions_root)
+
+
+def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None, public_only: bool, slot: int) -> GradingResults:
+    notebook, problem = None, None
+    try:
+        notebook = prepare(read_notebook(path))
+    except NotebookError as exc:
+        problem = str(exc)
+    try:
+        spec = _resolve_assignment(assignment_name, notebook, solutions_root)
+    except ConfigError as exc:
+        return GradingResults(output=f"{problem}\n{exc}" if problem else str(exc), score_override=0.0)
+    if notebook is None:
+        return results_for_problem(spec, f"Your submission could not be graded: {problem}")
+    sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits, slot=slot)
+    try:
+        cell_runs = sandbox.start()
+        results = _run_tests(spec, sandbox, None, public_only=public_only)
+    finally:
+        sandbox.close()
+    results.output = "\n".join(filter(None, [
+        f"Graded {path.name} for {spec.title}.", _cell_report(cell_runs), results.output]))
+    results.extra_data.update({
+        "protections": sandbox.protections,
+        "worker_restarts": sandbox.restarts,
+        "cells": {run.index: run.status for run in cell_runs},
+    })
+    return results
+
+
+def _run_tests(spec: Assignment, sandbox: Sandbox | None, problem: str | None, *, public_only: bool) -> GradingResults:
+    # Imported here so that the first worker is forked before pytest and the tests exist in memory.
+    from .testing.plugin import GradingPlugin, run_tests
+    from .testing.proxy import Student, Unavailable
+
+    student = Student(sandbox if sandbox is not None else Unavailable(problem or "no notebook"))
+    plugin = GradingPlugin(student, public_only=public_only)
+    exit_code = run_tests(spec.tests_dir, plugin)
+    tests: list[TestResult] = list(plugin.results.values())
+    notes = []
+    if exit_code in (3, 4) or (exit_code == 5 and not public_only):
+        # pytest's internal error, usage error, or no tests at all: the assignment is broken.
+        print(f"grader: pytest ended with exit code {exit_code} for {spec.tests_dir}", file=sys.stderr)
+        return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name})
+    if plugin.collection_errors:
+        notes.append(INTERNAL_PROBLEM + "(Some tests could not be loaded.)")
+        for error in plugin.collection_errors:
+            print(f"grader: collection error: {error}", file=sys.stderr)
+    for note in plugin.instructor_notes:
+        print(f"grader: test error: {note}", file=sys.stderr)
+    results = GradingResults(tests=tests, extra_data={"assignment": spec.name})
+    notes.append(_hidden_summary(tests))
+    results.output = "\n".join(filter(None, notes))
+    return results
+
+
+def _hidden_summary(tests: list[TestResult]) -> str:
+    hidden = [t for t in tests if t.visibility != "visible"]
+    if not hidden:
+        return ""
+    points = sum(t.max_score for t in hidden)
+    return (f"{len(hidden)} hidden test{'s' if len(hidden) != 1 else ''} worth {points:g} point"
+            f"{'s' if points != 1 else ''} will be shown when grades are published.")
+
+
+def _cell_report(runs: list[CellRun]) -> str:
+    lines = []
+    from .testing.explain import error_text
+
+    for run in runs:
+        if run.status == "ok":
+            continue
+        if run.status == "timeout":
+            lines.append(f"- Cell #{run.index} did not finish in time and was stopped.")
+        elif run.status == "crashed":
+            note = (run.error or {}).get("message", "the process running it stopped")
+            lines.append(f"- Cell #{run.index} stopped the process running your notebook: {note}.")
+        else:
+            text = error_text(run.error).replace("\n", "\n  ")
+            lines.append(f"- Cell #{run.index} raised {text}")
+            if any(name in text for name in COLAB_ONLY):
+                lines.append("  (Colab-only code cannot run in the grader; this is fine as long as your "
+                             "functions do not depend on it.)")
+    if not lines:
+        return ""
+    return "Problems while running your notebook (later cells still ran):\n" + "\n".join(lines)

@@ -1,0 +1,175 @@
+"""Command line: a thin layer over :mod:`grader.api` and friends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .results import GradingResults, write_atomically
+
+
+def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
+    lines = [title]
+    if results.output:
+        lines += ["  " + line for line in results.output.splitlines()]
+    lines.append("")
+    for test in sorted(results.tests, key=lambda t: t.number or "") + results.adjustments:
+        mark = "PASS" if test.status == "passed" else "FAIL"
+        label = f"{test.number} {test.name}" if test.number else test.name
+        lines.append(f"  {mark}  {label[:78]:<78} {test.score:g}/{test.max_score:g}")
+        if test.status != "passed" and test.output:
+            shown = test.output.splitlines()
+            lines += ["          " + line for line in shown[:details]]
+            if len(shown) > details:
+                lines.append("          ...")
+    lines.append(f"\nScore: {results.score:g}/{results.max_score:g}")
+    return "\n".join(lines)
+
+
+def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
+    from .api import grade_notebook
+
+    results = grade_notebook(Path(args.notebook), args.assignment, solutions_root=args.solutions,
+                             public_only=public_only)
+    if getattr(args, "out", None):
+        write_atomically(results, Path(args.out))
+    if getattr(args, "json", False):
+        print(results.to_json(), end="")
+    else:
+        print(_summary(f"{Path(args.notebook).name}", results))
+        if getattr(args, "out", None):
+            print(f"Results written to {args.out}")
+    return 0 if results.tests else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    return cmd_grade(args, public_only=True)
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from .gradescope import run_gradescope
+
+    root = Path(args.root)
+    results = run_gradescope(root, solutions_root=args.solutions, assignment=args.assignment)
+    print(_summary(f"Gradescope run in {root}", results))
+    return 0  # Gradescope reads results.json; a non-zero exit would only hide it
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from .config import ConfigError
+    from .packaging import build_autograder_zip
+
+    out = Path(args.out or f"{args.assignment}-autograder.zip")
+    try:
+        path = build_autograder_zip(args.assignment, out, solutions_root=args.solutions)
+    except ConfigError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {path}: upload it as the autograder of a Gradescope programming assignment.")
+    return 0
+
+
+def _assignments_root(solutions: Path | None) -> Path:
+    from .config import default_solutions_root
+
+    return (solutions or default_solutions_root()).resolve().parent / "assignments"
+
+
+def _names(args: argparse.Namespace) -> list[str]:
+    from .config import available_assignments
+
+    return args.assignments or available_assignments(args.solutions)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .authoring import BuildError, build_stub, render, stub_path, write_stub
+    from .config import ConfigError, load_assignment
+
+    status = 0
+    for name in _names(args):
+        try:
+            spec = load_assignment(name, args.solutions)
+            if args.check:
+                path = stub_path(spec, _assignments_root(args.solutions))
+                current = path.read_text(encoding="utf-8") if path.is_file() else None
+                if current != render(build_stub(spec)):
+                    print(f"{path} is out of date: run `grader build {name}`", file=sys.stderr)
+                    status = 1
+                continue
+            print(f"Wrote {write_stub(spec, _assignments_root(args.solutions))}")
+        except (BuildError, ConfigError, OSError, ValueError) as exc:
+            print(f"grader: {name}: {exc}", file=sys.stderr)
+            status = 2
+    return status
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .api import grade_notebook
+    from .authoring import stub_path
+    from .config import ConfigError, load_assignment
+
+    status = 0
+    for name in _names(args):
+        try:
+            spec = load_assignment(name, args.solutions)
+        except ConfigError as exc:
+            print(f"grader: {exc}", file=sys.stderr)
+            return 2
+        for label, path, want_full in (("reference", spec.reference_notebook, True),
+                                       ("stub", stub_path(spec, _assignments_root(args.solutions)), False)):
+            results = grade_notebook(path, name, solutions_root=args.solutions)
+            ok = bool(results.tests) and (results.score == results.max_score if want_full else results.score == 0)
+            print(f"{name} {label}: {results.score:g}/{results.max_score:g} {'ok' if ok else 'WRONG'}")
+            if not ok:
+                status = 1
+                print(_summary(str(path), results), file=sys.stderr)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade Jupyter notebooks safely, for Gradescope or locally.")
+    parser.add_argument("--solutions", type=Path, default=None,
+                        help="folder holding solutions/<assignment>/ (default: $GRADER_SOLUTIONS, the checkout, or /autograder/source/solutions)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    grade = sub.add_parser("grade", help="grade one notebook with all tests and print the result")
+    grade.add_argument("notebook")
+    grade.add_argument("--assignment", help="assignment name (default: read from the notebook's metadata)")
+    grade.add_argument("--out", help="also write Gradescope's results.json here")
+    grade.add_argument("--json", action="store_true", help="print results.json instead of a summary")
+    grade.set_defaults(func=cmd_grade)
+
+    check = sub.add_parser("check", help="run only the public tests on a notebook (for students)")
+    check.add_argument("notebook")
+    check.add_argument("--assignment")
+    check.set_defaults(func=cmd_check)
+
+    gs = sub.add_parser("gradescope", help="grade the submission in a Gradescope /autograder layout")
+    gs.add_argument("--root", default="/autograder", help="the /autograder folder (default: /autograder)")
+    gs.add_argument("--assignment", help="assignment name (default: from the notebook or the only one installed)")
+    gs.set_defaults(func=cmd_gradescope)
+
+    package = sub.add_parser("package", help="write autograder.zip for Gradescope's zip upload route")
+    package.add_argument("assignment")
+    package.add_argument("--out", help="zip file to write (default: ASSIGNMENT-autograder.zip)")
+    package.set_defaults(func=cmd_package)
+
+    build = sub.add_parser("build", help="generate student notebooks in assignments/ from solutions/")
+    build.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    build.add_argument("--check", action="store_true", help="only check that the committed stubs are current")
+    build.set_defaults(func=cmd_build)
+
+    validate = sub.add_parser("validate", help="prove the reference scores full marks and the stub zero")
+    validate.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    validate.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Assignment configuration: where an assignment's files are, its limits and its late policy.
+
+Each assignment has ``solutions/<name>/assignment.toml``; every key is optional and the defaults
+fit Gradescope's default container (768 MB, half a CPU, 10 minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 (Gradescope's image)
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """An assignment that cannot be found or whose configuration is wrong (the instructor's to fix)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_seconds: float = 20.0  # wall clock for one notebook cell
+    call_seconds: float = 5.0  # wall clock for one call into a student's function
+    memory_mb: int = 1024  # data segment of the worker (torch alone maps ~300 MB)
+    cpu_seconds: int = 120  # CPU time of the worker over its whole life
+    processes: int = 64  # processes and threads of the sandbox user
+    file_size_mb: int = 16  # largest file the worker may write
+    open_files: int = 256
+    output_chars: int = 4000  # captured output kept per cell or call
+    value_mb: int = 16  # largest value a call may send back
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    points_per_day: float = 0.0  # deducted per day or part of a day after the due date
+    honour_late_due_date: bool = True  # nothing is accepted after Gradescope's late due date
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    title: str
+    root: Path  # solutions/<name>
+    notebook: str  # file name of the reference notebook
+    limits: Limits = field(default_factory=Limits)
+    late: LatePolicy = field(default_factory=LatePolicy)
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.root / "tests"
+
+    @property
+    def reference_notebook(self) -> Path:
+        return self.root / self.notebook
+
+
+def default_solutions_root() -> Path:
+    """Where solutions live: $GRADER_SOLUTIONS, the checkout this package sits in, or the image's."""
+    env = os.environ.get("GRADER_SOLUTIONS")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / "solutions"
+    if checkout.is_dir():
+        return checkout
+    return Path("/autograder/source/solutions")
+
+
+def _build(cls, table: dict, where: str):
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    values = {}
+    for key, value in table.items():
+        kind = type(getattr(cls(), key))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not kind:
+            raise ConfigError(f"{where}: {key} must be a {kind.__name__}, not {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def available_assignments(solutions_root: Path | None = None) -> list[str]:
+    root = solutions_root or default_solutions_root()
+    return sorted(p.parent.name for p in root.glob("*/assignment.toml"))
+
+
+def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment:
+    root = (solutions_root or default_solutions_root()) / name
+    path = root / "assignment.toml"
+    if not path.is_file():
+        known = ", ".join(available_assignments(solutions_root)) or "none"
+        raise ConfigError(f"no assignment named {name!r} (known: {known})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    unknown = set(top) - {"title", "notebook"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return Assignment(
+        name=name,
+        title=str(top.get("title", name)),
+        root=root,
+        notebook=str(top.get("notebook", f"{name}.ipynb")),
+        limits=_build(Limits, data.get("limits", {}), f"{path} [limits]"),
+        late=_build(LatePolicy, data.get("late_policy", {}), f"{path} [late_policy]"),
+    )

@@ -1,0 +1,136 @@
+"""The late policy: how many points a submission loses for lateness, computed from Gradescope's metadata.
+
+Everything is derived from ``created_at`` (when the student submitted), never from the clock of
+the machine grading it, so a rerun weeks later gives the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from .config import LatePolicy
+
+_DAY = timedelta(days=1)
+# Python 3.10's fromisoformat accepts neither a trailing "Z" nor fractions of other than 3 or 6
+# digits; Gradescope writes 6 today, but other tools (and tests) write any number.
+_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})[.,](\d+)")
+_ZULU = re.compile(r"[zZ]$")
+
+
+@dataclass(frozen=True)
+class LatePenalty:
+    days_late: int = 0  # whole days or parts of days after the due date
+    points: float = 0.0  # points to deduct, before any capping to what was earned
+    rejected: bool = False  # past the late due date: nothing is accepted
+    message: str = ""  # for the student
+    instructor_notes: tuple[str, ...] = field(default_factory=tuple)  # never shown to the student
+
+    @property
+    def applies(self) -> bool:
+        return self.points > 0 and not self.rejected
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime, or None when it is missing or unreadable.
+
+    A timestamp without an offset is taken as UTC; Gradescope always writes one, so this only
+    matters for hand-made metadata.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = _ZULU.sub("+00:00", value.strip())
+    text = _FRACTION.sub(lambda m: f"{m.group(1)}.{(m.group(2) + '000000')[:6]}", text, count=1)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def days_late(submitted: datetime, due: datetime) -> int:
+    """Whole days after the due date, where any part of a day counts as a day (1 second late = 1)."""
+    delta = submitted - due
+    if delta <= timedelta(0):
+        return 0
+    # timedelta arithmetic is exact; dividing floats would misjudge a microsecond past midnight.
+    whole, rest = divmod(delta, _DAY)
+    return whole + (1 if rest else 0)
+
+
+def _due_dates(metadata: dict) -> tuple[object, object]:
+    """The due date and late due date that apply to this submission.
+
+    Gradescope can attach a per-student extension to each user entry (``users[i].assignment``);
+    when every member of a group has one, the most generous applies, as it would for one student.
+    """
+    assignment = metadata.get("assignment") if isinstance(metadata.get("assignment"), dict) else {}
+    due, late_due = assignment.get("due_date"), assignment.get("late_due_date")
+    users = metadata.get("users")
+    if isinstance(users, list) and users:
+        own = [u.get("assignment") for u in users if isinstance(u, dict)]
+        if own and all(isinstance(a, dict) and parse_timestamp(a.get("due_date")) for a in own):
+            best = max(own, key=lambda a: parse_timestamp(a["due_date"]))
+            due = best["due_date"]
+            late_due = best.get("late_due_date", late_due)
+    return due, late_due
+
+
+def _plural(count: float, word: str) -> str:
+    shown = int(count) if float(count).is_integer() else count
+    return f"{shown} {word}" + ("" if shown == 1 else "s")
+
+
+def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
+    """The penalty for this submission under ``policy``; no penalty when the dates cannot be read."""
+    if not isinstance(metadata, dict):
+        return LatePenalty(instructor_notes=("No submission metadata: no late policy applied.",))
+    raw_submitted = metadata.get("created_at")
+    raw_due, raw_late_due = _due_dates(metadata)
+    submitted = parse_timestamp(raw_submitted)
+    if submitted is None:
+        return LatePenalty(
+            instructor_notes=(f"Submission time created_at={raw_submitted!r} is missing or unreadable: "
+                              "no late policy applied.",)
+        )
+    notes: list[str] = []
+    late_due = parse_timestamp(raw_late_due)
+    if raw_late_due is not None and late_due is None:
+        notes.append(f"Late due date {raw_late_due!r} is unreadable: it was not enforced.")
+    if late_due is not None and policy.honour_late_due_date and submitted > late_due:
+        return LatePenalty(
+            rejected=True,
+            message=(
+                f"This submission was made at {_shown(submitted)}, after the late due date "
+                f"({_shown(late_due)}). Submissions after the late due date are not accepted, so it "
+                "receives 0 points. If you have an extension, contact course staff."
+            ),
+            instructor_notes=tuple(notes),
+        )
+    due = parse_timestamp(raw_due)
+    if due is None:
+        notes.append(f"Due date {raw_due!r} is missing or unreadable: no late penalty applied.")
+        return LatePenalty(instructor_notes=tuple(notes))
+    days = days_late(submitted, due)
+    if days == 0:
+        return LatePenalty(instructor_notes=tuple(notes))
+    points = days * policy.points_per_day
+    if points <= 0:
+        message = (f"Submitted {_plural(days, 'day')} late ({_shown(submitted)}; due {_shown(due)}). "
+                   "This assignment has no late penalty.")
+    else:
+        message = (
+            f"Submitted {_plural(days, 'day')} late ({_shown(submitted)}; due {_shown(due)}). "
+            f"The late penalty is {_plural(policy.points_per_day, 'point')} per day or part of a day, "
+            f"so {_plural(points, 'point')} {'is' if points == 1 else 'are'} deducted "
+            "(the total never goes below 0)."
+        )
+    return LatePenalty(days_late=days, points=points, message=message, instructor_notes=tuple(notes))
+
+
+def _shown(moment: datetime) -> str:
+    # Shown in the offset Gradescope gave, which is the course's time zone.
+    return moment.isoformat(sep=" ", timespec="seconds")

@@ -1,0 +1,53 @@
+"""A stand-in for the IPython shell that notebook code expects.
+
+IPython's input transformer turns ``%matplotlib inline`` and ``!pip install x`` into calls on
+``get_ipython()``. In the worker those calls do nothing (no shell commands, no installs), except
+cell magics that only wrap Python code (``%%time``, ``%%capture``), whose body still runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_RUN_BODY = {"time", "timeit", "capture", "prun"}
+_namespace: dict[str, Any] = {}
+
+
+class _Shell:
+    def run_line_magic(self, name: str, line: str = "", *args, **kwargs) -> None:
+        return None
+
+    def run_cell_magic(self, name: str, line: str, cell: str, *args, **kwargs) -> None:
+        if name in _RUN_BODY:
+            exec(compile(cell, "<cell magic>", "exec"), _namespace)
+        return None
+
+    def system(self, command: str, *args, **kwargs) -> None:
+        return None
+
+    def getoutput(self, command: str, *args, **kwargs) -> list:
+        return []
+
+    def __getattr__(self, name: str):
+        # Anything else a notebook pokes at (display hooks, events): a harmless no-op.
+        return lambda *args, **kwargs: None
+
+
+_SHELL = _Shell()
+
+
+def get_ipython() -> _Shell:
+    return _SHELL
+
+
+def bind(namespace: dict[str, Any]) -> None:
+    global _namespace
+    _namespace = namespace
+
+
+def _identity(z):
+    return z
+
+
+# Functions tests may pass as arguments by name besides NumPy's.
+BUILTIN_FUNCTIONS = {"identity": _identity}

@@ -1,0 +1,296 @@
+"""The grading process's side of the worker: start it, run cells, call functions, restart it.
+
+The first worker is forked from the grading process before any test code is loaded, so it costs
+no new interpreter and holds nothing worth stealing. A worker that crashes or hangs is killed and
+replaced by a fresh interpreter (``python -m grader.sandbox.start``), never by a fork of a
+process that has since seen tests; the new worker replays the cells that ran cleanly before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Limits
+from . import confine
+from .values import EncodeError, Value, decode_value
+from .wire import PeerClosed, PeerTimedOut, WireError, recv_message, send_message
+
+# Extra wall-clock time the worker gets to report its own (soft) time-out before it is killed.
+GRACE_SECONDS = 1.0
+
+
+@dataclass
+class CellRun:
+    index: int
+    status: str  # ok | error | timeout | crashed
+    output: str = ""
+    error: dict | None = None
+
+
+@dataclass
+class CallOutcome:
+    """What became of one call into student code. ``status`` is one of:
+
+    ok, raised, timeout, crashed, missing, not_callable, unsendable, refused.
+    """
+
+    status: str
+    value: Value | None = None
+    error: dict | None = None
+    output: str = ""
+    mutated: list[str] = field(default_factory=list)
+    message: str = ""
+    data: Any = None  # plain data answering a non-call request (names, model parameters)
+
+
+class Sandbox:
+    def __init__(self, cells: list[tuple[int, str]], limits: Limits, *, slot: int = 0):
+        # (number, source): the number is the cell's position in the notebook, used in messages.
+        self.cells = dict(cells)
+        self.limits = limits
+        self.as_root = os.geteuid() == 0
+        self.uid, self.gid = confine.sandbox_ids(slot) if self.as_root else (None, None)
+        self.scratch = tempfile.mkdtemp(prefix="grader-work-")
+        if self.uid is not None:
+            os.chown(self.scratch, self.uid, self.gid)
+        self.isolation = confine.Isolation(
+            uid=self.uid,
+            gid=self.gid,
+            scratch=self.scratch,
+            memory_bytes=limits.memory_mb * 1024 * 1024,
+            cpu_seconds=limits.cpu_seconds,
+            processes=limits.processes,
+            file_bytes=limits.file_size_mb * 1024 * 1024,
+            open_files=limits.open_files,
+        )
+        self.sock: socket.socket | None = None
+        self.pid: int | None = None
+        self.popen: subprocess.Popen | None = None
+        self.protections: list[str] = []
+        self.cell_runs: list[CellRun] = []
+        self.restarts = 0
+        self.timeouts_by_name: dict[str, int] = {}
+
+    # ---- lifecycle --------------------------------------------------------
+    def _settings(self) -> dict:
+        return {
+            "isolation": self.isolation.__dict__,
+            "output_chars": self.limits.output_chars,
+            "value_bytes": self.limits.value_mb * 1024 * 1024,
+        }
+
+    def _fork_worker(self) -> None:
+        parent, child = socket.socketpair()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker; never returns
+            code = 0
+            try:
+                parent.close()
+                from .start import serve_confined
+
+                serve_confined(child, self._settings())
+            except BaseException:
+                code = 70
+            finally:
+                os._exit(code)
+        child.close()
+        self.sock, self.pid, self.popen = parent, pid, None
+
+    def _exec_worker(self) -> None:
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        env["GRADER_WORKER_SETTINGS"] = json.dumps(self._settings())
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "grader.sandbox.start", str(child.fileno())],
+            pass_fds=[child.fileno()],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.scratch,
+        )
+        child.close()
+        self.sock, self.pid = parent, self.popen.pid
+        self.restarts += 1
+
+    def _hello(self, deadline: float) -> None:
+        header, _ = recv_message(self.sock, deadline=deadline)
+        self.protections = list(header.get("protections", []))
+
+    def start(self) -> list[CellRun]:
+        """Start the first worker and run every cell in order."""
+        self._fork_worker()
+        try:
+            self._hello(time.monotonic() + 30)
+        except WireError:
+            self._kill()
+            self.cell_runs = [CellRun(n, "crashed", error={"type": "WorkerError", "message": "the worker did not start"}) for n in self.cells]
+            return self.cell_runs
+        for number, source in self.cells.items():
+            self.cell_runs.append(self._run_cell(number, source))
+        return self.cell_runs
+
+    def _ensure_worker(self) -> bool:
+        if self.sock is not None:
+            return True
+        self._exec_worker()
+        try:
+            self._hello(time.monotonic() + 60)
+        except WireError:
+            self._kill()
+            return False
+        # Replay the cells that ran cleanly, so the functions they defined exist again.
+        for run in self.cell_runs:
+            if run.status == "ok":
+                self._run_cell(run.index, self.cells[run.index])
+                if self.sock is None:
+                    return False
+        return True
+
+    def _run_cell(self, index: int, source: str) -> CellRun:
+        timeout = self.limits.cell_seconds
+        try:
+            send_message(self.sock, {"op": "cell", "index": index, "source": source, "timeout": timeout})
+            reply, _ = recv_message(self.sock, deadline=time.monotonic() + timeout + GRACE_SECONDS)
+        except PeerTimedOut:
+            self._kill()
+            return CellRun(index, "timeout")
+        except WireError:
+            return CellRun(index, "crashed", error=self._death_note())
+        status = reply.get("status")
+        output = str(reply.get("output", ""))[: self.limits.output_chars + 200]
+        if status == "ok":
+            return CellRun(index, "ok", output)
+        if status == "timeout":
+            return CellRun(index, "timeout", output)
+        return CellRun(index, "error", output, _clean_error(reply.get("error")))
+
+    def _death_note(self) -> dict:
+        """Why the worker went away, in words a student can act on."""
+        status = self._kill()
+        if status is not None and status < 0:
+            sig = -status
+            if sig == signal.SIGXCPU:
+                return {"type": "CPULimit", "message": "your code used up its CPU time limit"}
+            if sig == signal.SIGKILL:
+                return {"type": "Killed", "message": "the process was killed, most likely for using too much memory"}
+            return {"type": "Crashed", "message": f"the process died from signal {signal.Signals(sig).name}"}
+        return {"type": "Exited", "message": "the process exited (exit(), os._exit() or a crash) instead of returning"}
+
+    def _kill(self) -> int | None:
+        """Stop the current worker and everything it started; returns its wait status code."""
+        status = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.pid is not None:
+            for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+                try:
+                    target()
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                _, raw = os.waitpid(self.pid, 0)
+                status = os.waitstatus_to_exitcode(raw)
+            except ChildProcessError:
+                pass
+            if self.popen is not None:
+                self.popen.returncode = status
+            self.pid = None
+        return status
+
+    def close(self) -> None:
+        """End the worker and every process it started; remove its scratch directory."""
+        if self.sock is not None:
+            try:
+                send_message(self.sock, {"op": "bye"})
+            except OSError:
+                pass
+        self._kill()
+        if self.uid is not None:
+            confine.sweep_user(self.uid)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # ---- requests ---------------------------------------------------------
+    def request(self, header: dict, blobs: list[bytes], timeout: float, label: str) -> CallOutcome:
+        if not self._ensure_worker():
+            return CallOutcome("crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"})
+        try:
+            send_message(self.sock, {**header, "timeout": timeout}, blobs)
+            reply, reply_blobs = recv_message(
+                self.sock,
+                deadline=time.monotonic() + timeout + GRACE_SECONDS,
+                max_bytes=self.limits.value_mb * 1024 * 1024 + 1024 * 1024,
+            )
+        except PeerTimedOut:
+            self._kill()
+            self.timeouts_by_name[label] = self.timeouts_by_name.get(label, 0) + 1
+            return CallOutcome("timeout")
+        except WireError as exc:
+            note = self._death_note()
+            if "large" in str(exc):
+                note = {"type": "TooLarge", "message": str(exc)}
+            return CallOutcome("crashed", error=note)
+        except OSError:
+            return CallOutcome("crashed", error=self._death_note())
+        return _outcome(reply, reply_blobs, self.limits.output_chars)
+
+    def call(self, name: str | None, args: list, kwargs: dict, *, handle: int | None = None,
+             method: str | None = None, encoded: tuple[list, dict, list[bytes]] | None = None) -> CallOutcome:
+        label = name or f"handle {handle}.{method}"
+        if self.timeouts_by_name.get(label, 0) >= 2:
+            return CallOutcome("timeout", message="skipped: this function already timed out twice")
+        args_nodes, kwargs_nodes, blobs = encoded
+        header = {"op": "call", "name": name, "handle": handle, "method": method,
+                  "args": args_nodes, "kwargs": kwargs_nodes}
+        outcome = self.request(header, blobs, self.limits.call_seconds, label)
+        if outcome.status == "timeout":
+            self.timeouts_by_name[label] = self.timeouts_by_name.get(label, 0) + 1
+        return outcome
+
+    def names(self) -> dict[str, str]:
+        outcome = self.request({"op": "names"}, [], self.limits.call_seconds, "names")
+        data = outcome.data if isinstance(outcome.data, dict) else {}
+        return {str(k)[:100]: str(v)[:20] for k, v in list(data.items())[:2000]}
+
+
+def _clean_error(error: Any) -> dict:
+    if not isinstance(error, dict):
+        return {"type": "Error", "message": "", "frames": []}
+    frames = []
+    for frame in error.get("frames", [])[:8] if isinstance(error.get("frames"), list) else []:
+        if isinstance(frame, dict):
+            frames.append({key: str(frame.get(key, ""))[:300] for key in ("cell", "line", "function", "code")})
+    return {"type": str(error.get("type", "Error"))[:100], "message": str(error.get("message", ""))[:1000], "frames": frames}
+
+
+def _outcome(reply: dict, blobs: list[bytes], output_chars: int) -> CallOutcome:
+    status = str(reply.get("status"))
+    output = str(reply.get("output", ""))[: output_chars + 200]
+    mutated = [str(m)[:100] for m in reply.get("mutated", [])][:20] if isinstance(reply.get("mutated"), list) else []
+    if status == "ok":
+        if "value" not in reply:
+            return CallOutcome("ok", output=output, mutated=mutated, data=reply.get("data"))
+        try:
+            value = decode_value(reply["value"], blobs)
+        except (EncodeError, ValueError, TypeError, KeyError, IndexError) as exc:
+            return CallOutcome("unsendable", output=output, mutated=mutated, message=f"an unreadable value ({exc})")
+        return CallOutcome("ok", value=value, output=output, mutated=mutated)
+    if status == "raised":
+        return CallOutcome("raised", error=_clean_error(reply.get("error")), output=output, mutated=mutated)
+    if status in ("timeout", "missing", "not_callable", "unsendable", "refused"):
+        message = str(reply.get("message", reply.get("type", "")))[:500]
+        return CallOutcome(status, output=output, mutated=mutated, message=message)
+    return CallOutcome("refused", message="the worker sent an answer the grader does not understand")

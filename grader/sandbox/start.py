@@ -1,0 +1,35 @@
+"""Entry point of a worker: confine this process, greet the grading process, serve requests.
+
+Reached either in a process forked from the grading process (first worker) or as
+``python -m grader.sandbox.start FD`` (replacement workers, a fresh interpreter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+from . import confine
+from .wire import send_message
+
+
+def serve_confined(sock: socket.socket, settings: dict) -> None:
+    iso = confine.Isolation(**settings["isolation"])
+    protections = confine.confine(iso, sock.fileno())
+    from . import worker
+
+    send_message(sock, {"hello": True, "protections": protections})
+    worker.main(sock, output_chars=settings["output_chars"], value_bytes=settings["value_bytes"])
+
+
+def main() -> None:
+    settings = json.loads(os.environ.pop("GRADER_WORKER_SETTINGS"))
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    serve_confined(sock, settings)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Plain-data encoding of values that cross the boundary, in both directions.
+
+Arrays travel as ``.npy`` blobs read with ``allow_pickle=False``; everything else as JSON nodes.
+Objects that are not plain data (a student's ``nn.Module``, say) stay in the worker and cross as
+a numbered handle. The grading process decodes what the worker sends into :class:`Value`: fresh
+float64 ndarrays, never the worker's own objects, subclasses or anything with custom ``__eq__``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+MAX_DEPTH = 12
+MAX_NODES = 20_000
+MAX_TEXT = 2_000
+
+
+class EncodeError(Exception):
+    pass
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def load_npy(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def _type_name(obj: Any) -> str:
+    cls = type(obj)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+class Encoder:
+    """Turns a value into JSON nodes plus blobs.
+
+    ``on_other`` decides what happens to values that are not plain data: the worker registers a
+    handle, the grading process encodes functions and handles as references.
+    """
+
+    def __init__(self, on_other: Callable[[Any], dict], max_bytes: int = 64 * 1024 * 1024):
+        self.on_other = on_other
+        self.blobs: list[bytes] = []
+        self.nodes = 0
+        self.bytes = 0
+        self.max_bytes = max_bytes
+
+    def encode(self, obj: Any, depth: int = 0) -> dict:
+        self.nodes += 1
+        if self.nodes > MAX_NODES or depth > MAX_DEPTH:
+            raise EncodeError("the value is too large or too deeply nested to send back")
+        # Exact type checks: a subclass of int or float could carry its own behaviour.
+        if obj is None:
+            return {"k": "none"}
+        cls = type(obj)
+        if cls is bool:
+            return {"k": "bool", "v": obj}
+        if cls is int:
+            return {"k": "int", "v": obj if abs(obj) < 2**63 else str(obj)}
+        if cls is float:
+            return {"k": "float", "v": obj}
+        if cls is str:
+            return {"k": "str", "v": obj[:MAX_TEXT], "len": len(obj)}
+        if isinstance(obj, np.generic):
+            return self._array(np.asarray(obj), _type_name(obj), scalar=True)
+        if isinstance(obj, np.ndarray):
+            return self._array(obj, _type_name(obj))
+        if cls.__module__ == "torch" and cls.__name__ in ("Tensor", "Parameter") or (
+            cls.__module__.startswith("torch") and hasattr(obj, "detach") and hasattr(obj, "numpy")
+        ):
+            return self._array(obj.detach().cpu().numpy(), "torch.Tensor")
+        if cls in (list, tuple):
+            return {
+                "k": "list" if cls is list else "tuple",
+                "items": [self.encode(item, depth + 1) for item in obj],
+            }
+        if cls is dict and all(type(key) is str for key in obj):
+            return {"k": "dict", "items": {key: self.encode(val, depth + 1) for key, val in obj.items()}}
+        return self.on_other(obj)
+
+    def _array(self, array: np.ndarray, type_name: str, scalar: bool = False) -> dict:
+        plain = np.array(array, copy=True, subok=False)
+        if plain.dtype.kind not in "biuf":
+            return {"k": "other", "type": f"{type_name} of dtype {plain.dtype}"}
+        self.bytes += plain.nbytes
+        if self.bytes > self.max_bytes:
+            raise EncodeError("the value is too large to send back")
+        self.blobs.append(_npy(plain))
+        return {"k": "array", "blob": len(self.blobs) - 1, "type": type_name, "scalar": scalar}
+
+
+def decode_plain(node: Any, blobs: list[bytes], on_special: Callable[[dict], Any], depth: int = 0) -> Any:
+    """Decode nodes into Python/NumPy values (used by the worker for the grader's arguments)."""
+    if not isinstance(node, dict) or depth > MAX_DEPTH:
+        raise EncodeError("malformed value")
+    kind = node.get("k")
+    if kind == "none":
+        return None
+    if kind in ("bool", "float", "str"):
+        return node["v"]
+    if kind == "int":
+        return int(node["v"])
+    if kind == "array":
+        array = load_npy(blobs[node["blob"]])
+        return array[()] if node.get("scalar") else array
+    if kind in ("list", "tuple"):
+        items = [decode_plain(item, blobs, on_special, depth + 1) for item in node["items"]]
+        return items if kind == "list" else tuple(items)
+    if kind == "dict":
+        return {key: decode_plain(val, blobs, on_special, depth + 1) for key, val in node["items"].items()}
+    return on_special(node)
+
+
+@dataclass(frozen=True)
+class Value:
+    """What a student's code returned, as data the grading process owns.
+
+    ``kind`` is one of: ``number`` (a Python or NumPy scalar), ``array``, ``bool``, ``none``,
+    ``text``, ``sequence``, ``mapping``, ``handle`` (an object left in the worker), ``other``.
+    ``array`` is a fresh float64 ndarray for numbers, bools and arrays; ``type_name`` and ``dtype``
+    describe what the student actually returned, for feedback.
+    """
+
+    kind: str
+    type_name: str
+    array: np.ndarray | None = None
+    dtype: str | None = None
+    items: tuple["Value", ...] = ()
+    keys: tuple[str, ...] = ()
+    text: str | None = None
+    handle: int | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.array is not None
+
+    def describe(self) -> str:
+        if self.kind == "none":
+            return "None"
+        if self.kind == "array":
+            return f"{self.type_name} with shape {tuple(self.array.shape)} and dtype {self.dtype}"
+        if self.kind in ("number", "bool"):
+            return self.type_name
+        if self.kind == "sequence":
+            return f"{self.type_name} of {len(self.items)} items"
+        return self.type_name
+
+
+def decode_value(node: Any, blobs: list[bytes], depth: int = 0) -> Value:
+    """Strictly decode what the worker sent; anything unexpected raises EncodeError."""
+    if not isinstance(node, dict) or depth > MAX_DEPTH:
+        raise EncodeError("malformed value")
+    kind = node.get("k")
+    if kind == "none":
+        return Value("none", "NoneType")
+    if kind == "bool":
+        return Value("bool", "bool", np.array(float(bool(node["v"]))), "bool")
+    if kind in ("int", "float"):
+        raw = node["v"]
+        if kind == "int":
+            number = float(int(raw)) if isinstance(raw, (int, str)) else math.nan
+        else:
+            number = float(raw) if isinstance(raw, (int, float)) else math.nan
+        return Value("number", kind, np.array(number, dtype=np.float64), kind)
+    if kind == "array":
+        index = node.get("blob")
+        if not isinstance(index, int) or not 0 <= index < len(blobs):
+            raise EncodeError("malformed array reference")
+        raw = load_npy(blobs[index])
+        if raw.dtype.kind not in "biuf":
+            raise EncodeError("an array that is not numeric")
+        type_name = str(node.get("type", "numpy.ndarray"))[:100]
+        fresh = np.array(raw, dtype=np.float64, copy=True)
+        if node.get("scalar"):
+            return Value("number", type_name, fresh.reshape(()), str(raw.dtype))
+        return Value("array", type_name, fresh, str(raw.dtype))
+    if kind in ("list", "tuple"):
+        items = node.get("items")
+        if not isinstance(items, list):
+            raise EncodeError("malformed sequence")
+        return Value("sequence", kind, items=tuple(decode_value(i, blobs, depth + 1) for i in items))
+    if kind == "dict":
+        items = node.get("items")
+        if not isinstance(items, dict):
+            raise EncodeError("malformed mapping")
+        return Value(
+            "mapping",
+            "dict",
+            keys=tuple(str(k)[:200] for k in items),
+            items=tuple(decode_value(v, blobs, depth + 1) for v in items.values()),
+        )
+    if kind == "str":
+        text = node.get("v")
+        return Value("text", "str", text=str(text)[:MAX_TEXT])
+    if kind == "handle":
+        handle = node.get("id")
+        if not isinstance(handle, int):
+            raise EncodeError("malformed handle")
+        return Value("handle", str(node.get("type", "object"))[:100], handle=handle)
+    if kind == "other":
+        return Value("other", str(node.get("type", "object"))[:200])
+    raise EncodeError(f"unknown value kind {kind!r}")

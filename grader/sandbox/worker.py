@@ -1,0 +1,282 @@
+"""The worker: executes a student's notebook cells and calls their functions on request.
+
+Everything here runs inside the sandbox, after :mod:`grader.sandbox.confine` has dropped
+privileges and set limits. The worker holds no expected values and no test code; it answers
+requests with plain data only. It is written to survive student code that raises anything,
+replaces ``sys.stdout`` or catches ``BaseException``: the grading process's deadlines are the
+backstop when it does not.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import linecache
+import signal
+import sys
+import traceback
+from typing import Any
+
+import numpy as np
+
+from . import ipython_shim
+from .values import EncodeError, Encoder, decode_plain
+from .wire import WireError, recv_message, send_message
+
+CELL_PREFIX = "<cell "
+
+
+class SoftTimeout(BaseException):
+    """Raised into student code when its time is up; BaseException so ``except Exception`` misses it."""
+
+
+def _on_alarm(signum, frame):
+    raise SoftTimeout()
+
+
+class CappedText:
+    """A stand-in for sys.stdout that keeps only the first ``limit`` characters."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.limit - self.size
+        if room > 0:
+            kept = text[:room]
+            self.parts.append(kept)
+            self.size += len(kept)
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def getvalue(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n[... {self.dropped} more characters of output not shown]"
+        return text
+
+
+def student_traceback(exc: BaseException) -> dict:
+    """The exception with only the student's own frames: the worker's frames teach nothing."""
+    frames = [
+        {"cell": f.filename[len(CELL_PREFIX):-1], "line": f.lineno, "function": f.name, "code": (f.line or "").strip()}
+        for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename.startswith(CELL_PREFIX)
+    ][-8:]
+    try:
+        message = str(exc)
+    except BaseException:  # a hostile __str__
+        message = ""
+    return {"type": type(exc).__name__, "message": message[:1000], "frames": frames}
+
+
+class Worker:
+    def __init__(self, sock, *, output_chars: int, value_bytes: int):
+        self.sock = sock
+        self.output_chars = output_chars
+        self.value_bytes = value_bytes
+        self.namespace: dict[str, Any] = {
+            "__name__": "__main__",
+            "__builtins__": builtins,
+            "get_ipython": ipython_shim.get_ipython,
+        }
+        ipython_shim.bind(self.namespace)
+        self.handles: dict[int, Any] = {}
+        self.real_stdout, self.real_stderr = sys.stdout, sys.stderr
+
+    # ---- value conversion -------------------------------------------------
+    def _handle_for(self, obj: Any) -> dict:
+        if callable(obj) and not isinstance(obj, type) and not hasattr(obj, "parameters"):
+            return {"k": "other", "type": type(obj).__name__}
+        handle = len(self.handles) + 1
+        self.handles[handle] = obj
+        cls = type(obj)
+        return {"k": "handle", "id": handle, "type": cls.__qualname__}
+
+    def _special(self, node: dict) -> Any:
+        kind = node.get("k")
+        if kind == "fn":
+            source, name = node.get("src"), str(node.get("name"))
+            if source == "student":
+                return self.namespace[name]
+            if source == "numpy":
+                return getattr(np, name)
+            if source == "builtin":
+                return ipython_shim.BUILTIN_FUNCTIONS[name]
+        if kind == "ref":
+            return self.handles[int(node["id"])]
+        raise EncodeError(f"unknown argument kind {kind!r}")
+
+    def encode(self, value: Any) -> tuple[dict, list[bytes]]:
+        encoder = Encoder(self._handle_for, max_bytes=self.value_bytes)
+        return encoder.encode(value), encoder.blobs
+
+    # ---- running student code --------------------------------------------
+    def _run_guarded(self, fn, timeout: float):
+        out = CappedText(self.output_chars)
+        sys.stdout = sys.stderr = out
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
+        try:
+            return fn(), None, out
+        except SoftTimeout:
+            return None, "timeout", out
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
+            return None, exc, out
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr = self.real_stdout, self.real_stderr
+
+    def run_cell(self, request: dict) -> tuple[dict, list[bytes]]:
+        index, source = int(request["index"]), str(request["source"])
+        filename = f"{CELL_PREFIX}{index}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            code = compile(source, filename, "exec")
+        except SyntaxError as exc:
+            return {"status": "raised", "error": {
+                "type": "SyntaxError", "message": str(exc.msg),
+                "frames": [{"cell": str(index), "line": exc.lineno, "function": "<module>",
+                            "code": (exc.text or "").strip()}]}}, []
+        _, error, out = self._run_guarded(lambda: exec(code, self.namespace), request.get("timeout", 10))
+        return self._outcome(error, out), []
+
+    def _outcome(self, error, out: CappedText) -> dict:
+        if error is None:
+            return {"status": "ok", "output": out.getvalue()}
+        if error == "timeout":
+            return {"status": "timeout", "output": out.getvalue()}
+        return {"status": "raised", "error": student_traceback(error), "output": out.getvalue()}
+
+    def call(self, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        name = request.get("name")
+        if request.get("handle") is not None:
+            target = self.handles.get(int(request["handle"]))
+            if target is None:
+                return {"status": "refused", "message": "unknown handle"}, []
+        else:
+            if name not in self.namespace:
+                return {"status": "missing", "message": f"{name} is not defined"}, []
+            target = self.namespace[name]
+        if request.get("method"):
+            target = getattr(target, str(request["method"]), None)
+        if not callable(target):
+            return {"status": "not_callable", "type": type(target).__name__}, []
+        args = decode_plain({"k": "list", "items": request.get("args", [])}, blobs, self._special)
+        kwargs = decode_plain({"k": "dict", "items": request.get("kwargs", {})}, blobs, self._special)
+        before = _array_snapshots(args, kwargs)
+        result, error, out = self._run_guarded(lambda: target(*args, **kwargs), request.get("timeout", 5))
+        reply = self._outcome(error, out)
+        reply["mutated"] = _mutations(before, args, kwargs, target)
+        if error is not None:
+            return reply, []
+        try:
+            reply["value"], value_blobs = self.encode(result)
+        except (EncodeError, RecursionError, ValueError, TypeError) as exc:
+            return {"status": "unsendable", "message": str(exc), "type": type(result).__name__,
+                    "mutated": reply["mutated"], "output": reply["output"]}, []
+        return reply, value_blobs
+
+    def names(self) -> tuple[dict, list[bytes]]:
+        defined = {
+            key: ("class" if isinstance(val, type) else "function" if callable(val) else "value")
+            for key, val in self.namespace.items()
+            if not key.startswith("_")
+        }
+        return {"status": "ok", "data": defined}, []
+
+    def signatures(self) -> tuple[dict, list[bytes]]:
+        found = {}
+        for key, val in list(self.namespace.items())[:2000]:
+            if key.startswith("_") or not inspect.isfunction(val):
+                continue
+            try:
+                found[key] = list(inspect.signature(val).parameters)[:20]
+            except (TypeError, ValueError):
+                pass
+        return {"status": "ok", "data": found}, []
+
+    def serve(self) -> None:
+        handlers = {
+            "cell": lambda req, blobs: self.run_cell(req),
+            "call": self.call,
+            "names": lambda req, blobs: self.names(),
+            "signatures": lambda req, blobs: self.signatures(),
+            "model": lambda req, blobs: model_request(self, req, blobs),
+        }
+        while True:
+            try:
+                request, blobs = recv_message(self.sock)
+            except WireError:
+                return
+            op = request.get("op")
+            if op == "bye":
+                return
+            try:
+                reply, reply_blobs = handlers[op](request, blobs)
+            except BaseException as exc:  # never let a bad request or odd value kill the loop
+                reply, reply_blobs = {"status": "refused", "message": f"{type(exc).__name__}: {exc}"[:500]}, []
+            try:
+                send_message(self.sock, reply, reply_blobs)
+            except (OSError, ValueError):
+                return
+
+
+def _walk_arrays(value: Any, path: str, found: list, depth: int = 0) -> None:
+    if depth > 4:
+        return
+    if isinstance(value, np.ndarray):
+        found.append((path, value))
+    elif type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            _walk_arrays(item, f"{path}[{i}]", found, depth + 1)
+
+
+def _array_snapshots(args: list, kwargs: dict) -> list:
+    found: list = []
+    for i, arg in enumerate(args):
+        _walk_arrays(arg, f"#{i}", found)
+    for key, arg in kwargs.items():
+        _walk_arrays(arg, key, found)
+    return [(path, array, array.copy()) for path, array in found]
+
+
+def _mutations(before: list, args, kwargs, target) -> list[str]:
+    try:
+        params = list(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        params = []
+    changed = []
+    for path, array, copy in before:
+        try:
+            same = array.shape == copy.shape and np.array_equal(array, copy, equal_nan=True)
+        except Exception:
+            same = False
+        if not same:
+            if path.startswith("#"):
+                position, _, rest = path[1:].partition("[")
+                position = int(position)
+                name = params[position] if position < len(params) else f"argument {position + 1}"
+                path = name + ("[" + rest if rest else "")
+            changed.append(path)
+    return changed
+
+
+def model_request(worker: Worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+    from . import models  # torch is imported only when a test asks about a model
+
+    return models.handle(worker, request, blobs)
+
+
+def main(sock, *, output_chars: int, value_bytes: int) -> None:
+    Worker(sock, output_chars=output_chars, value_bytes=value_bytes).serve()

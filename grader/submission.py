@@ -1,0 +1,197 @@
+"""Choosing which uploaded file to grade, and telling the student why.
+
+Students upload folders, stray downloads and the wrong format. The rules, in order:
+
+1. Only ``.ipynb`` files are graded. Hidden files and folders, ``__MACOSX`` and
+   ``.ipynb_checkpoints`` are ignored (they are copies made by tools, not the student's choice),
+   and so are symbolic links: a link could point at the instructor's solutions.
+2. With several notebooks, the candidates are narrowed step by step, each step applying only when
+   it leaves at least one notebook:
+   a. notebooks whose metadata names the assignment (the course template writes it);
+   b. notebooks with at least one non-empty code cell (the others have nothing to grade);
+   c. notebooks named like the assignment's notebook (e.g. ``nn_basics.ipynb``);
+   d. the most recently modified; ties go to the shallowest path, then alphabetical order, so a
+      rerun of the same upload always grades the same file.
+   Notebooks that cannot be read only win when no notebook can be read; grading then explains why.
+3. Without a notebook, the message names what was uploaded and says how to download the notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .notebook import NotebookError, read_notebook
+
+IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
+HOW_TO_DOWNLOAD = (
+    "To download it: in Jupyter, File > Download as > Notebook (.ipynb) (in JupyterLab and "
+    "Notebook 7, File > Download); in Colab, File > Download > Download .ipynb. In VS Code the "
+    "file you edit is already the .ipynb."
+)
+ZERO_CREDIT = "Without a notebook there is no code to grade, so this submission receives zero credit."
+
+_KINDS = {
+    ".py": "a Python script",
+    ".zip": "a zip archive",
+    ".pdf": "a PDF",
+    ".html": "a web page",
+    ".htm": "a web page",
+    ".txt": "a text file",
+    ".json": "a JSON file",
+    ".md": "a Markdown file",
+    ".docx": "a Word document",
+    ".png": "an image",
+    ".jpg": "an image",
+    ".jpeg": "an image",
+    ".tar": "an archive",
+    ".gz": "an archive",
+    ".7z": "an archive",
+    ".rar": "an archive",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    notebook: Path | None
+    message: str  # for the student; empty when there was nothing to explain
+    candidates: tuple[Path, ...] = ()  # every notebook considered
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or name in IGNORED_DIRS
+
+
+def submitted_files(root: Path) -> list[Path]:
+    """Regular files under ``root`` the student meant to submit, in a stable order."""
+    root = Path(root)
+    found: list[Path] = []
+    if not root.is_dir():
+        return found
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not _ignored(d) and not os.path.islink(os.path.join(folder, d)))
+        for name in sorted(files):
+            path = Path(folder) / name
+            if not _ignored(name) and not path.is_symlink() and path.is_file():
+                found.append(path)
+    return found
+
+
+def _is_notebook(path: Path) -> bool:
+    return path.suffix.lower() == ".ipynb"
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def _describe(path: Path, root: Path | None) -> str:
+    name = path.name.lower()
+    shown = _shown(path, root)
+    # Safari and some mail clients add an extension to a downloaded notebook.
+    if ".ipynb." in name:
+        return f"{shown} (a notebook whose name gained an extra extension: rename it to end in .ipynb)"
+    kind = _KINDS.get(path.suffix.lower())
+    return f"{shown} ({kind})" if kind else shown
+
+
+def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
+    if not files:
+        opening = "Your submission contains no files. A Jupyter notebook (.ipynb) is required."
+    else:
+        listed = ", ".join(_describe(p, root) for p in files[:5])
+        more = f" and {len(files) - 5} more" if len(files) > 5 else ""
+        opening = (
+            f"You uploaded {listed}{more}, but the autograder grades only a Jupyter notebook (.ipynb). "
+            "Please upload the .ipynb file itself."
+        )
+        suffixes = {p.suffix.lower() for p in files}
+        if ".py" in suffixes:
+            opening += " An exported Python script is not graded, even with the same code."
+        if suffixes & {".pdf", ".html", ".htm"}:
+            opening += " A PDF or HTML export holds no runnable code."
+        if ".zip" in suffixes:
+            opening += " A zip archive is not unpacked: upload the notebook on its own."
+    return f"{opening} {ZERO_CREDIT} {HOW_TO_DOWNLOAD}"
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path
+    readable: bool
+    assignment: str | None
+    has_code: bool
+    mtime: float
+
+
+def _inspect(path: Path) -> _Candidate:
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    try:
+        notebook = read_notebook(path)
+    except NotebookError:
+        return _Candidate(path, False, None, False, mtime)
+    has_code = any(cell.source.strip() for cell in notebook.cells)
+    return _Candidate(path, True, notebook.assignment, has_code, mtime)
+
+
+def notebook_assignments(notebooks: list[Path]) -> list[str | None]:
+    """The assignment each notebook's metadata names (None when unreadable or unnamed)."""
+    return [_inspect(p).assignment for p in notebooks]
+
+
+def choose(
+    files: list[Path],
+    assignment: str | None = None,
+    expected_name: str | None = None,
+    root: Path | None = None,
+) -> Choice:
+    """Pick the notebook to grade among ``files`` (see the module docstring for the rules)."""
+    notebooks = [p for p in files if _is_notebook(p)]
+    if not notebooks:
+        return Choice(None, no_notebook_message(files, root))
+    if len(notebooks) == 1:
+        return Choice(notebooks[0], "", tuple(notebooks))
+
+    pool = [_inspect(p) for p in notebooks]
+    # (applies, keep, why it alone decided, what the survivors have in common)
+    steps = (
+        (True, lambda c: c.readable, "the others could not be read as notebooks", "readable notebooks"),
+        (assignment is not None, lambda c: c.assignment == assignment,
+         f"its metadata names this assignment ({assignment})",
+         f"notebooks whose metadata names this assignment ({assignment})"),
+        (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them"),
+        (expected_name is not None, lambda c: c.path.name == expected_name,
+         f"it has the assignment's notebook name ({expected_name})", f"notebooks named {expected_name}"),
+    )
+    reasons: list[str] = []
+    among = ""
+    for applies, keep, why, common in steps:
+        narrowed = [c for c in pool if keep(c)] if applies and len(pool) > 1 else pool
+        if narrowed and len(narrowed) < len(pool):
+            pool, among = narrowed, common
+            reasons.append(why)
+    if len(pool) > 1:
+        pool.sort(key=lambda c: (-c.mtime, len(c.path.parts), str(c.path)))
+        if reasons:
+            reasons[-1:] = [f"it is the most recently modified of the {among}"]
+        else:
+            reasons.append("it is the most recently modified")
+    if not pool[0].readable:
+        reasons.insert(0, "none of them could be read as a notebook (the problem is explained below)")
+    reason = " and ".join(reasons)
+    chosen = pool[0].path
+    listed = ", ".join(_shown(p, root) for p in notebooks)
+    message = (
+        f"You uploaded {len(notebooks)} notebooks ({listed}). Graded {_shown(chosen, root)} because "
+        f"{reason}. To be sure the right one is graded, upload only one notebook."
+    )
+    return Choice(chosen, message, tuple(notebooks))

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Prepares a Gradescope image for the notebook grader. Runs as root.
+#
+# Zip route: Gradescope unpacks the autograder zip to /autograder/source and runs this script once
+# when it builds the image. Manual Docker route: the Dockerfile runs the same steps one by one so
+# that each becomes a cached layer.
+#
+#   setup.sh [STEP...]   steps: system user python grader protect (default: all, in that order)
+#
+# Environment:
+#   TORCH_INDEX_URL  extra package index for the CPU-only torch wheel
+#                    (default https://download.pytorch.org/whl/cpu; empty: no extra index)
+#   PIP_CERT, PIP_FIND_LINKS, PIP_INDEX_URL ...  passed on to pip when not empty
+#   GRADER_SOURCE    the unpacked source (default /autograder/source)
+#   GRADER_VENV      the virtual environment (default /autograder/venv)
+#   GRADER_SANDBOX_USER  the unprivileged user that runs student code (default grader-student)
+set -euo pipefail
+
+SOURCE="${GRADER_SOURCE:-/autograder/source}"
+VENV="${GRADER_VENV:-/autograder/venv}"
+SANDBOX_USER="${GRADER_SANDBOX_USER:-grader-student}"
+TORCH_INDEX_URL="${TORCH_INDEX_URL-https://download.pytorch.org/whl/cpu}"
+export DEBIAN_FRONTEND=noninteractive PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# An empty build argument must not reach pip as an empty setting.
+for name in PIP_CERT PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_TRUSTED_HOST; do
+    if [ -z "${!name:-}" ]; then unset "$name"; fi
+done
+
+pip_install() {
+    local extra=()
+    if [ -n "$TORCH_INDEX_URL" ]; then extra=(--extra-index-url "$TORCH_INDEX_URL"); fi
+    "$VENV/bin/python" -m pip install --no-input "${extra[@]}" "$@"
+}
+
+# System python3 belongs to Gradescope's harness: we only add packages, never replace it.
+step_system() {
+    local wanted=(python3 python3-venv ca-certificates adduser) missing=() pkg
+    for pkg in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "setup.sh: installing ${missing[*]}"
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+        rm -rf /var/lib/apt/lists/*
+    fi
+}
+
+# The grader drops student code to this user: no home, no password, no login shell.
+step_user() {
+    if ! id -u "$SANDBOX_USER" >/dev/null 2>&1; then
+        adduser --disabled-password --no-create-home --home /nonexistent \
+            --shell /usr/sbin/nologin --gecos "" "$SANDBOX_USER"
+    fi
+    id "$SANDBOX_USER"
+}
+
+# The virtual environment with the pinned dependencies from pyproject.toml (not the grader itself,
+# so that the Docker route can cache this layer while the grader's code changes).
+step_python() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV"
+    fi
+    "$VENV/bin/python" - "$SOURCE/pyproject.toml" > /tmp/grader-requirements.txt <<'PY'
+import sys
+try:
+    import tomllib
+except ImportError:  # Python 3.10: pip vendors the same parser
+    from pip._vendor import tomli as tomllib
+with open(sys.argv[1], "rb") as fh:
+    print("\n".join(tomllib.load(fh)["project"]["dependencies"]))
+PY
+    pip_install -r /tmp/grader-requirements.txt
+    rm -f /tmp/grader-requirements.txt
+}
+
+step_grader() {
+    pip_install --no-deps "$SOURCE"
+    rm -rf "$SOURCE/build" "$SOURCE"/*.egg-info
+    "$VENV/bin/python" -m pip check
+    "$VENV/bin/python" -c "import torch; assert torch.version.cuda is None, 'a CUDA build of torch'; print('torch', torch.__version__)"
+    "$VENV/bin/grader" --help > /dev/null
+}
+
+# Reference solutions and hidden tests: root only (the sandbox user must not read them).
+step_protect() {
+    if [ -d "$SOURCE/solutions" ]; then
+        chown -R root:root "$SOURCE/solutions"
+        chmod -R go-rwx "$SOURCE/solutions"
+    fi
+    if [ -f "$SOURCE/run_autograder" ]; then
+        chmod 755 "$SOURCE/run_autograder"
+    fi
+}
+
+steps=("$@")
+if [ "${#steps[@]}" -eq 0 ]; then steps=(system user python grader protect); fi
+for step in "${steps[@]}"; do
+    case "$step" in
+        system | user | python | grader | protect) echo "setup.sh: $step"; "step_$step" ;;
+        *) echo "setup.sh: unknown step $step" >&2; exit 2 ;;
+    esac
+done

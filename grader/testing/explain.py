@@ -1,0 +1,118 @@
+"""Words for students: how a call went wrong, what it was given, what came back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..sandbox.session import CallOutcome
+from ..sandbox.values import Value
+
+
+def show(value: Any, limit: int = 400) -> str:
+    """A short, rounded rendering of a test's input or an expected value."""
+    if isinstance(value, Value):
+        return show_value(value, limit)
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, precision=4, suppress_small=True, threshold=40, edgeitems=3, max_line_width=88)
+        if value.ndim >= 1 and value.size > 6:
+            text = f"{text}  (shape {tuple(value.shape)})"
+    elif isinstance(value, (np.floating, float)):
+        text = f"{float(value):.6g}"
+    elif isinstance(value, (list, tuple)):
+        inner = ", ".join(show(v, limit) for v in value)
+        text = f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    elif callable(value) and hasattr(value, "__name__"):
+        text = value.__name__
+    else:
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 5] + " ...]"
+    return text
+
+
+def show_value(value: Value, limit: int = 400) -> str:
+    if value.kind == "array":
+        return show(value.array, limit) + ("" if value.dtype in ("float64", "float32") else f"  (dtype {value.dtype})")
+    if value.kind == "number":
+        return show(float(value.array), limit) + f"  ({value.type_name})"
+    if value.kind == "bool":
+        return str(bool(value.array))
+    if value.kind == "none":
+        return "None"
+    if value.kind == "text":
+        return repr(value.text)[:limit]
+    if value.kind == "sequence":
+        inner = ", ".join(show_value(v, 80) for v in value.items[:8])
+        return f"a {value.type_name}: [{inner}{', ...' if len(value.items) > 8 else ''}]"[:limit]
+    return f"an object of type {value.type_name}"
+
+
+def call_text(label: str, args: tuple, kwargs: dict, params: list[str]) -> str:
+    """The inputs of a call, one per line, named after the student's own parameters when known."""
+    lines = []
+    for i, arg in enumerate(args):
+        name = params[i] if i < len(params) else f"argument {i + 1}"
+        lines.append(f"  {name} = {show(arg)}")
+    for key, arg in kwargs.items():
+        lines.append(f"  {key} = {show(arg)}")
+    if not lines:
+        return f"Calling {label}()"
+    return f"Calling {label} with\n" + "\n".join(lines)
+
+
+def error_text(error: dict | None) -> str:
+    if not error:
+        return "an error"
+    head = f"{error.get('type', 'Error')}: {error.get('message', '')}".rstrip(": ")
+    frames = error.get("frames") or []
+    if frames:
+        last = frames[-1]
+        where = f"line {last.get('line')} of the cell {_cell_phrase(last.get('cell'))}"
+        if last.get("function") not in (None, "", "<module>"):
+            where += f", in {last['function']}"
+        code = f"\n    {last['code']}" if last.get("code") else ""
+        return f"{head}\n  at {where}{code}"
+    return head
+
+
+def _cell_phrase(cell: Any) -> str:
+    return f"#{cell}" if cell not in (None, "") else ""
+
+
+def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, params: list[str]) -> str:
+    """Why a call produced no value, and what the student can do about it."""
+    status = outcome.status
+    name = label.split("(")[0]
+    if status == "missing":
+        return (f"{name} is not defined in your notebook. Check the spelling of its name and that the "
+                "cell defining it runs without errors.")
+    if status == "not_callable":
+        return f"{name} is defined in your notebook, but as a {outcome.message or 'value'}, not as a function."
+    context = call_text(label, args, kwargs, params)
+    if status == "raised":
+        error = outcome.error or {}
+        if error.get("type") == "NotImplementedError":
+            return f"{name} is not implemented yet: it still raises NotImplementedError."
+        if error.get("type") in ("SystemExit", "KeyboardInterrupt"):
+            return f"{context}\nit called exit() or raised {error['type']}; a function must return its result instead."
+        return f"{context}\nit raised {error_text(error)}"
+    if status == "timeout":
+        if outcome.message:
+            return f"{name} was not called again: it already ran out of time twice."
+        return f"{context}\nit did not finish in time. Look for a loop that never ends or work far larger than needed."
+    if status == "crashed":
+        note = (outcome.error or {}).get("message", "the process running your code stopped")
+        return f"{context}\nit stopped the process running your code: {note}."
+    if status == "unsendable":
+        return f"{context}\nit returned something the grader cannot examine ({outcome.message}). Return numbers or NumPy arrays."
+    return f"{context}\nthe grader could not use the answer ({outcome.message})."
+
+
+def mutation_note(mutated: list[str]) -> str:
+    if not mutated:
+        return ""
+    names = ", ".join(mutated)
+    return (f"Your function changed its input {names} in place. Functions must not modify their "
+            "inputs: compute into a new array (for example np.maximum(z, 0) or z.copy()).")

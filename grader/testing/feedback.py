@@ -1,0 +1,159 @@
+"""``expect``: call a student's function and check its answer, failing with a message that teaches.
+
+    expect(student.relu, z).to_equal(oracle.relu(z))
+    expect(student.conv2d, x, k).to_equal(ref, likely={"the kernel is flipped": ref_flipped})
+
+Comparisons happen here, in the grading process, on fresh float64 arrays decoded from plain data.
+Tolerance: see docs/validity.md. Answers within ``rtol=1e-5`` relative or ``atol=1e-7`` absolute
+pass, which admits float32 arithmetic and any summation order but not a formula that is slightly off.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..sandbox.values import Value
+from . import explain
+from .proxy import GradingFailure, RemoteFunction
+
+RTOL = 1e-5
+ATOL = 1e-7
+
+
+def _close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    if got.shape != expected.shape:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def as_array(value: Value) -> np.ndarray | None:
+    """The numbers in a returned value: arrays and scalars, or lists of them of one shape."""
+    if value.array is not None:
+        return value.array
+    if value.kind == "sequence" and value.items:
+        parts = [as_array(item) for item in value.items]
+        if all(p is not None for p in parts) and len({p.shape for p in parts}) == 1:
+            return np.stack(parts).astype(np.float64)
+    return None
+
+
+def describe_shape(shape: tuple) -> str:
+    return "a single number" if shape == () else f"shape {tuple(shape)}"
+
+
+class Expectation:
+    def __init__(self, fn: RemoteFunction, args: tuple, kwargs: dict):
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        student = fn._student
+        self.params = student._param_names(fn.name)
+        self.outcome = fn.outcome(*args, **kwargs)
+        if self.outcome.status != "ok":
+            raise GradingFailure(explain.call_failure(fn.name, args, kwargs, self.outcome, self.params))
+        self.value: Value = self.outcome.value
+
+    # ---- messages ---------------------------------------------------------
+    def _fail(self, headline: str, *details: str) -> None:
+        parts = [headline, explain.call_text(self.fn.name, self.args, self.kwargs, self.params)]
+        parts += [d for d in details if d]
+        note = explain.mutation_note(self.outcome.mutated)
+        if note and not headline.startswith(f"{self.fn.name} modified"):
+            parts.append("Also: " + note)
+        if self.outcome.output.strip():
+            parts.append("Your function printed:\n" + self.outcome.output.strip()[:600])
+        raise GradingFailure("\n".join(parts))
+
+    # ---- checks -----------------------------------------------------------
+    def to_equal(
+        self,
+        expected: Any,
+        *,
+        rtol: float = RTOL,
+        atol: float = ATOL,
+        likely: dict[str, Any] | None = None,
+        shape_hint: str | Callable[[tuple], str] | None = None,
+    ) -> np.ndarray:
+        """The answer equals ``expected`` (numbers or arrays); returns the student's answer as floats."""
+        name = self.fn.name
+        want = np.asarray(expected, dtype=np.float64)
+        got = as_array(self.value)
+        if got is None:
+            if self.value.kind == "none":
+                self._fail(f"{name} returned None.", "Is a `return` statement missing?")
+            self._fail(f"{name} returned {self.value.describe()}, but {describe_shape(want.shape)} was expected.")
+        if got.shape != want.shape:
+            hint = shape_hint(got.shape) if callable(shape_hint) else shape_hint
+            transposed = got.ndim == 2 and got.T.shape == want.shape and _close(got.T, want, rtol, atol)
+            self._fail(
+                f"{name} returned {describe_shape(got.shape)}, but {describe_shape(want.shape)} was expected.",
+                f"expected: {explain.show(want)}",
+                f"got:      {explain.show_value(self.value)}",
+                "Likely mistake: the result is transposed." if transposed else "",
+                hint or "",
+            )
+        if _close(got, want, rtol, atol):
+            return got
+        self._fail(
+            f"{name} returned the wrong values.",
+            f"expected: {explain.show(want)}",
+            f"got:      {explain.show_value(self.value)}",
+            self._likely(got, want, rtol, atol, likely or {}),
+        )
+        raise AssertionError("unreachable")
+
+    def _likely(self, got, want, rtol, atol, likely: dict[str, Any]) -> str:
+        for message, alternative in likely.items():
+            alt = np.asarray(alternative, dtype=np.float64)
+            if _close(got, alt, rtol, atol):
+                return f"Likely mistake: {message}"
+        finite_want = np.isfinite(want).all()
+        if finite_want and not np.isfinite(got).all():
+            return ("Likely mistake: the result contains nan or inf where the true values are finite; an "
+                    "overflow (e.g. np.exp of a large number) usually causes this. Use a numerically stable form.")
+        if self.outcome.mutated:
+            return "Likely mistake: " + explain.mutation_note(self.outcome.mutated)
+        if want.size > 1 and _close(got, -want, rtol, atol):
+            return "Likely mistake: the sign is flipped."
+        with np.errstate(all="ignore"):
+            diff = got - want
+        if want.size > 1 and np.isfinite(diff).all() and np.ptp(diff) <= atol + rtol * np.abs(want).max() and abs(diff.flat[0]) > atol:
+            return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
+        return ""
+
+    def to_be_a_number(self) -> float:
+        """The answer is a single Python or NumPy number, not an array or a list."""
+        if self.value.kind not in ("number", "bool"):
+            self._fail(f"{self.fn.name} should return a single number, but returned {self.value.describe()}.",
+                       "Use float(...) or .item() to turn a one-element array into a number.")
+        return float(self.value.array)
+
+    def to_be_finite(self) -> np.ndarray:
+        got = as_array(self.value)
+        if got is None or not np.isfinite(got).all():
+            self._fail(f"{self.fn.name} returned nan or inf.",
+                       f"got: {explain.show_value(self.value)}",
+                       "An overflow (e.g. np.exp of a large number) usually causes this. Use a numerically stable form.")
+        return got
+
+    def to_leave_inputs_unchanged(self) -> None:
+        if self.outcome.mutated:
+            self._fail(f"{self.fn.name} modified its input.", explain.mutation_note(self.outcome.mutated))
+
+    def to_have_printed_warnings(self) -> bool:
+        return "Warning" in self.outcome.output
+
+
+def expect(fn: RemoteFunction, *args, **kwargs) -> Expectation:
+    """Call ``fn`` in the worker now; checks on the answer follow (``.to_equal(...)`` and friends)."""
+    if not isinstance(fn, RemoteFunction):
+        raise TypeError("expect() takes a student function, e.g. expect(student.relu, z)")
+    return Expectation(fn, args, kwargs)
+
+
+def fail(message: str) -> None:
+    """Fail the current test with a message for the student."""
+    raise GradingFailure(message)

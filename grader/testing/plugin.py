@@ -1,0 +1,173 @@
+"""The pytest plugin that turns hidden tests' outcomes into the result model.
+
+Every collected test yields exactly one :class:`~grader.results.TestResult`, whatever happened:
+passed, failed, errored in set-up, skipped or timed out. Nothing a test raises is lost, and no
+outcome silently drops points from the total.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ..results import VISIBILITIES, TestResult
+from .proxy import GradingFailure, Student
+
+INTERNAL_ERROR = ("The grader could not finish this test because of a problem in the test itself, "
+                  "not in your code. Your instructor can see the details.")
+PUBLIC_PREFIX = "test_public"
+
+
+def test_metadata(item: pytest.Item) -> TestResult:
+    fn = getattr(item, "obj", None)
+    doc = (getattr(fn, "__doc__", None) or "").strip()
+    name = doc.splitlines()[0].strip() if doc else item.name
+    function = name.split(":", 1)[0].strip() if ":" in name else None
+    public = Path(str(item.path)).name.startswith(PUBLIC_PREFIX)
+    visibility = getattr(fn, "__visibility__", None) or ("visible" if public else "after_published")
+    if visibility not in VISIBILITIES:
+        visibility = "after_published"
+    weight = getattr(fn, "__weight__", None)
+    return TestResult(
+        name=name,
+        max_score=float(weight if weight is not None else 1.0),
+        number=getattr(fn, "__number__", None),
+        visibility=visibility,
+        tags=tuple(str(t) for t in getattr(fn, "__tags__", ()) or ()),
+        function=function,
+    )
+
+
+class GradingPlugin:
+    def __init__(self, student: Student, *, public_only: bool = False):
+        self._student = student
+        self.public_only = public_only
+        self.results: dict[str, TestResult] = {}
+        self.collection_errors: list[str] = []
+        self.instructor_notes: list[str] = []
+        self.durations: dict[str, float] = {}
+
+    @pytest.fixture(scope="session")
+    def student(self) -> Student:
+        return self._student
+
+    # ---- collection -------------------------------------------------------
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    def pytest_collection_modifyitems(self, session, config, items) -> None:
+        kept, dropped = [], []
+        for item in items:
+            meta = test_metadata(item)
+            if self.public_only and meta.visibility != "visible":
+                dropped.append(item)
+                continue
+            self.results[item.nodeid] = meta
+            kept.append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    # ---- running ----------------------------------------------------------
+    def pytest_runtest_setup(self, item) -> None:
+        fn = getattr(item, "obj", None)
+        if fn is not None and hasattr(fn, "__score__"):
+            del fn.__score__  # partial credit from an earlier run in this process must not leak
+        self.durations[item.nodeid] = time.perf_counter()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        result = self.results.get(item.nodeid)
+        if result is None:
+            return report
+        if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+            self._record(item, call, report, result)
+        elif call.when == "teardown" and report.failed and result.outcome == "passed":
+            result.outcome, result.score = "error", 0.0
+            result.output = INTERNAL_ERROR
+            self.instructor_notes.append(f"{item.nodeid} teardown: {report.longreprtext[-1500:]}")
+        if call.when == "teardown":
+            started = self.durations.pop(item.nodeid, None)
+            if started is not None:
+                self.durations[item.nodeid + "::seconds"] = time.perf_counter() - started
+        return report
+
+    def _record(self, item, call, report, result: TestResult) -> None:
+        fn = getattr(item, "obj", None)
+        partial = getattr(fn, "__score__", None)
+        if report.skipped:
+            result.outcome = "skipped"
+            reason = getattr(report, "wasxfail", "") or (report.longrepr[2] if isinstance(report.longrepr, tuple) else "")
+            result.output = f"This test was skipped. {reason}".strip()
+            return
+        if report.passed:
+            result.outcome = "passed"
+            result.score = result.max_score if partial is None else _clamp(partial, result.max_score)
+            return
+        exc = call.excinfo.value if call.excinfo is not None else None
+        hidden = getattr(fn, "__hide_errors__", None)
+        if isinstance(exc, AssertionError):
+            result.outcome = "failed"
+            message = str(exc) if isinstance(exc, GradingFailure) else _assertion_text(exc, report)
+            result.output = hidden or message
+            if "did not finish in time" in message or "ran out of time" in message:
+                result.outcome = "timeout"
+        else:
+            result.outcome = "error"
+            result.output = hidden or INTERNAL_ERROR
+            self.instructor_notes.append(f"{item.nodeid}: {report.longreprtext[-2000:]}")
+        result.score = 0.0 if partial is None else _clamp(partial, result.max_score)
+
+
+def _clamp(score, max_score: float) -> float:
+    try:
+        return min(max(float(score), 0.0), max_score)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _assertion_text(exc: AssertionError, report) -> str:
+    text = str(exc).strip()
+    return text or "A check in this test failed."
+
+
+PYTEST_ARGS = (
+    "-p", "no:cacheprovider", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
+    "-p", "no:legacypath", "-p", "no:stepwise", "-p", "no:faulthandler", "-p", "no:lsof",
+    "-p", "no:pytester", "-p", "no:logging", "-p", "no:debugging", "-p", "no:setuponly",
+    "-p", "no:setupplan", "-p", "no:unittest", "-p", "no:terminal", "-p", "no:warnings",
+    "--capture=no", "--import-mode=importlib",
+)
+
+
+def run_tests(tests_dir: Path, plugin: GradingPlugin) -> int:
+    """Run an assignment's tests in this process, isolated from any surrounding pytest setup."""
+    ini = Path(__file__).with_name("pytest.ini")
+    # Helper modules next to the tests (an assignment's oracle) are imported by name.
+    path_entry = str(tests_dir)
+    sys.path.insert(0, path_entry)
+    # Plugins installed next to the grader (hypothesis, xdist) must not join a grading run.
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    addopts = os.environ.pop("PYTEST_ADDOPTS", None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        return int(pytest.main(
+            [*PYTEST_ARGS, "-c", str(ini), "--rootdir", str(tests_dir), "--confcutdir", str(tests_dir),
+             str(tests_dir)],
+            plugins=[plugin],
+        ))
+    finally:
+        if autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        if addopts is not None:
+            os.environ["PYTEST_ADDOPTS"] = addopts
+        try:
+            sys.path.remove(path_entry)
+        except ValueError:
+            pass

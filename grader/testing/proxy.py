@@ -1,0 +1,166 @@
+"""What hidden tests hold instead of student code: proxies that call into the worker.
+
+``student.relu(z)`` sends ``z`` to the worker and returns a :class:`~grader.sandbox.values.Value`
+decoded in the grading process. Every way a call can go wrong surfaces as a :class:`GradingFailure`
+whose message is written for the student.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..sandbox.session import CallOutcome, Sandbox
+from ..sandbox.values import Encoder, Value
+from . import explain
+
+
+class GradingFailure(AssertionError):
+    """A test failed for a reason the student can act on; the message is shown as is."""
+
+
+class Unavailable:
+    """Stands in for a sandbox when the notebook could not be run at all."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class Handle:
+    """An object that lives in the worker (a student's model, say), seen through plain data only."""
+
+    def __init__(self, student: "Student", value: Value, label: str):
+        self._student = student
+        self.id = value.handle
+        self.type_name = value.type_name
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} in the student's notebook>"
+
+    def call(self, *args, **kwargs) -> Value:
+        """Call the object itself, e.g. a model's forward pass: ``model.call(x)``."""
+        return self._student._invoke(None, args, kwargs, handle=self.id, label=f"{self.label}(...)")
+
+    def method(self, name: str, *args, **kwargs) -> Value:
+        return self._student._invoke(None, args, kwargs, handle=self.id, method=name, label=f"{self.label}.{name}(...)")
+
+    def parameters(self) -> list[tuple[str, tuple[int, ...], bool]]:
+        """(name, shape, trainable) of every parameter, from ``named_parameters()``."""
+        data = self._student._model("params", {"handle": self.id}, self.label)
+        return [(str(n), tuple(int(s) for s in shape), bool(t)) for n, shape, t in data]
+
+    def load(self, state: dict[str, np.ndarray]) -> None:
+        """Load the given weights (``load_state_dict`` with strict=True)."""
+        self._student._model("load", {"handle": self.id, "state": state}, self.label)
+
+
+class RemoteFunction:
+    def __init__(self, student: "Student", name: str):
+        self._student = student
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __call__(self, *args, **kwargs) -> Any:
+        value = self._student._invoke(self.name, args, kwargs, label=self.name)
+        if value.kind == "handle":
+            return Handle(self._student, value, self.name)
+        return value
+
+    def outcome(self, *args, **kwargs) -> CallOutcome:
+        """The raw outcome, for tests that want to examine failures themselves."""
+        return self._student._raw(self.name, args, kwargs)
+
+
+class Builtin:
+    """A helper function known to the worker by name (e.g. ``identity``), usable as an argument."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Student:
+    """The student's notebook as tests see it: ``student.relu``, ``student.CNN``."""
+
+    def __init__(self, sandbox: Sandbox | Unavailable):
+        self._sandbox = sandbox
+        self._signatures: dict[str, list[str]] | None = None
+
+    def __getattr__(self, name: str) -> RemoteFunction:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return RemoteFunction(self, name)
+
+    # ---- plumbing ----------------------------------------------------------
+    def _encode(self, args: tuple, kwargs: dict) -> tuple[list, dict, list[bytes]]:
+        def reference(obj: Any) -> dict:
+            if isinstance(obj, RemoteFunction):
+                return {"k": "fn", "src": "student", "name": obj.name}
+            if isinstance(obj, np.ufunc):
+                return {"k": "fn", "src": "numpy", "name": obj.__name__}
+            if isinstance(obj, Builtin):
+                return {"k": "fn", "src": "builtin", "name": obj.name}
+            if isinstance(obj, Handle):
+                return {"k": "ref", "id": obj.id}
+            raise TypeError(f"a test passed {type(obj).__name__}, which cannot be sent to student code")
+
+        encoder = Encoder(reference)
+        args_nodes = [encoder.encode(a) for a in args]
+        kwargs_nodes = {key: encoder.encode(val) for key, val in kwargs.items()}
+        return args_nodes, kwargs_nodes, encoder.blobs
+
+    def _raw(self, name: str | None, args: tuple, kwargs: dict, *, handle: int | None = None,
+             method: str | None = None) -> CallOutcome:
+        if isinstance(self._sandbox, Unavailable):
+            raise GradingFailure(self._sandbox.reason)
+        return self._sandbox.call(name, list(args), kwargs, handle=handle, method=method,
+                                  encoded=self._encode(args, kwargs))
+
+    def _invoke(self, name: str | None, args: tuple, kwargs: dict, *, label: str,
+                handle: int | None = None, method: str | None = None) -> Value:
+        outcome = self._raw(name, args, kwargs, handle=handle, method=method)
+        if outcome.status != "ok":
+            raise GradingFailure(explain.call_failure(label, args, kwargs, outcome, self._param_names(name)))
+        return outcome.value
+
+    def _model(self, action: str, payload: dict, label: str) -> Any:
+        if isinstance(self._sandbox, Unavailable):
+            raise GradingFailure(self._sandbox.reason)
+        encoder = Encoder(lambda obj: (_ for _ in ()).throw(TypeError(type(obj).__name__)))
+        node = encoder.encode(payload.pop("state")) if "state" in payload else None
+        header = {"op": "model", "action": action, **payload, "state": node}
+        outcome = self._sandbox.request(header, encoder.blobs, self._sandbox.limits.call_seconds, label)
+        if outcome.status != "ok":
+            raise GradingFailure(explain.call_failure(label, (), {}, outcome, []))
+        return outcome.data
+
+    def _param_names(self, name: str | None) -> list[str]:
+        if name is None or isinstance(self._sandbox, Unavailable):
+            return []
+        if self._signatures is None:
+            outcome = self._sandbox.request({"op": "signatures"}, [],
+                                            self._sandbox.limits.call_seconds, "signatures")
+            data = outcome.data if outcome.status == "ok" else None
+            self._signatures = {str(k): [str(p)[:40] for p in v][:20] for k, v in data.items()} if isinstance(data, dict) else {}
+        return self._signatures.get(name, [])
+
+    def defined(self) -> dict[str, str]:
+        """Names the notebook defines, with 'function', 'class' or 'value'."""
+        if isinstance(self._sandbox, Unavailable):
+            return {}
+        return self._sandbox.names()
+
+    def build_model(self, layers: list) -> Handle:
+        """Build a ``torch.nn.Sequential`` in the worker from plain data, for tests of counting code.
+
+        ``layers`` items: ``["Conv2d", in, out, k, {"bias": False, "frozen": True}]``,
+        ``["Linear", in, out, {...}]``, ``["ReLU"]``, ``["MaxPool2d", k]``, ``["Flatten"]``.
+        """
+        data = self._model("build", {"layers": layers}, "a test model")
+        return Handle(self, Value("handle", "Sequential", handle=int(data)), "the test's model")

@@ -1,0 +1,124 @@
+"""The autograder zip for Gradescope's zip route: layout, scripts, and which solutions it carries."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.config import ConfigError
+from grader.packaging import TEMPLATES_DIR, build_autograder_zip
+
+
+def _assignment(root: Path, name: str) -> None:
+    folder = root / name
+    (folder / "tests").mkdir(parents=True)
+    (folder / "assignment.toml").write_text(f'title = "{name}"\n', encoding="utf-8")
+    (folder / f"{name}.ipynb").write_text("{}", encoding="utf-8")
+    (folder / "tests" / "test_hidden.py").write_text("def test_x():\n    pass\n", encoding="utf-8")
+    (folder / "tests" / "__pycache__").mkdir()
+    (folder / "tests" / "__pycache__" / "test_hidden.cpython-311.pyc").write_bytes(b"\0")
+
+
+@pytest.fixture
+def solutions(tmp_path: Path) -> Path:
+    root = tmp_path / "solutions"
+    _assignment(root, "nn_basics")
+    _assignment(root, "cnn")
+    return root
+
+
+@pytest.fixture
+def archive(solutions: Path, tmp_path: Path) -> zipfile.ZipFile:
+    path = build_autograder_zip("nn_basics", tmp_path / "out" / "autograder.zip", solutions)
+    with zipfile.ZipFile(path) as zf:
+        yield zf
+
+
+def test_zip_has_setup_and_run_autograder_at_its_root(archive):
+    names = archive.namelist()
+    assert "setup.sh" in names
+    assert "run_autograder" in names
+
+
+def test_zip_is_written_where_asked_and_its_path_returned(solutions, tmp_path):
+    out = tmp_path / "nested" / "folder" / "nn.zip"
+    assert build_autograder_zip("nn_basics", out, solutions) == out
+    assert zipfile.is_zipfile(out)
+    assert not list(out.parent.glob("*.partial"))
+
+
+@pytest.mark.parametrize("name", ["setup.sh", "run_autograder"])
+def test_scripts_in_the_zip_have_lf_line_endings(archive, name):
+    data = archive.read(name)
+    assert data.startswith(b"#!/usr/bin/env bash\n")
+    assert b"\r" not in data
+
+
+@pytest.mark.parametrize("name", ["setup.sh", "run_autograder"])
+def test_scripts_in_the_zip_are_executable(archive, name):
+    mode = archive.getinfo(name).external_attr >> 16
+    assert stat.S_ISREG(mode)
+    assert stat.S_IMODE(mode) == 0o755
+
+
+def test_other_files_in_the_zip_are_not_executable(archive):
+    info = archive.getinfo("grader/config.py")
+    assert stat.S_IMODE(info.external_attr >> 16) == 0o644
+
+
+def test_zip_contains_solutions_only_for_the_packaged_assignment(archive):
+    solutions = {n for n in archive.namelist() if n.startswith("solutions/")}
+    assert solutions == {
+        "solutions/nn_basics/assignment.toml",
+        "solutions/nn_basics/nn_basics.ipynb",
+        "solutions/nn_basics/tests/test_hidden.py",
+    }
+
+
+def test_zip_carries_the_grader_source_and_its_pinned_dependencies(archive):
+    names = set(archive.namelist())
+    assert {"pyproject.toml", "README.md", "grader/__init__.py", "grader/config.py"} <= names
+    assert "grader/packaging.py" in names
+    assert "grader/templates/setup.sh" in names
+
+
+def test_zip_leaves_out_bytecode_and_caches(archive):
+    assert not [n for n in archive.namelist() if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_packaging_the_same_sources_twice_gives_identical_zips(solutions, tmp_path):
+    first = build_autograder_zip("nn_basics", tmp_path / "a.zip", solutions)
+    second = build_autograder_zip("nn_basics", tmp_path / "b.zip", solutions)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_unknown_assignment_raises_config_error(solutions, tmp_path):
+    out = tmp_path / "nope.zip"
+    with pytest.raises(ConfigError, match="no_such_assignment"):
+        build_autograder_zip("no_such_assignment", out, solutions)
+    assert not out.exists()
+
+
+def test_setup_script_installs_into_a_venv_with_cpu_torch_and_a_sandbox_user(archive):
+    setup = archive.read("setup.sh").decode()
+    assert "python3-venv" in setup
+    assert "-m venv" in setup and "/autograder/venv" in setup
+    assert "https://download.pytorch.org/whl/cpu" in setup
+    assert "grader-student" in setup and "--disabled-password" in setup and "nologin" in setup
+    assert "go-rwx" in setup
+
+
+def test_run_autograder_grades_with_the_venv_and_always_exits_zero(archive):
+    script = archive.read("run_autograder").decode()
+    assert "/autograder/venv/bin/grader gradescope --root /autograder" in script
+    assert script.rstrip().endswith("exit 0")
+
+
+@pytest.mark.parametrize("name", ["setup.sh", "run_autograder"])
+def test_template_scripts_are_valid_bash(name):
+    result = subprocess.run(["bash", "-n", str(TEMPLATES_DIR / name)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
