@@ -1,5 +1,7 @@
 # Every target sets up what it needs: a fresh clone runs `make sample` or `make test` as is.
-PYTHON ?= python3
+# The system interpreter when there is one: its standard library is readable by the sandbox's
+# unprivileged user (an interpreter under /root, as pyenv installs it, is not).
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed

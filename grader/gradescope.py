@@ -180,7 +180,7 @@ def _apply_penalty(results: GradingResults, penalty: late.LatePenalty) -> None:
     if deducted <= 0:
         output += " This submission earned no points, so there was nothing to deduct."
     elif deducted < penalty.points:
-        output += f" This submission earned only {_num(earned)}, so {_num(deducted)} were deducted."
+        output += f" This submission earned only {_points(earned)}, so {_points(deducted)} were deducted."
     results.adjustments.append(
         TestResult(
             name=f"Late penalty: {penalty.days_late} day{'s' if penalty.days_late != 1 else ''} late",
@@ -194,8 +194,9 @@ def _apply_penalty(results: GradingResults, penalty: late.LatePenalty) -> None:
         results.score_override = max(0.0, results.score_override - deducted)
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def _points(value: float) -> str:
+    shown = str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return f"{shown} point" + ("" if value == 1 else "s")
 
 
 def _with_intro(results: GradingResults, parts: list[str]) -> GradingResults:

@@ -103,6 +103,7 @@ class Sandbox:
                 serve_confined(child, self._settings())
             except BaseException:
                 code = 70
+                _debug_note()
             finally:
                 os._exit(code)
         child.close()
@@ -139,6 +140,9 @@ class Sandbox:
             self.cell_runs = [CellRun(n, "crashed", error={"type": "WorkerError", "message": "the worker did not start"}) for n in self.cells]
             return self.cell_runs
         for number, source in self.cells.items():
+            if not self._ensure_worker():
+                self.cell_runs.append(CellRun(number, "crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"}))
+                continue
             self.cell_runs.append(self._run_cell(number, source))
         return self.cell_runs
 
@@ -264,6 +268,16 @@ class Sandbox:
         outcome = self.request({"op": "names"}, [], self.limits.call_seconds, "names")
         data = outcome.data if isinstance(outcome.data, dict) else {}
         return {str(k)[:100]: str(v)[:20] for k, v in list(data.items())[:2000]}
+
+
+def _debug_note() -> None:
+    """With GRADER_DEBUG_WORKER=FILE, a worker that fails to start leaves its traceback there."""
+    target = os.environ.get("GRADER_DEBUG_WORKER")
+    if target:
+        import traceback
+
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(traceback.format_exc())
 
 
 def _clean_error(error: Any) -> dict:

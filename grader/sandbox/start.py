@@ -11,15 +11,15 @@ import os
 import socket
 import sys
 
-from . import confine
+# Everything the worker runs is imported before it gives up its privileges: afterwards it may not
+# be allowed to read the grader's files at all.
+from . import confine, models, worker
 from .wire import send_message
 
 
 def serve_confined(sock: socket.socket, settings: dict) -> None:
     iso = confine.Isolation(**settings["isolation"])
     protections = confine.confine(iso, sock.fileno())
-    from . import worker
-
     send_message(sock, {"hello": True, "protections": protections})
     worker.main(sock, output_chars=settings["output_chars"], value_bytes=settings["value_bytes"])
 

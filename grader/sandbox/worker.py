@@ -273,7 +273,7 @@ def _mutations(before: list, args, kwargs, target) -> list[str]:
 
 
 def model_request(worker: Worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
-    from . import models  # torch is imported only when a test asks about a model
+    from . import models  # imported by start.py already; torch itself only on a model request
 
     return models.handle(worker, request, blobs)
 

@@ -51,7 +51,7 @@ class GradingPlugin:
         self.instructor_notes: list[str] = []
         self.durations: dict[str, float] = {}
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture
     def student(self) -> Student:
         return self._student
 

@@ -1,0 +1,62 @@
+"""Checks shared by the nn_basics tests: messages that name the function really at fault.
+
+A student's ``neuron`` may call their ``sigmoid``, ``forward`` their ``dense``, ``count_parameters``
+their ``count_connections``. When the function under test fails inside such a helper, the student
+should read about the helper, not about a function that may well be right.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.testing import GradingFailure, expect, fail
+from grader.testing.feedback import as_array
+
+RTOL, ATOL = 1e-5, 1e-7
+
+
+def unfinished_helper(fn, args) -> str | None:
+    """The function fn called that still raises NotImplementedError, if it is not fn itself."""
+    outcome = fn.outcome(*args)
+    error = outcome.error or {}
+    if outcome.status != "raised" or error.get("type") != "NotImplementedError":
+        return None
+    frames = error.get("frames") or []
+    inner = frames[-1].get("function") if frames else None
+    return inner if inner and inner not in (fn.name, "<module>") else None
+
+
+def check(fn, *args, expected, likely=None, depends=(), hint=""):
+    """``expect(fn, *args).to_equal(expected)``, with notes about helper functions at fault.
+
+    ``depends`` lists ``(helper, helper_args, helper_expected, why)``: a function of the student's
+    that ``fn`` is likely to call. If ``fn`` fails and the helper is wrong on its own, the message says so.
+    ``hint`` is added to any failure message.
+    """
+    try:
+        return expect(fn, *args).to_equal(expected, likely=likely)
+    except GradingFailure as failure:
+        message = str(failure)
+        if "is not implemented yet" in message:
+            inner = unfinished_helper(fn, args)
+            if inner:
+                fail(f"{fn.name} calls {inner}, which is not implemented yet (it still raises "
+                     f"NotImplementedError). Implement {inner} first; this test checks {fn.name}.")
+        notes = [note for helper, helper_args, helper_expected, why in depends
+                 if (note := _helper_note(helper, helper_args, helper_expected, why))]
+        if hint and "is not implemented yet" not in message:
+            notes.append(hint)
+        if notes:
+            raise GradingFailure("\n".join([message, *notes])) from None
+        raise
+
+
+def _helper_note(helper, args, expected, why: str) -> str:
+    outcome = helper.outcome(*args)
+    if outcome.status != "ok":
+        return f"Note: {why}, and {helper.name} fails on its own for this input."
+    got = as_array(outcome.value)
+    want = np.asarray(expected, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        right = got is not None and got.shape == want.shape and np.allclose(got, want, rtol=RTOL, atol=ATOL)
+    return "" if right else f"Note: {why}, and {helper.name} itself gives a wrong answer here; fix {helper.name} first."

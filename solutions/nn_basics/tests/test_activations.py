@@ -1,0 +1,153 @@
+"""Hidden tests of the activation functions: step, sigmoid, tanh, relu."""
+
+import numpy as np
+from gradescope_utils.autograder_utils.decorators import number, weight
+
+import nn_basics_oracle as oracle
+from grader.testing import expect, fail
+
+STEP_AT_ZERO = "step(0) must be 1: the condition is z >= 0, not z > 0"
+
+
+# ---- step -------------------------------------------------------------------
+
+@weight(0.5)
+@number("1.2")
+def test_step_at_zero(student):
+    """step: exactly 0 gives 1, for a single number and inside an array"""
+    expect(student.step, 0.0).to_equal(1.0, likely={STEP_AT_ZERO: 0.0, "step(0) gave 0.5; it must be 1": 0.5})
+    z = np.array([[0.0, -1e-9], [1e-9, 0.0]])
+    expect(student.step, z).to_equal(oracle.step(z), likely={STEP_AT_ZERO: (z > 0).astype(float)})
+
+
+@weight(0.5)
+@number("1.3")
+def test_step_shapes(student):
+    """step: works on single numbers, 0-d and 2-D arrays, keeping the shape"""
+    expect(student.step, -1.5).to_equal(0.0)
+    expect(student.step, np.array(0.7)).to_equal(1.0)
+    z = np.random.default_rng(11).normal(scale=2.0, size=(3, 4))
+    expect(student.step, z).to_equal(oracle.step(z))
+
+
+@weight(0.5)
+@number("1.4")
+def test_step_leaves_input(student):
+    """step: does not modify its input"""
+    z = np.random.default_rng(12).normal(size=6)
+    expect(student.step, z).to_leave_inputs_unchanged()
+
+
+# ---- sigmoid ----------------------------------------------------------------
+
+@weight(0.5)
+@number("2.2")
+def test_sigmoid_random(student):
+    """sigmoid: matches 1 / (1 + e^-z) on a 2-D array"""
+    z = np.random.default_rng(21).normal(scale=3.0, size=(4, 5))
+    expect(student.sigmoid, z).to_equal(oracle.sigmoid(z), likely={
+        "the sign of the exponent is flipped: use 1 / (1 + e^-z)": oracle.sigmoid(-z),
+        "this is tanh, not the sigmoid": oracle.tanh(z)})
+
+
+@weight(0.5)
+@number("2.3")
+def test_sigmoid_numbers(student):
+    """sigmoid: works on single numbers and 0-d arrays"""
+    expect(student.sigmoid, 2.0).to_equal(oracle.sigmoid(2.0))
+    expect(student.sigmoid, np.float64(-3.0)).to_equal(oracle.sigmoid(-3.0))
+    expect(student.sigmoid, np.array(0.25)).to_equal(oracle.sigmoid(0.25))
+
+
+# Runs before any other test gives sigmoid a large negative z: Python shows a warning only the
+# first time a line of code causes it.
+@weight(0.5)
+@number("2.4")
+def test_sigmoid_no_overflow_warning(student):
+    """sigmoid: no overflow warning for large negative z"""
+    z = np.array([-1e4, -800.0, -50.0])
+    call = expect(student.sigmoid, z)
+    if call.to_have_printed_warnings():
+        printed = call.outcome.output.strip()[:400]
+        fail("sigmoid caused a warning for z = [-1e4, -800, -50]:\n"
+             f"{printed}\n"
+             "np.exp(-z) overflows when z is a large negative number. For z < 0 use the equivalent form "
+             "e^z / (1 + e^z), which only takes e to a negative power (see the notebook).")
+    call.to_equal(oracle.sigmoid(z))
+
+
+@weight(0.5)
+@number("2.5")
+def test_sigmoid_extremes(student):
+    """sigmoid: finite and correct for z = -1e4 and 1e4"""
+    z = np.array([-1e4, -40.0, 0.0, 40.0, 1e4])
+    call = expect(student.sigmoid, z)
+    call.to_be_finite()
+    call.to_equal(oracle.sigmoid(z))
+
+
+@weight(0.5)
+@number("2.6")
+def test_sigmoid_leaves_input(student):
+    """sigmoid: does not modify its input"""
+    z = np.random.default_rng(26).normal(scale=2.0, size=(2, 3))
+    expect(student.sigmoid, z).to_leave_inputs_unchanged()
+
+
+# ---- tanh ---------------------------------------------------------------------
+
+@weight(0.5)
+@number("3.2")
+def test_tanh_random(student):
+    """tanh: matches (e^z - e^-z) / (e^z + e^-z) on a 2-D array"""
+    z = np.random.default_rng(32).normal(scale=2.0, size=(3, 6))
+    expect(student.tanh, z).to_equal(oracle.tanh(z), likely={
+        "this is the sigmoid, not tanh": oracle.sigmoid(z),
+        "this is 2*sigmoid(z) - 1, which is tanh(z/2); tanh(z) = 2*sigmoid(2z) - 1": 2 * oracle.sigmoid(z) - 1})
+
+
+@weight(0.5)
+@number("3.3")
+def test_tanh_numbers(student):
+    """tanh: works on single numbers and 0-d arrays"""
+    expect(student.tanh, -0.75).to_equal(oracle.tanh(-0.75))
+    expect(student.tanh, np.array(1.5)).to_equal(oracle.tanh(1.5))
+
+
+@weight(0.5)
+@number("3.4")
+def test_tanh_extremes(student):
+    """tanh: finite and correct for z = -1e4 and 1e4"""
+    z = np.array([-1e4, -400.0, 0.0, 400.0, 1e4])
+    call = expect(student.tanh, z)
+    call.to_be_finite()
+    call.to_equal(oracle.tanh(z))
+
+
+# ---- relu -------------------------------------------------------------------
+
+@weight(0.5)
+@number("4.2")
+def test_relu_random(student):
+    """relu: matches max(0, z) on a 2-D array"""
+    z = np.random.default_rng(42).normal(scale=2.0, size=(5, 3))
+    expect(student.relu, z).to_equal(oracle.relu(z), likely={
+        "this is abs(z): negatives must become 0": np.abs(z),
+        "this is min(0, z): positives must pass through, negatives become 0": np.minimum(z, 0)})
+
+
+@weight(0.5)
+@number("4.3")
+def test_relu_numbers(student):
+    """relu: works on single numbers and 0-d arrays"""
+    expect(student.relu, -2.5).to_equal(0.0)
+    expect(student.relu, 1.25).to_equal(1.25)
+    expect(student.relu, np.array(-0.5)).to_equal(0.0)
+
+
+@weight(0.5)
+@number("4.4")
+def test_relu_leaves_input(student):
+    """relu: does not modify its input"""
+    z = np.random.default_rng(44).normal(size=(2, 4))
+    expect(student.relu, z).to_leave_inputs_unchanged()

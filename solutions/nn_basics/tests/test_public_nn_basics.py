@@ -1,0 +1,89 @@
+"""Visible tests: the worked examples from the lecture and the notebook."""
+
+import numpy as np
+from gradescope_utils.autograder_utils.decorators import number, weight
+
+import nn_basics_oracle as oracle
+from grader.testing import expect, identity
+from nn_basics_helpers import check
+
+
+@weight(0.5)
+@number("1.1")
+def test_step_worked_example(student):
+    """step: the worked example [-2, 0, 3] gives [0, 1, 1]"""
+    z = np.array([-2.0, 0.0, 3.0])
+    expect(student.step, z).to_equal([0.0, 1.0, 1.0],
+                                     likely={"step(0) must be 1: the condition is z >= 0": [0.0, 0.0, 1.0]})
+
+
+@weight(0.5)
+@number("2.1")
+def test_sigmoid_worked_example(student):
+    """sigmoid: sigmoid(0) = 0.5 and the values at -1 and 1"""
+    z = np.array([-1.0, 0.0, 1.0])
+    expect(student.sigmoid, z).to_equal(oracle.sigmoid(z),
+                                        likely={"the sign of the exponent is flipped: use 1 / (1 + e^-z)": oracle.sigmoid(-z)})
+
+
+@weight(0.5)
+@number("3.1")
+def test_tanh_worked_example(student):
+    """tanh: the values at -1, 0, 0.5 and 2"""
+    z = np.array([-1.0, 0.0, 0.5, 2.0])
+    expect(student.tanh, z).to_equal(oracle.tanh(z), likely={"this is the sigmoid, not tanh": oracle.sigmoid(z)})
+
+
+@weight(0.5)
+@number("4.1")
+def test_relu_worked_example(student):
+    """relu: negatives become 0, the rest pass through"""
+    z = np.array([-2.0, -0.5, 0.0, 1.5, 3.0])
+    expect(student.relu, z).to_equal(oracle.relu(z), likely={"this is abs(z): negatives must become 0": np.abs(z)})
+
+
+@weight(0.5)
+@number("5.1")
+def test_neuron_major_minor(student):
+    """neuron: the major/minor chord neuron with the identity activation"""
+    w, b = np.array([0.0, 1.0, -1.0]), -0.2
+    for chord in (np.array([0.9, 0.8, 0.1]), np.array([0.9, 0.1, 0.8])):
+        expect(student.neuron, chord, w, b, identity).to_equal(
+            oracle.neuron(chord, w, b, identity),
+            likely={"the bias b is ignored: the neuron computes w . x + b": float(w @ chord)})
+
+
+@weight(0.5)
+@number("6.1")
+def test_dense_worked_example(student):
+    """dense: the 3-input, 2-neuron layer from the notebook"""
+    W = np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]])
+    x, b = np.array([1.0, 2.0, 3.0]), np.array([0.0, -1.0])
+    expect(student.dense, x, W, b, identity).to_equal(
+        oracle.dense(x, W, b, identity), likely={"the bias b is ignored": W @ x})
+
+
+@weight(0.5)
+@number("7.1")
+def test_forward_worked_example(student):
+    """forward: the 3 -> 2 -> 1 network from the notebook"""
+    layers = [(np.array([[1.0, -1.0, 0.0], [0.0, 1.0, 1.0]]), np.array([0.0, -1.0]), np.tanh),
+              (np.array([[2.0, 1.0]]), np.array([0.5]), identity)]
+    x = np.array([1.0, 2.0, 3.0])
+    check(student.forward, x, layers, expected=oracle.forward(x, layers))
+
+
+@weight(0.5)
+@number("8.1")
+def test_count_connections_lecture(student):
+    """count_connections: [3, 9, 2] has 45 connections"""
+    expect(student.count_connections, [3, 9, 2]).to_equal(
+        45, likely={"the biases were counted too: connections are only the weights (edges)": 56})
+
+
+@weight(0.5)
+@number("9.1")
+def test_count_parameters_lecture(student):
+    """count_parameters: [3, 9, 2] has 56 parameters"""
+    check(student.count_parameters, [3, 9, 2], expected=56,
+          likely={"the biases are missing: every neuron after the input layer has one": 45})

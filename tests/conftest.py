@@ -1,0 +1,53 @@
+"""Shared fixtures: the demo assignment, schema validation, grading small notebooks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from grader.api import grade_notebook
+from grader.results import GradingResults
+from nbtools import REPO, write_notebook
+
+CORE = Path(__file__).parent / "fixtures" / "core"
+SCHEMA = json.loads((REPO / "grader" / "schema" / "results.schema.json").read_text())
+
+DEMO_OK = {
+    "relu": "def relu(z):\n    return np.maximum(z, 0.0)",
+    "scale": "def scale(x, factor):\n    return np.asarray(x) * factor",
+    "count": "def count(n):\n    return n",
+}
+
+
+def assert_schema_valid(results: GradingResults | dict) -> dict:
+    data = results if isinstance(results, dict) else json.loads(results.to_json())
+    jsonschema.validate(data, SCHEMA)
+    return data
+
+
+@pytest.fixture
+def grade_demo(tmp_path):
+    """Grade a demo-assignment notebook made of ``cells`` (defaults fill in missing functions)."""
+
+    def grade(*cells: str, keep_defaults: bool = True, **kwargs) -> GradingResults:
+        sources = ["import numpy as np", *cells]
+        if keep_defaults:
+            defined = "\n".join(cells)
+            sources += [code for name, code in DEMO_OK.items() if f"def {name}(" not in defined]
+        path = write_notebook(tmp_path / "submission.ipynb", sources, assignment="demo")
+        results = grade_notebook(path, solutions_root=CORE, **kwargs)
+        assert_schema_valid(results)
+        return results
+
+    return grade
+
+
+def by_function(results: GradingResults) -> dict[str, float]:
+    """Points lost per function."""
+    lost: dict[str, float] = {}
+    for test in results.tests:
+        lost[test.function] = lost.get(test.function, 0.0) + test.max_score - test.score
+    return lost
