@@ -28,12 +28,11 @@ def grade_notebook(
     *,
     solutions_root: Path | None = None,
     public_only: bool = False,
-    slot: int = 0,
 ) -> GradingResults:
     """Grade the notebook at ``path``; ``assignment`` defaults to the one its metadata names."""
     started = time.monotonic()
     try:
-        results = _grade(Path(path), assignment, solutions_root, public_only, slot)
+        results = _grade(Path(path), assignment, solutions_root, public_only)
     except Exception:  # the grader's own bug must still leave the student a result
         traceback.print_exc(file=sys.stderr)
         results = GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
@@ -64,7 +63,7 @@ def _resolve_assignment(name: str | None, notebook: Notebook | None, solutions_r
     return load_assignment(name, solutions_root)
 
 
-def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None, public_only: bool, slot: int) -> GradingResults:
+def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None, public_only: bool) -> GradingResults:
     notebook, problem = None, None
     try:
         notebook = prepare(read_notebook(path))
@@ -76,7 +75,7 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         return GradingResults(output=f"{problem}\n{exc}" if problem else str(exc), score_override=0.0)
     if notebook is None:
         return results_for_problem(spec, f"Your submission could not be graded: {problem}")
-    sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits, slot=slot)
+    sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits)
     try:
         cell_runs = sandbox.start()
         results = _run_tests(spec, sandbox, None, public_only=public_only)

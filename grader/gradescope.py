@@ -99,7 +99,8 @@ def _assignment_name(
         return explicit
     available = available_assignments(solutions_root)
     named = sorted({name for name in notebook_assignments(notebooks) if name})
-    known = [name for name in named if name in available] or named
+    # A name nothing is installed under (an old template, a typo) must not hide the only real one.
+    known = [name for name in named if name in available]
     if len(known) == 1:
         if len(available) > 1:
             notes.append(
@@ -142,7 +143,8 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
     penalty = late.assess(metadata, assignment.late)
     notes.extend(penalty.instructor_notes)
     if penalty.rejected:
-        return _with_intro(_problem(assignment, penalty.message), [choice.message])
+        message = "\n\n".join(filter(None, [penalty.message, choice.message]))
+        return _problem(assignment, message)
 
     from .api import grade_notebook
 

@@ -3,12 +3,13 @@
 Gradescope unpacks the zip to ``/autograder/source``, runs ``setup.sh`` once when it builds the
 image and ``run_autograder`` for every submission. Both must sit at the root of the zip, with LF
 line endings; they come from ``grader/templates/``, which the Dockerfile uses as well, so the two
-routes install the grader the same way. The zip carries the grader's source, its pinned
+routes install the grader the same way; the zip's run_autograder names its assignment. The zip carries the grader's source, its pinned
 dependencies (``pyproject.toml``) and the solutions and tests of one assignment only.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -46,10 +47,31 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
+_PLACEHOLDER = b'\nASSIGNMENT=""\n'
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def _script(name: str) -> bytes:
     """A template script with LF line endings, whatever the checkout did to it."""
     data = (TEMPLATES_DIR / name).read_bytes()
     return data.replace(b"\r\n", b"\n")
+
+
+def render_run_autograder(assignment: str | None, solutions_root: Path | None = None) -> bytes:
+    """The run_autograder script, bound to ``assignment`` (None: the one the notebook names).
+
+    Raises ConfigError for an unknown assignment. The Dockerfile calls this too, so both routes
+    install the same script.
+    """
+    script = _script("run_autograder")
+    if not assignment:
+        return script
+    if not _SAFE_NAME.fullmatch(assignment):
+        raise ConfigError(f"no assignment named {assignment!r}: names are letters, digits, '_', '.', '-'")
+    load_assignment(assignment, solutions_root)
+    if script.count(_PLACEHOLDER) != 1:
+        raise ConfigError(f"{TEMPLATES_DIR / 'run_autograder'}: no ASSIGNMENT=\"\" line to fill in")
+    return script.replace(_PLACEHOLDER, b'\nASSIGNMENT="' + assignment.encode() + b'"\n')
 
 
 def build_autograder_zip(
@@ -61,6 +83,7 @@ def build_autograder_zip(
     source checkout (the zip needs ``pyproject.toml`` to install the same pinned dependencies).
     """
     solutions_root = Path(solutions_root) if solutions_root else default_solutions_root()
+    run_autograder = render_run_autograder(assignment, solutions_root)
     spec = load_assignment(assignment, solutions_root)
     missing = [name for name in PROJECT_FILES if not (PROJECT_DIR / name).is_file()]
     missing += [f"grader/templates/{name}" for name in SCRIPTS if not (TEMPLATES_DIR / name).is_file()]
@@ -75,8 +98,8 @@ def build_autograder_zip(
     tmp = out.with_name(out.name + ".partial")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in SCRIPTS:
-                _add(zf, name, _script(name), 0o755)
+            _add(zf, "setup.sh", _script("setup.sh"), 0o755)
+            _add(zf, "run_autograder", run_autograder, 0o755)
             for name in PROJECT_FILES:
                 _add(zf, name, (PROJECT_DIR / name).read_bytes(), 0o644)
             for path in _files_under(PACKAGE_DIR):

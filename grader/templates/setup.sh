@@ -50,8 +50,7 @@ step_system() {
 # The grader drops student code to this user: no home, no password, no login shell.
 step_user() {
     if ! id -u "$SANDBOX_USER" >/dev/null 2>&1; then
-        adduser --disabled-password --no-create-home --home /nonexistent \
-            --shell /usr/sbin/nologin --gecos "" "$SANDBOX_USER"
+        adduser --disabled-password --no-create-home --shell /usr/sbin/nologin --gecos "" "$SANDBOX_USER"
     fi
     id "$SANDBOX_USER"
 }

@@ -125,6 +125,19 @@ class GradingPlugin:
         result.score = 0.0 if partial is None else _clamp(partial, result.max_score)
 
 
+class PlainFailureReports:
+    """Plain reports for failed checks. pytest's own formats a full traceback for every failure,
+    which costs more than the test itself and is never shown to anyone."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):
+        excinfo = call.excinfo
+        if excinfo is None or not isinstance(excinfo.value, AssertionError):
+            return None
+        return pytest.TestReport(item.nodeid, item.location, {}, "failed", str(excinfo.value), call.when,
+                          duration=call.duration, start=call.start, stop=call.stop)
+
+
 def _clamp(score, max_score: float) -> float:
     try:
         return min(max(float(score), 0.0), max_score)
@@ -160,7 +173,7 @@ def run_tests(tests_dir: Path, plugin: GradingPlugin) -> int:
         return int(pytest.main(
             [*PYTEST_ARGS, "-c", str(ini), "--rootdir", str(tests_dir), "--confcutdir", str(tests_dir),
              str(tests_dir)],
-            plugins=[plugin],
+            plugins=[plugin, PlainFailureReports()],
         ))
     finally:
         if autoload is None:

@@ -1,0 +1,120 @@
+"""What grading one submission costs, against the floor of starting Python and importing numpy/torch.
+
+Every figure comes from this one run, so the ratios are comparable even on a busy machine:
+CPU time (user + system, all processes of a command) as the median of several runs, and the
+peak of the summed resident memory of the whole process tree, sampled while it runs.
+
+    python bench/grading_cost.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GRADER = [PYTHON, "-m", "grader"]
+
+
+def _tree_rss(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants, in bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += children.get(pid, [])
+    return total
+
+
+def measure(command: list[str], env: dict | None = None) -> tuple[float, int, float]:
+    """(CPU seconds of the command and its children, peak tree RSS in bytes, wall seconds)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    proc.wait()
+    done.set()
+    sampler.join()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed with exit code {proc.returncode}")
+    return cpu, peak, wall
+
+
+def median_of(command: list[str], runs: int, env: dict | None = None) -> tuple[float, int, float]:
+    samples = [measure(command, env) for _ in range(runs)]
+    return (statistics.median(s[0] for s in samples), max(s[1] for s in samples),
+            statistics.median(s[2] for s in samples))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    default_env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    one_thread = {**default_env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+    floors = {
+        "numpy": median_of([PYTHON, "-c", "import numpy"], args.runs, default_env),
+        "numpy (1 BLAS thread)": median_of([PYTHON, "-c", "import numpy"], args.runs, one_thread),
+        "numpy+torch": median_of([PYTHON, "-c", "import numpy, torch"], args.runs, default_env),
+    }
+    cases = []
+    for assignment, floor in (("nn_basics", "numpy"), ("cnn", "numpy+torch")):
+        reference = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+        stub = REPO / "assignments" / assignment / f"{assignment}.ipynb"
+        for label, path in (("reference", reference), ("stub", stub)):
+            if path.exists():
+                cases.append((f"{assignment} {label}", floor,
+                              median_of([*GRADER, "grade", str(path)], args.runs, default_env)))
+
+    print(f"Grading cost, median of {args.runs} runs (CPU = user + system of all processes)")
+    print(f"{'command':<34} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7}")
+    for name, (cpu, peak, wall) in floors.items():
+        print(f"{'floor: import ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
+    for name, floor, (cpu, peak, wall) in cases:
+        print(f"{'grade ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
+    print("\nRatios to the floor (CPU time):")
+    for name, floor, (cpu, peak, wall) in cases:
+        base = floors[floor][0]
+        line = f"  grade {name:<22} {cpu / base:5.2f}x  import {floor}"
+        if floor == "numpy":
+            line += f"   ({cpu / floors['numpy (1 BLAS thread)'][0]:.2f}x the single-thread floor)"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
