@@ -6,13 +6,18 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: sample test bench venv clean
+.PHONY: sample test bench venv clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory bytecode
 	touch $(STAMP)
+
+# Compiled once here, because PYTHONDONTWRITEBYTECODE would otherwise make every run recompile.
+bytecode:
+	$(BIN)/python -m compileall -q grader solutions tests/fixtures
 
 venv: $(STAMP)
 
@@ -21,12 +26,17 @@ sample: $(STAMP)
 	$(BIN)/grader grade samples/nn_basics_submission.ipynb --out results/sample-results.json
 
 ## Run the whole test suite.
-test: $(STAMP)
+test: $(STAMP) bytecode
 	$(BIN)/python -m pytest
 
 ## Measure grading cost against the interpreter-and-numpy floor.
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/grading_cost.py
 
 clean:
 	rm -rf $(VENV) results
+
+## Build the Gradescope image on a stand-in base and grade sample submissions inside it (root, podman or docker).
+.PHONY: container-test
+container-test: $(STAMP)
+	scripts/container-test

@@ -83,6 +83,7 @@ def median_of(command: list[str], runs: int, env: dict | None = None) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--assignments", nargs="*", default=["nn_basics", "cnn"])
     args = parser.parse_args()
     default_env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     one_thread = {**default_env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
@@ -94,6 +95,8 @@ def main() -> None:
     }
     cases = []
     for assignment, floor in (("nn_basics", "numpy"), ("cnn", "numpy+torch")):
+        if assignment not in args.assignments:
+            continue
         reference = REPO / "solutions" / assignment / f"{assignment}.ipynb"
         stub = REPO / "assignments" / assignment / f"{assignment}.ipynb"
         for label, path in (("reference", reference), ("stub", stub)):

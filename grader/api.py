@@ -45,7 +45,7 @@ def results_for_problem(assignment: Assignment | None, message: str) -> GradingR
     if assignment is None:
         return GradingResults(output=message, score_override=0.0)
     results = _run_tests(assignment, None, message, public_only=False)
-    results.output = message + "\n\n" + results.output
+    results.output = "\n\n".join(filter(None, [message, results.output]))
     results.score_override = 0.0
     return results
 

@@ -141,7 +141,8 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
         return _problem(None, f"{SETUP_ERROR}\n\nFor course staff: {notes[-1]}")
 
     penalty = late.assess(metadata, assignment.late)
-    notes.extend(penalty.instructor_notes)
+    if metadata is not None:  # a missing file has been noted already
+        notes.extend(penalty.instructor_notes)
     if penalty.rejected:
         message = "\n\n".join(filter(None, [penalty.message, choice.message]))
         return _problem(assignment, message)

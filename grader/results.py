@@ -25,6 +25,8 @@ def cap(text: str, limit: int) -> str:
 
 @dataclass
 class TestResult:
+    __test__ = False  # a result, not a test, for pytest's collection in modules that import it
+
     name: str
     max_score: float
     score: float = 0.0

@@ -244,6 +244,13 @@ def test_the_only_installed_assignment_is_used_for_a_notebook_without_metadata(a
     assert data["score"] == 4
 
 
+def test_a_notebook_naming_an_unknown_assignment_is_graded_as_the_only_installed_one(autograder, solutions):
+    submit_notebook(autograder, assignment="old_template")
+    write_metadata(autograder, DUE)
+    _, data = grade(autograder, solutions)
+    assert data["score"] == 4 and "your notebook says it is for 'old_template'" in data["output"]
+
+
 def test_an_undeterminable_assignment_is_reported_for_course_staff(autograder, tmp_path):
     solutions = tmp_path / "several"
     make_assignment(solutions, "tiny")

@@ -52,6 +52,7 @@ class CallOutcome:
     mutated: list[str] = field(default_factory=list)
     message: str = ""
     data: Any = None  # plain data answering a non-call request (names, model parameters)
+    warnings: list[str] = field(default_factory=list)  # "RuntimeWarning: overflow encountered in exp"
 
 
 class Sandbox:
@@ -299,6 +300,14 @@ def _clean_error(error: Any) -> dict:
 
 
 def _outcome(reply: dict, blobs: list[bytes], output_chars: int) -> CallOutcome:
+    outcome = _decode_outcome(reply, blobs, output_chars)
+    raw = reply.get("warnings")
+    if isinstance(raw, list):
+        outcome.warnings = [str(w)[:300] for w in raw[:20]]
+    return outcome
+
+
+def _decode_outcome(reply: dict, blobs: list[bytes], output_chars: int) -> CallOutcome:
     status = str(reply.get("status"))
     output = str(reply.get("output", ""))[: output_chars + 200]
     mutated = [str(m)[:100] for m in reply.get("mutated", [])][:20] if isinstance(reply.get("mutated"), list) else []

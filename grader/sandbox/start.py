@@ -10,6 +10,9 @@ import json
 import os
 import socket
 import sys
+import warnings
+
+import numpy as np
 
 # Everything the worker runs is imported before it gives up its privileges: afterwards it may not
 # be allowed to read the grader's files at all.
@@ -20,6 +23,11 @@ from .wire import send_message
 def serve_confined(sock: socket.socket, settings: dict) -> None:
     iso = confine.Isolation(**settings["isolation"])
     protections = confine.confine(iso, sock.fileno())
+    # A forked worker inherits the grading process's warning filters and NumPy error state (under
+    # pytest: warnings as errors); student code runs with Python's and NumPy's defaults instead.
+    warnings.resetwarnings()
+    warnings.simplefilter("default")
+    np.seterr(all="warn", under="ignore")
     send_message(sock, {"hello": True, "protections": protections})
     worker.main(sock, output_chars=settings["output_chars"], value_bytes=settings["value_bytes"])
 

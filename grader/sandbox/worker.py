@@ -15,6 +15,7 @@ import linecache
 import signal
 import sys
 import traceback
+import warnings
 from typing import Any
 
 import numpy as np
@@ -126,6 +127,10 @@ class Worker:
         out = CappedText(self.output_chars)
         sys.stdout = sys.stderr = out
         signal.signal(signal.SIGALRM, _on_alarm)
+        # Every warning of this call is recorded, not printed once per line as Python would.
+        catcher = warnings.catch_warnings(record=True)
+        self.warnings = catcher.__enter__()
+        warnings.simplefilter("always")
         signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
         try:
             return fn(), None, out
@@ -136,6 +141,19 @@ class Worker:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             sys.stdout, sys.stderr = self.real_stdout, self.real_stderr
+            try:
+                catcher.__exit__(None, None, None)
+            except BaseException:
+                pass
+
+    def _warning_texts(self) -> list[str]:
+        texts = []
+        for record in list(getattr(self, "warnings", []))[:20]:
+            try:
+                texts.append(f"{record.category.__name__}: {record.message}"[:300])
+            except BaseException:
+                pass
+        return sorted(set(texts))
 
     def run_cell(self, request: dict) -> tuple[dict, list[bytes]]:
         index, source = int(request["index"]), str(request["source"])
@@ -152,11 +170,12 @@ class Worker:
         return self._outcome(error, out), []
 
     def _outcome(self, error, out: CappedText) -> dict:
+        reply = {"output": out.getvalue(), "warnings": self._warning_texts()}
         if error is None:
-            return {"status": "ok", "output": out.getvalue()}
+            return {"status": "ok", **reply}
         if error == "timeout":
-            return {"status": "timeout", "output": out.getvalue()}
-        return {"status": "raised", "error": student_traceback(error), "output": out.getvalue()}
+            return {"status": "timeout", **reply}
+        return {"status": "raised", "error": student_traceback(error), **reply}
 
     def call(self, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         name = request.get("name")

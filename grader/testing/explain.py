@@ -94,6 +94,11 @@ def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, pa
     if status == "raised":
         error = outcome.error or {}
         if error.get("type") == "NotImplementedError":
+            frames = error.get("frames") or []
+            culprit = frames[-1].get("function") if frames else None
+            if culprit and culprit not in (name, "<module>"):
+                return (f"{name} calls {culprit}, which is not implemented yet "
+                        "(it still raises NotImplementedError).")
             return f"{name} is not implemented yet: it still raises NotImplementedError."
         if error.get("type") in ("SystemExit", "KeyboardInterrupt"):
             return f"{context}\nit called exit() or raised {error['type']}; a function must return its result instead."

@@ -143,8 +143,12 @@ class Expectation:
         if self.outcome.mutated:
             self._fail(f"{self.fn.name} modified its input.", explain.mutation_note(self.outcome.mutated))
 
-    def to_have_printed_warnings(self) -> bool:
-        return "Warning" in self.outcome.output
+    def to_raise_no_warnings(self) -> None:
+        """No warning (overflow, division by zero, ...) was issued during the call."""
+        if self.outcome.warnings:
+            self._fail(f"{self.fn.name} issued a warning: {self.outcome.warnings[0]}",
+                       "An overflow warning usually means np.exp got a large argument; use a "
+                       "numerically stable form that never exponentiates a large positive number.")
 
 
 def expect(fn: RemoteFunction, *args, **kwargs) -> Expectation:

@@ -42,9 +42,10 @@ def check(fn, *args, expected, likely=None, depends=(), hint=""):
             if inner:
                 fail(f"{fn.name} calls {inner}, which is not implemented yet (it still raises "
                      f"NotImplementedError). Implement {inner} first; this test checks {fn.name}.")
+            raise
         notes = [note for helper, helper_args, helper_expected, why in depends
                  if (note := _helper_note(helper, helper_args, helper_expected, why))]
-        if hint and "is not implemented yet" not in message:
+        if hint and "Likely mistake" not in message:
             notes.append(hint)
         if notes:
             raise GradingFailure("\n".join([message, *notes])) from None

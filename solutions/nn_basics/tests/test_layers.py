@@ -7,10 +7,14 @@ import nn_basics_oracle as oracle
 from grader.testing import expect, identity
 from nn_basics_helpers import check
 
+DENSE_HINT = ("Hint: W has shape (n_out, n_in) and row i holds the weights of neuron i, so W x is W @ x, "
+              "or x @ W.T, which also works for a batch; x @ W would need W transposed.")
 BATCH_HINT = ("Hint: a batch x has shape (batch, n_in), one input per row; x @ W.T computes W x for "
               "every row at once and works for a single 1-D input too.")
 ONLY_AT_END = ("the activation is applied only after the last layer: every layer computes "
                "h = activation(W h + b) with its own activation")
+NO_BIAS = "the bias b is ignored: the neuron computes activation(w . x + b)"
+NOT_APPLIED = "the activation is not applied: return activation(w . x + b)"
 NO_ACTIVATION = "no activation was applied: every layer computes h = activation(W h + b)"
 
 
@@ -39,7 +43,7 @@ def test_neuron_returns_number(student):
     x, w = rng.normal(size=4), rng.normal(size=4)
     call = expect(student.neuron, x, w, 0.3, np.tanh)
     call.to_be_a_number()
-    call.to_equal(oracle.neuron(x, w, 0.3, np.tanh))
+    call.to_equal(oracle.neuron(x, w, 0.3, np.tanh), likely={NO_BIAS: float(np.tanh(w @ x))})
 
 
 @weight(0.5)
@@ -49,7 +53,7 @@ def test_neuron_uses_bias(student):
     rng = np.random.default_rng(53)
     x, w, b = rng.normal(size=5), rng.normal(size=5), 2.5
     expect(student.neuron, x, w, b, identity).to_equal(oracle.neuron(x, w, b, identity), likely={
-        "the bias b is ignored: the neuron computes activation(w . x + b)": float(w @ x),
+        NO_BIAS: float(w @ x),
         "the bias is subtracted: the neuron computes activation(w . x + b)": float(w @ x) - b})
 
 
@@ -60,8 +64,7 @@ def test_neuron_tanh(student):
     rng = np.random.default_rng(54)
     x, w, b = rng.normal(size=7), rng.normal(scale=0.5, size=7), -0.4
     expect(student.neuron, x, w, b, np.tanh).to_equal(oracle.neuron(x, w, b, np.tanh), likely={
-        "the bias b is ignored": float(np.tanh(w @ x)),
-        "the activation is not applied: return activation(w . x + b)": float(w @ x + b)})
+        NO_BIAS: float(np.tanh(w @ x)), NOT_APPLIED: float(w @ x + b)})
 
 
 @weight(0.5)
@@ -71,7 +74,7 @@ def test_neuron_own_sigmoid(student):
     x, w, b = np.array([0.7, 0.2, 0.9]), np.array([0.5, 2.0, -2.0]), 0.1
     pre = float(w @ x + b)
     check(student.neuron, x, w, b, student.sigmoid, expected=oracle.neuron(x, w, b, student.sigmoid),
-          likely={"the activation is not applied: return activation(w . x + b)": pre},
+          likely={NO_BIAS: oracle.sigmoid(pre - b), NOT_APPLIED: pre},
           depends=[(student.sigmoid, (pre,), oracle.sigmoid(pre), "this test passes your own sigmoid as the activation")])
 
 
@@ -96,8 +99,7 @@ def test_dense_shape(student):
     rng = np.random.default_rng(63)
     W, b, x = rng.normal(size=(2, 5)), rng.normal(size=2), rng.normal(size=5)
     check(student.dense, x, W, b, identity, expected=oracle.dense(x, W, b, identity),
-          likely={"the bias b is ignored: compute activation(W x + b)": W @ x},
-          hint="W has shape (n_out, n_in) = (2, 5): the output of a single input has n_out = 2 values.")
+          likely={"the bias b is ignored: compute activation(W x + b)": W @ x}, hint=DENSE_HINT)
 
 
 @weight(0.5)

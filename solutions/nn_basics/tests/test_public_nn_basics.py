@@ -59,8 +59,10 @@ def test_dense_worked_example(student):
     """dense: the 3-input, 2-neuron layer from the notebook"""
     W = np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]])
     x, b = np.array([1.0, 2.0, 3.0]), np.array([0.0, -1.0])
-    expect(student.dense, x, W, b, identity).to_equal(
-        oracle.dense(x, W, b, identity), likely={"the bias b is ignored": W @ x})
+    check(student.dense, x, W, b, identity, expected=oracle.dense(x, W, b, identity),
+          likely={"the bias b is ignored: compute activation(W x + b)": W @ x},
+          hint="Hint: W has shape (n_out, n_in) = (2, 3) and row i holds the weights of neuron i: "
+               "compute W @ x (or x @ W.T), not x @ W.")
 
 
 @weight(0.5)
@@ -70,7 +72,10 @@ def test_forward_worked_example(student):
     layers = [(np.array([[1.0, -1.0, 0.0], [0.0, 1.0, 1.0]]), np.array([0.0, -1.0]), np.tanh),
               (np.array([[2.0, 1.0]]), np.array([0.5]), identity)]
     x = np.array([1.0, 2.0, 3.0])
-    check(student.forward, x, layers, expected=oracle.forward(x, layers))
+    at_end = [(layers[0][0], layers[0][1], identity), layers[1]]
+    check(student.forward, x, layers, expected=oracle.forward(x, layers), likely={
+        "the activations are not applied per layer: every layer computes h = activation(W h + b) "
+        "with its own activation": oracle.forward(x, at_end)})
 
 
 @weight(0.5)
@@ -86,4 +91,4 @@ def test_count_connections_lecture(student):
 def test_count_parameters_lecture(student):
     """count_parameters: [3, 9, 2] has 56 parameters"""
     check(student.count_parameters, [3, 9, 2], expected=56,
-          likely={"the biases are missing: every neuron after the input layer has one": 45})
+          likely={"the biases are missing: every neuron after the input layer has one bias": 45})
