@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .results import GradingResults, write_atomically
+from .results import GradingResults, number_key, write_atomically
 
 
 def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
@@ -14,7 +14,7 @@ def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
     if results.output:
         lines += ["  " + line for line in results.output.splitlines()]
     lines.append("")
-    for test in sorted(results.tests, key=lambda t: t.number or "") + results.adjustments:
+    for test in sorted(results.tests, key=lambda t: number_key(t.number)) + results.adjustments:
         mark = "PASS" if test.status == "passed" else "FAIL"
         label = f"{test.number} {test.name}" if test.number else test.name
         lines.append(f"  {mark}  {label[:78]:<78} {test.score:g}/{test.max_score:g}")

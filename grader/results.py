@@ -92,7 +92,7 @@ class GradingResults:
         return max(0.0, self.tests_score + sum(a.score for a in self.adjustments))
 
     def to_dict(self) -> dict:
-        ordered = sorted(self.tests, key=lambda t: _number_key(t.number))
+        ordered = sorted(self.tests, key=lambda t: number_key(t.number))
         return {
             "score": _number(self.score),
             "execution_time": round(max(self.execution_time, 0.0), 3),
@@ -109,7 +109,8 @@ class GradingResults:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-def _number_key(number: str | None) -> tuple:
+def number_key(number: str | None) -> tuple:
+    """Sort key for test numbers such as "2.10" (after "2.9"); unnumbered tests go last."""
     if not number:
         return ((1 << 30,),)
     parts = []

@@ -52,11 +52,11 @@ def show_value(value: Value, limit: int = 400) -> str:
 def call_text(label: str, args: tuple, kwargs: dict, params: list[str]) -> str:
     """The inputs of a call, one per line, named after the student's own parameters when known."""
     lines = []
-    for i, arg in enumerate(args):
-        name = params[i] if i < len(params) else f"argument {i + 1}"
-        lines.append(f"  {name} = {show(arg)}")
-    for key, arg in kwargs.items():
-        lines.append(f"  {key} = {show(arg)}")
+    named = [(params[i] if i < len(params) else f"argument {i + 1}", arg) for i, arg in enumerate(args)]
+    for name, arg in [*named, *kwargs.items()]:
+        prefix = f"  {name} = "
+        # Continuation lines of a multi-row array line up under its first row.
+        lines.append(prefix + show(arg).replace("\n", "\n" + " " * len(prefix)))
     if not lines:
         return f"Calling {label}()"
     return f"Calling {label} with\n" + "\n".join(lines)
@@ -69,7 +69,7 @@ def error_text(error: dict | None) -> str:
     frames = error.get("frames") or []
     if frames:
         last = frames[-1]
-        where = f"line {last.get('line')} of the cell {_cell_phrase(last.get('cell'))}"
+        where = f"line {last.get('line')} of cell {_cell_phrase(last.get('cell'))}"
         if last.get("function") not in (None, "", "<module>"):
             where += f", in {last['function']}"
         code = f"\n    {last['code']}" if last.get("code") else ""
