@@ -1,0 +1,55 @@
+"""The command line: exit codes, summaries and files, as an instructor or student sees them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import CORE, DEMO_OK, assert_schema_valid
+from nbtools import write_notebook
+
+
+def run_grader(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", "--solutions", str(CORE), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_grade_prints_a_summary_writes_results_and_exits_zero_whatever_the_score(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["import numpy as np", "def relu(z):\n    return z"], assignment="demo")
+    out = tmp_path / "out" / "results.json"
+    done = run_grader("grade", str(path), "--out", str(out))
+    assert done.returncode == 0
+    assert "FAIL  1.1 relu: negatives become 0" in done.stdout
+    assert "Score: 1/7" in done.stdout
+    data = assert_schema_valid(json.loads(out.read_text()))
+    assert data["score"] == 1
+
+
+def test_grade_json_prints_results_json(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["import numpy as np", *DEMO_OK.values()], assignment="demo")
+    done = run_grader("grade", str(path), "--json")
+    data = assert_schema_valid(json.loads(done.stdout))
+    assert data["score"] == 7 and len(data["tests"]) == 5
+
+
+def test_check_runs_only_the_public_tests(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["import numpy as np", *DEMO_OK.values()], assignment="demo")
+    done = run_grader("check", str(path))
+    assert done.returncode == 0
+    assert "1.1 relu" in done.stdout and "2.1 scale" not in done.stdout
+
+
+def test_an_unknown_assignment_is_an_error_that_names_the_known_ones(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["x = 1"])
+    done = run_grader("grade", str(path), "--assignment", "nope")
+    assert done.returncode == 1
+    assert "no assignment named 'nope' (known: demo)" in done.stdout
+
+
+def test_a_missing_notebook_file_still_produces_results(tmp_path):
+    out = tmp_path / "results.json"
+    done = run_grader("grade", str(tmp_path / "absent.ipynb"), "--assignment", "demo", "--out", str(out))
+    assert done.returncode == 0
+    data = assert_schema_valid(json.loads(out.read_text()))
+    assert data["score"] == 0 and "was not found" in data["output"]

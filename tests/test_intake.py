@@ -1,0 +1,103 @@
+"""Notebook intake: reading, upgrading old formats, neutralising IPython syntax."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import CORE, DEMO_OK, assert_schema_valid
+from grader.api import grade_notebook
+from grader.notebook import NotebookError, prepare, read_notebook
+from nbtools import write_notebook
+
+
+def test_magics_and_shell_lines_become_harmless_calls(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["%matplotlib inline\n!pip install torch\nx = !ls\nimport numpy as np"])
+    source = prepare(read_notebook(path)).cells[0].source
+    assert "get_ipython().run_line_magic('matplotlib', 'inline')" in source
+    assert "get_ipython().system('pip install torch')" in source
+    assert "import numpy as np" in source
+
+
+def test_plain_python_cells_are_left_exactly_as_written(tmp_path):
+    code = "def relu(z):\n    return z * (z > 0)  # keep me"
+    path = write_notebook(tmp_path / "n.ipynb", [code])
+    assert prepare(read_notebook(path)).cells[0].source == code
+
+
+def test_a_notebook_with_magics_grades_like_one_without(grade_demo):
+    results = grade_demo("%matplotlib inline\n!pip install numpy\n%%capture\nprint('hidden')")
+    assert results.score == results.max_score
+
+
+def test_a_cell_magic_still_runs_its_python_body(grade_demo):
+    results = grade_demo("%%time\ndef count(n):\n    return n")
+    assert results.score == results.max_score
+
+
+def test_markdown_and_empty_cells_are_skipped_but_numbers_follow_the_notebook(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["#md # Title", "   ", "x = 1"])
+    cells = prepare(read_notebook(path)).cells
+    assert [(c.number, c.source) for c in cells] == [(3, "x = 1")]
+
+
+def test_an_nbformat_3_notebook_is_upgraded_and_graded(tmp_path):
+    code = "import numpy as np\n" + "\n".join(DEMO_OK.values())
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"grader": {"assignment": "demo"}},
+          "worksheets": [{"cells": [{"cell_type": "code", "input": code, "language": "python",
+                                     "outputs": [], "metadata": {}}], "metadata": {}}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(v3))
+    results = grade_notebook(path, solutions_root=CORE)
+    assert_schema_valid(results)
+    assert results.score == results.max_score
+
+
+def test_source_stored_as_a_list_of_lines_is_joined(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["x = 1"])
+    data = json.loads(path.read_text())
+    data["cells"][0]["source"] = ["x = 1\n", "y = 2"]
+    path.write_text(json.dumps(data))
+    assert read_notebook(path).cells[0].source == "x = 1\ny = 2"
+
+
+@pytest.mark.parametrize("content, phrase", [
+    (b"this is not json", "not readable JSON"),
+    (b"\xff\xfe\x00garbage", "not readable JSON"),
+    (b"[1, 2, 3]", "not a Jupyter notebook"),
+    (b'{"nbformat": 4, "cells": "nope"}', "could not be read as a Jupyter notebook"),
+])
+def test_an_unreadable_notebook_is_explained_to_the_student(tmp_path, content, phrase):
+    path = tmp_path / "broken.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(NotebookError, match=phrase):
+        read_notebook(path)
+
+
+def test_an_unreadable_notebook_scores_zero_and_still_lists_every_test(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{ not json")
+    results = grade_notebook(path, "demo", solutions_root=CORE)
+    assert_schema_valid(results)
+    assert results.score == 0 and len(results.tests) == 5
+    assert "not readable JSON" in results.output
+    assert all("not readable JSON" in t.output for t in results.tests)
+
+
+def test_the_assignment_comes_from_metadata_so_a_renamed_file_grades_the_same(tmp_path):
+    cells = ["import numpy as np", *DEMO_OK.values()]
+    path = write_notebook(tmp_path / "My Homework (1).ipynb", cells, assignment="demo")
+    results = grade_notebook(path, solutions_root=CORE)
+    assert results.score == results.max_score == 7
+
+
+def test_a_notebook_without_an_assignment_name_is_refused_with_a_clear_message(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["x = 1"])
+    other = tmp_path / "solutions"
+    for name in ("one", "two"):
+        (other / name).mkdir(parents=True)
+        (other / name / "assignment.toml").write_text("")
+    results = grade_notebook(path, solutions_root=other)
+    assert_schema_valid(results)
+    assert results.score == 0 and "does not say which assignment" in results.output
