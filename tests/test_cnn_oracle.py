@@ -6,7 +6,9 @@ Only this file imports torch: the grading process never does.
 from __future__ import annotations
 
 import importlib.util
+import copy
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -34,7 +36,10 @@ def torch_conv(x, weight, bias, padding, stride):
         top, left = (kh - 1) // 2, (kw - 1) // 2
         x = F.pad(x, (left, kw - 1 - left, top, kh - 1 - top))
         padding = 0
-    return F.conv2d(x, weight, bias, stride=stride, padding=padding).numpy()
+    with warnings.catch_warnings():
+        # torch notes that 'same' with an even kernel pads a copy of the input: expected here.
+        warnings.filterwarnings("ignore", message="Using padding='same' with even kernel", category=UserWarning)
+        return F.conv2d(x, weight, bias, stride=stride, padding=padding).numpy()
 
 
 def seeded(seed: int) -> np.random.Generator:
@@ -93,7 +98,7 @@ def test_the_flipped_kernel_variant_is_torch_conv_transpose_free_true_convolutio
 @pytest.mark.parametrize("kernel_size, stride", [(2, None), (3, None), (2, 1), (3, 2), (2, 3), (4, 3), (1, None)])
 @pytest.mark.parametrize("shape", [(7, 9), (3, 8, 5), (2, 3, 6, 11), (9, 9)])
 def test_the_oracle_max_pool_equals_torch_in_floor_and_ceil_mode(kernel_size, stride, shape):
-    rng = seeded(hash((kernel_size, stride, shape)) % 10_000)
+    rng = seeded(3000 + 97 * kernel_size + 13 * (stride or 0) + int(np.prod(shape)))
     x = rng.standard_normal(shape)
     t = torch.from_numpy(x if x.ndim > 2 else x[None])
     for ceil in (False, True):
@@ -162,5 +167,6 @@ def test_the_oracle_cnn_forward_pass_equals_torch_with_the_same_float32_weights(
 def test_the_oracle_counts_the_trainable_parameters_of_build_model_specs(layers):
     from grader.sandbox.models import _build
 
-    model = _build(layers)
-    assert oracle.layer_spec_params(layers) == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    want = oracle.layer_spec_params(layers)
+    model = _build(copy.deepcopy(layers))  # _build consumes the options dicts
+    assert want == sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -82,14 +82,20 @@ def true_convolution(x, kernel, padding="valid", stride=1):
 
 
 # ---- pooling -----------------------------------------------------------------------------------
+def pooled_ceil_size(n: int, kernel_size: int, stride: int) -> int:
+    """Windows in ceil mode (PyTorch): incomplete ones kept, but none may start past the input."""
+    size = ceil_output_size(n, kernel_size, "valid", stride)
+    return size - 1 if (size - 1) * stride >= n else size
+
+
 def max_pool2d(x, kernel_size=2, stride=None, *, ceil=False, reduce=np.max):
     """Pooling over the last two axes; floor mode unless ``ceil`` (incomplete windows kept)."""
     x = np.asarray(x, dtype=np.float64)
     stride = kernel_size if stride is None else stride
     if ceil:
         h, w = x.shape[-2:]
-        extra_h = (ceil_output_size(h, kernel_size, "valid", stride) - 1) * stride + kernel_size - h
-        extra_w = (ceil_output_size(w, kernel_size, "valid", stride) - 1) * stride + kernel_size - w
+        extra_h = max((pooled_ceil_size(h, kernel_size, stride) - 1) * stride + kernel_size - h, 0)
+        extra_w = max((pooled_ceil_size(w, kernel_size, stride) - 1) * stride + kernel_size - w, 0)
         x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, extra_h), (0, extra_w)], constant_values=-np.inf)
     windows = sliding_window_view(x, (kernel_size, kernel_size), axis=(-2, -1))
     return reduce(windows[..., ::stride, ::stride, :, :], axis=(-2, -1))
@@ -104,12 +110,12 @@ def relu(z):
 
 
 # ---- counting ----------------------------------------------------------------------------------
-def conv2d_params(in_channels, out_channels, kernel_size, bias=True):
-    return out_channels * (in_channels * kernel_size**2 + (1 if bias else 0))
+def conv2d_params(c_in: int, c_out: int, k: int, bias: bool = True) -> int:
+    return c_out * (c_in * k**2 + (1 if bias else 0))
 
 
-def linear_params(in_features, out_features, bias=True):
-    return out_features * (in_features + (1 if bias else 0))
+def linear_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    return n_out * (n_in + (1 if bias else 0))
 
 
 def layer_spec_params(layers: list) -> int:
@@ -154,11 +160,12 @@ def random_cnn_state(n_classes: int, rng: np.random.Generator) -> dict[str, np.n
     return state
 
 
-def cnn_forward(state: dict[str, np.ndarray], x) -> np.ndarray:
+def cnn_forward(state: dict[str, np.ndarray], x, *, activation=relu, pool=max_pool2d) -> np.ndarray:
+    """CNN's forward pass; ``activation`` and ``pool`` give the answers of common mistakes."""
     h = np.asarray(x, dtype=np.float64)
     for i in range(1, 5):
         h = conv2d_layer(h, state[f"conv{i}.weight"], state[f"conv{i}.bias"], "same")
-        h = max_pool2d(relu(h), 2)
+        h = pool(activation(h), 2)
     h = h.reshape(h.shape[0], -1)
     return h @ np.asarray(state["fc.weight"], dtype=np.float64).T + np.asarray(state["fc.bias"], dtype=np.float64)
 
@@ -167,3 +174,114 @@ def cnn_forward(state: dict[str, np.ndarray], x) -> np.ndarray:
 def diagonal_pattern(n: int) -> np.ndarray:
     """+1 on the main diagonal, -1 elsewhere."""
     return 2.0 * np.eye(n) - 1.0
+
+
+# ---- words for students ------------------------------------------------------------------------
+def size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
+    """Answers of common conv_output_size mistakes, for ``likely``."""
+    likely = {
+        "the division by the stride is rounded; round down instead (floor, `//`).":
+            rounded_output_size(n, k, padding, stride),
+        "the division by the stride is rounded up; round down instead (floor, `//`).":
+            ceil_output_size(n, k, padding, stride),
+        "the stride is ignored.": conv_output_size(n, k, padding, 1),
+    }
+    if padding not in ("valid", "same"):
+        likely[f"the padding is counted once; {padding} zeros are added on each side, 2p in total."] = \
+            (n + padding - k) // stride + 1
+    if padding == "same":
+        likely["'same' padding is k − 1 zeros in total (about (k − 1) / 2 per side), not k − 1 per side."] = \
+            (n + 2 * (k - 1) - k) // stride + 1
+    return likely
+
+
+def _pad_text(kernel_size: int, padding, axis: str) -> str:
+    total = sum(pad_widths(kernel_size, padding))
+    if padding == "same":
+        return f"P = {total} (for 'same', {axis} − 1 zeros in total)"
+    if padding == "valid":
+        return "P = 0 ('valid')"
+    return f"P = {total} ({padding} zero{'' if padding == 1 else 's'} on each side)"
+
+
+def size_formula(n: int, kernel_size: int, padding, stride: int, axis: str = "k", n_name: str = "n") -> str:
+    """The output-size formula with this call's numbers, e.g. floor((7 + 2 − 3) / 2) + 1 = 4."""
+    total = sum(pad_widths(kernel_size, padding))
+    value = conv_output_size(n, kernel_size, padding, stride)
+    return (f"floor(({n_name} + P − {axis}) / s) + 1 = floor(({n} + {total} − {kernel_size}) / {stride}) + 1 = {value}, "
+            f"with {_pad_text(kernel_size, padding, axis)}")
+
+
+def conv_shape_hint(h: int, w: int, kh: int, kw: int, padding, stride: int, lead: tuple = ()):
+    """A shape_hint for convolutions: the formula with the numbers, and the mistake the shape betrays."""
+    want = (conv_output_size(h, kh, padding, stride), conv_output_size(w, kw, padding, stride))
+
+    def hint(got: tuple) -> str:
+        lines = ["The output size along each axis is floor((n + P − k) / s) + 1, where P is the total padding:",
+                 f"  rows:    {size_formula(h, kh, padding, stride, 'KH', 'H')}",
+                 f"  columns: {size_formula(w, kw, padding, stride, 'KW', 'W')}"]
+        if len(got) != len(lead) + 2 or tuple(got[:-2]) != tuple(lead):
+            lines.append(f"The leading axes should be {tuple(lead)} (then rows, columns); yours are {tuple(got[:-2])}.")
+            return "\n".join(lines)
+        got2 = tuple(got[-2:])
+        guesses = [
+            ((conv_output_size(h, kh, padding, 1), conv_output_size(w, kw, padding, 1)),
+             "the stride is ignored: step the window by `stride` rows and `stride` columns."),
+            ((conv_output_size(h, kh, padding, 1), want[1]),
+             "the stride is applied to the columns but not to the rows."),
+            ((want[0], conv_output_size(w, kw, padding, 1)),
+             "the stride is applied to the rows but not to the columns."),
+            ((want[0], conv_output_size(w, kh, padding, stride)),
+             "the kernel's height KH is used for its width KW (columns)."),
+            ((conv_output_size(h, kw, padding, stride), want[1]),
+             "the kernel's width KW is used for its height KH (rows)."),
+            ((conv_output_size(h, kw, padding, stride), conv_output_size(w, kh, padding, stride)),
+             "the kernel's height and width are swapped."),
+            ((want[0], (w + sum(pad_widths(kh, padding)) - kw) // stride + 1),
+             "the columns are padded as if the kernel were KH wide: 'same' pads KW − 1 columns in total."),
+            (((h + sum(pad_widths(kw, padding)) - kh) // stride + 1, want[1]),
+             "the rows are padded as if the kernel were KW high: 'same' pads KH − 1 rows in total."),
+            ((rounded_output_size(h, kh, padding, stride), rounded_output_size(w, kw, padding, stride)),
+             "the division by the stride is rounded; it must be rounded down (floor, `//`)."),
+            ((ceil_output_size(h, kh, padding, stride), ceil_output_size(w, kw, padding, stride)),
+             "the division by the stride is rounded up; it must be rounded down (floor, `//`)."),
+            ((conv_output_size(h, kh, "valid", stride), conv_output_size(w, kw, "valid", stride)),
+             "the padding is missing."),
+        ]
+        if isinstance(padding, int) and not isinstance(padding, bool):
+            guesses.append((((h + padding - kh) // stride + 1, (w + padding - kw) // stride + 1),
+                            f"the padding is added on one side only; pad {padding} zeros on every side."))
+        found = [text for shape, text in guesses if shape == got2 and shape != want]
+        if found:
+            lines.append("Likely mistake: " + found[0] + "".join(f"\nOr: {text}" for text in found[1:2]))
+        return "\n".join(lines)
+
+    return hint
+
+
+def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()):
+    s = kernel_size if stride is None else stride
+    want = (conv_output_size(h, kernel_size, "valid", s), conv_output_size(w, kernel_size, "valid", s))
+
+    def hint(got: tuple) -> str:
+        lines = [f"With kernel_size k = {kernel_size} and stride s = {s}"
+                 + (" (the default: s = kernel_size)" if stride is None else "")
+                 + ", only complete windows count: floor((n − k) / s) + 1.",
+                 f"  rows:    floor(({h} − {kernel_size}) / {s}) + 1 = {want[0]}",
+                 f"  columns: floor(({w} − {kernel_size}) / {s}) + 1 = {want[1]}"]
+        if tuple(got[:-2]) != tuple(lead):
+            lines.append(f"Pool each channel on its own: the leading axes {tuple(lead)} stay as they are; "
+                         f"yours are {tuple(got[:-2])}.")
+            return "\n".join(lines)
+        got2 = tuple(got[-2:])
+        starts = (-(-h // s), -(-w // s))
+        kept = {(pooled_ceil_size(h, kernel_size, s), pooled_ceil_size(w, kernel_size, s)), starts}
+        if got2 in kept or (got2[0] >= want[0] and got2[1] >= want[1] and got2 != want
+                            and got2[0] <= starts[0] and got2[1] <= starts[1]):
+            lines.append("Likely mistake: incomplete windows at the bottom or right edge are kept (ceil mode); "
+                         "drop them, as torch.nn.functional.max_pool2d does by default.")
+        elif got2 == (h - kernel_size + 1, w - kernel_size + 1):
+            lines.append("Likely mistake: the windows move one step at a time; when stride is None it equals kernel_size.")
+        return "\n".join(lines)
+
+    return hint

@@ -1,0 +1,207 @@
+"""Hidden tests: conv_output_size, conv2d and conv2d_layer against the NumPy oracle."""
+
+import numpy as np
+from gradescope_utils.autograder_utils.decorators import number, weight
+
+import cnn_oracle as oracle
+from grader.testing import expect
+
+FLIPPED = ("the kernel is flipped on both axes, which is convolution in the signal-processing sense. "
+           "Layers in deep learning (and the slides) slide the kernel over the input as it is (cross-correlation).")
+WRONG_SIDE = ("for an even kernel, 'same' padding puts the larger half of the zeros on top and on the left; "
+              "the smaller half, (K − 1) // 2, goes on top/left and the rest at the bottom/right (PyTorch's convention).")
+NO_BIAS = "the bias is not added: add bias[o] to every position of output channel o."
+
+
+def rng_for(seed):
+    return np.random.default_rng(seed)
+
+
+def check_conv2d(student, x, k, padding="valid", stride=1):
+    kwargs = {} if padding == "valid" and stride == 1 else {"padding": padding, "stride": stride}
+    likely = {FLIPPED: oracle.true_convolution(x, k, padding, stride)}
+    if padding == "same" and (k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0):
+        likely[WRONG_SIDE] = oracle.conv2d(x, k, padding, stride, larger_first=True)
+    expect(student.conv2d, x, k, **kwargs).to_equal(
+        oracle.conv2d(x, k, padding, stride), likely=likely,
+        shape_hint=oracle.conv_shape_hint(*x.shape, *k.shape, padding, stride))
+
+
+def check_layer(student, x, weight_, bias=None, padding="valid", stride=1):
+    lead = (x.shape[0], weight_.shape[0]) if x.ndim == 4 else (weight_.shape[0],)
+    likely = {FLIPPED: oracle.conv2d_layer(x, weight_[..., ::-1, ::-1], bias, padding, stride)}
+    if bias is not None:
+        likely[NO_BIAS] = oracle.conv2d_layer(x, weight_, None, padding, stride)
+    kh, kw = weight_.shape[-2:]
+    if padding == "same" and (kh % 2 == 0 or kw % 2 == 0):
+        likely[WRONG_SIDE] = oracle.conv2d_layer(x, weight_, bias, padding, stride, larger_first=True)
+    expect(student.conv2d_layer, x, weight_, bias, padding=padding, stride=stride).to_equal(
+        oracle.conv2d_layer(x, weight_, bias, padding, stride), likely=likely,
+        shape_hint=oracle.conv_shape_hint(x.shape[-2], x.shape[-1], kh, kw, padding, stride, lead))
+
+
+# ---- conv_output_size -------------------------------------------------------------------------
+def check_size(student, n, k, padding, stride):
+    expect(student.conv_output_size, n, k, padding=padding, stride=stride).to_equal(
+        oracle.conv_output_size(n, k, padding, stride), likely=oracle.size_mistakes(n, k, padding, stride))
+
+
+@weight(0.5)
+@number("1.2")
+def test_size_integer_padding_and_strides_that_do_not_divide(student):
+    """conv_output_size: integer padding and strides that do not divide evenly (floor)"""
+    for n, k, padding, stride in [(10, 3, 1, 3), (28, 5, 2, 3), (7, 2, 0, 2), (9, 4, 1, 2), (12, 3, 1, 1), (32, 3, 1, 2)]:
+        check_size(student, n, k, padding, stride)
+
+
+@weight(0.5)
+@number("1.3")
+def test_size_same_and_valid_with_even_kernels(student):
+    """conv_output_size: 'same' and 'valid' padding with even kernels and strides 1 to 3"""
+    for n, k, padding, stride in [(8, 2, "same", 1), (9, 4, "same", 2), (11, 4, "same", 3), (64, 3, "same", 1),
+                                  (11, 4, "valid", 3), (6, 6, "valid", 1)]:
+        check_size(student, n, k, padding, stride)
+
+
+# ---- conv2d ------------------------------------------------------------------------------------
+@weight(1)
+@number("2.4")
+def test_conv2d_valid_non_square_input(student):
+    """conv2d: 'valid' padding, a non-square input and a non-symmetric 3x3 kernel"""
+    rng = rng_for(204)
+    check_conv2d(student, rng.standard_normal((6, 8)), rng.standard_normal((3, 3)))
+
+
+@weight(0.5)
+@number("2.5")
+def test_conv2d_non_square_kernels(student):
+    """conv2d: non-square kernels (2x3, 3x1, 1x4)"""
+    rng = rng_for(205)
+    x = rng.standard_normal((5, 7))
+    for shape in [(2, 3), (3, 1), (1, 4)]:
+        check_conv2d(student, x, rng.standard_normal(shape))
+
+
+@weight(1)
+@number("2.6")
+def test_conv2d_same_even_kernels(student):
+    """conv2d: 'same' padding with even and non-square kernels (2x2, 4x4, 2x3, 3x5)"""
+    rng = rng_for(206)
+    x = rng.standard_normal((6, 7))
+    for shape in [(2, 2), (4, 4), (2, 3), (3, 5)]:
+        check_conv2d(student, x, rng.standard_normal(shape), "same")
+
+
+@weight(0.5)
+@number("2.7")
+def test_conv2d_integer_padding(student):
+    """conv2d: integer padding (1 and 2 zeros on every side)"""
+    rng = rng_for(207)
+    x = rng.standard_normal((5, 6))
+    check_conv2d(student, x, rng.standard_normal((3, 3)), 1)
+    check_conv2d(student, x, rng.standard_normal((2, 3)), 2)
+
+
+@weight(1)
+@number("2.8")
+def test_conv2d_strides_that_do_not_divide(student):
+    """conv2d: strides 2 and 3 that do not divide the input size"""
+    rng = rng_for(208)
+    x = rng.standard_normal((8, 9))
+    check_conv2d(student, x, rng.standard_normal((3, 3)), "valid", 2)
+    check_conv2d(student, x, rng.standard_normal((2, 3)), 1, 3)
+    check_conv2d(student, rng.standard_normal((7, 10)), rng.standard_normal((3, 2)), "valid", 3)
+
+
+@weight(0.5)
+@number("2.9")
+def test_conv2d_same_with_stride(student):
+    """conv2d: 'same' padding with strides 2 and 3 and even kernels (pad first, then stride)"""
+    rng = rng_for(209)
+    check_conv2d(student, rng.standard_normal((7, 8)), rng.standard_normal((4, 4)), "same", 2)
+    check_conv2d(student, rng.standard_normal((9, 7)), rng.standard_normal((2, 3)), "same", 3)
+
+
+@weight(0.5)
+@number("2.10")
+def test_conv2d_inputs(student):
+    """conv2d: does not modify its inputs and accepts integer arrays"""
+    x = np.arange(20).reshape(4, 5)
+    k = np.array([[1, 0], [0, -1]])
+    expect(student.conv2d, x, k, padding="same", stride=2).to_leave_inputs_unchanged()
+    check_conv2d(student, x, k)
+
+
+@weight(0.5)
+@number("2.11")
+def test_conv2d_piano_roll(student):
+    """conv2d: the diagonal kernel finds rising three-note runs in a ±1 piano roll"""
+    roll = -np.ones((12, 16))  # pitch (row 0 lowest) x time
+    for start_pitch, start_time in [(2, 1), (7, 9)]:
+        for step in range(3):
+            roll[start_pitch + step, start_time + step] = 1.0
+    roll[5, 5] = roll[10, 2] = 1.0
+    check_conv2d(student, roll, oracle.diagonal_pattern(3))
+
+
+# ---- conv2d_layer ------------------------------------------------------------------------------
+@weight(1)
+@number("3.1")
+def test_layer_single_example_with_bias(student):
+    """conv2d_layer: one example (C_in, H, W) with a bias"""
+    rng = rng_for(301)
+    check_layer(student, rng.standard_normal((3, 6, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4))
+
+
+@weight(0.5)
+@number("3.2")
+def test_layer_batch_without_bias(student):
+    """conv2d_layer: a batch (N, C_in, H, W) without a bias"""
+    rng = rng_for(302)
+    check_layer(student, rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((5, 3, 2, 2)))
+
+
+@weight(0.5)
+@number("3.3")
+def test_layer_same_non_square_kernels(student):
+    """conv2d_layer: 'same' padding with non-square kernels (3x5 and 2x3)"""
+    rng = rng_for(303)
+    check_layer(student, rng.standard_normal((2, 2, 6, 7)), rng.standard_normal((3, 2, 3, 5)),
+                rng.standard_normal(3), "same")
+    check_layer(student, rng.standard_normal((2, 5, 6)), rng.standard_normal((2, 2, 2, 3)), None, "same")
+
+
+@weight(0.5)
+@number("3.4")
+def test_layer_integer_padding_and_stride(student):
+    """conv2d_layer: integer padding with strides 2 and 3"""
+    rng = rng_for(304)
+    check_layer(student, rng.standard_normal((2, 3, 7, 8)), rng.standard_normal((4, 3, 3, 3)),
+                rng.standard_normal(4), 1, 2)
+    check_layer(student, rng.standard_normal((1, 9, 7)), rng.standard_normal((2, 1, 2, 4)), None, 2, 3)
+
+
+@weight(0.5)
+@number("3.5")
+def test_layer_same_with_stride(student):
+    """conv2d_layer: 'same' padding with stride 2 (pad first, then stride)"""
+    rng = rng_for(305)
+    check_layer(student, rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((3, 2, 4, 3)),
+                rng.standard_normal(3), "same", 2)
+
+
+@weight(0.5)
+@number("3.6")
+def test_layer_one_by_one(student):
+    """conv2d_layer: a 1x1 kernel mixes the channels at every pixel"""
+    rng = rng_for(306)
+    check_layer(student, rng.standard_normal((2, 4, 3, 5)), rng.standard_normal((6, 4, 1, 1)), rng.standard_normal(6))
+
+
+@weight(0.5)
+@number("3.7")
+def test_layer_inputs(student):
+    """conv2d_layer: does not modify its inputs"""
+    rng = rng_for(307)
+    x, w, b = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    expect(student.conv2d_layer, x, w, b, padding="same", stride=2).to_leave_inputs_unchanged()

@@ -1,0 +1,72 @@
+"""Hidden tests: max_pool2d against the NumPy oracle (floor mode, like torch.nn.functional.max_pool2d)."""
+
+import numpy as np
+from gradescope_utils.autograder_utils.decorators import number, weight
+
+import cnn_oracle as oracle
+from grader.testing import expect
+
+AVERAGED = "the windows are averaged; max pooling keeps the largest value of each window."
+ABSOLUTE = "the largest absolute value is kept; keep the largest value (negative values stay negative)."
+
+
+def check_pool(student, x, kernel_size=2, stride=None):
+    kwargs = {} if kernel_size == 2 and stride is None else {"kernel_size": kernel_size, "stride": stride}
+    likely = {AVERAGED: oracle.avg_pool2d(x, kernel_size, stride),
+              ABSOLUTE: oracle.max_pool2d(np.abs(x), kernel_size, stride),
+              "negative values are replaced by 0; max pooling does not apply a ReLU.":
+                  np.maximum(oracle.max_pool2d(x, kernel_size, stride), 0)}
+    expect(student.max_pool2d, x, **kwargs).to_equal(
+        oracle.max_pool2d(x, kernel_size, stride), likely=likely,
+        shape_hint=oracle.pool_shape_hint(x.shape[-2], x.shape[-1], kernel_size, stride, x.shape[:-2]))
+
+
+@weight(0.5)
+@number("4.1")
+def test_pool_two_by_two(student):
+    """max_pool2d: 2x2 windows on an (H, W) array with even sides"""
+    check_pool(student, np.random.default_rng(401).standard_normal((6, 8)))
+
+
+@weight(1)
+@number("4.2")
+def test_pool_drops_incomplete_windows(student):
+    """max_pool2d: odd sizes drop the incomplete windows at the edges (floor mode)"""
+    rng = np.random.default_rng(402)
+    check_pool(student, rng.standard_normal((7, 9)))
+    check_pool(student, rng.standard_normal((5, 8)), 3)
+
+
+@weight(0.5)
+@number("4.3")
+def test_pool_stride_differs_from_kernel(student):
+    """max_pool2d: overlapping and gapped windows (kernel 3 stride 2, kernel 2 stride 1, kernel 2 stride 3)"""
+    rng = np.random.default_rng(403)
+    x = rng.standard_normal((8, 9))
+    for kernel_size, stride in [(3, 2), (2, 1), (2, 3)]:
+        check_pool(student, x, kernel_size, stride)
+
+
+@weight(1)
+@number("4.4")
+def test_pool_channels_and_batches(student):
+    """max_pool2d: each channel on its own, for (C, H, W) and (N, C, H, W)"""
+    rng = np.random.default_rng(404)
+    check_pool(student, rng.standard_normal((3, 6, 6)))
+    check_pool(student, rng.standard_normal((2, 3, 5, 7)), 2, 2)
+
+
+@weight(0.5)
+@number("4.5")
+def test_pool_negative_values(student):
+    """max_pool2d: all-negative inputs keep their largest (least negative) value"""
+    x = -1.0 - np.random.default_rng(405).random((4, 6))
+    check_pool(student, x)
+
+
+@weight(0.5)
+@number("4.6")
+def test_pool_inputs(student):
+    """max_pool2d: does not modify its input"""
+    x = np.random.default_rng(406).standard_normal((2, 5, 5))
+    expect(student.max_pool2d, x, kernel_size=3, stride=1).to_leave_inputs_unchanged()
