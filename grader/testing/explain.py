@@ -14,7 +14,14 @@ def show(value: Any, limit: int = 400) -> str:
     """A short, rounded rendering of a test's input or an expected value."""
     if isinstance(value, Value):
         return show_value(value, limit)
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) and (value.ndim >= 3 or value.size > 64):
+        # Large or many-axis arrays print as walls of brackets; their shape and range say more.
+        with np.errstate(all="ignore"):
+            finite = value[np.isfinite(value)] if value.dtype.kind == "f" else value
+            span = f", values from {finite.min():.4g} to {finite.max():.4g}" if finite.size else ""
+        first = ", ".join(f"{v:.4g}" for v in value.ravel()[:4])
+        text = f"array of shape {tuple(value.shape)}{span}; first values {first}, ..."
+    elif isinstance(value, np.ndarray):
         text = np.array2string(value, precision=4, suppress_small=True, threshold=40, edgeitems=3, max_line_width=88)
         if value.ndim >= 1 and value.size > 6:
             text = f"{text}  (shape {tuple(value.shape)})"

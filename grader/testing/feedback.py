@@ -40,6 +40,17 @@ def as_array(value: Value) -> np.ndarray | None:
     return None
 
 
+def _first_difference(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str:
+    """Where a larger answer goes wrong, so a student need not compare walls of numbers."""
+    if want.size <= 6:
+        return ""
+    with np.errstate(all="ignore"):
+        wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    index = tuple(int(i) for i in np.argwhere(wrong)[0])
+    return (f"{int(wrong.sum())} of {want.size} values differ; the first at index {index}: "
+            f"expected {want[index]:.6g}, got {got[index]:.6g}.")
+
+
 def describe_shape(shape: tuple) -> str:
     return "a single number" if shape == () else f"shape {tuple(shape)}"
 
@@ -101,6 +112,7 @@ class Expectation:
             f"{name} returned the wrong values.",
             f"expected: {explain.show(want)}",
             f"got:      {explain.show_value(self.value)}",
+            _first_difference(got, want, rtol, atol),
             self._likely(got, want, rtol, atol, likely or {}),
         )
         raise AssertionError("unreachable")
