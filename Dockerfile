@@ -1,8 +1,11 @@
 # Gradescope "manual Docker" image for the notebook grader.
 #
-#   docker build -t course/nn-autograder .
+#   docker build --build-arg ASSIGNMENT=nn_basics -t course/nn-autograder .
 #   docker run --rm -v "$PWD/sub:/autograder/submission" -v "$PWD/res:/autograder/results" \
+#       -v "$PWD/submission_metadata.json:/autograder/submission_metadata.json" \
 #       course/nn-autograder /autograder/run_autograder
+#
+# scripts/container-test (make container-test) builds it on a stand-in base and grades samples.
 #
 # Gradescope's harness supplies CMD and ENTRYPOINT: this file must not set them.
 # The layout and steps are those of the zip route (`grader package`): the same setup.sh and
@@ -16,6 +19,8 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_CERT=
 ARG PIP_FIND_LINKS=
 ARG PIP_INDEX_URL=
+# The assignment run_autograder grades (e.g. nn_basics). Empty: the one the notebook's metadata names.
+ARG ASSIGNMENT=
 
 COPY grader/templates/setup.sh /autograder/source/setup.sh
 
@@ -23,15 +28,16 @@ COPY grader/templates/setup.sh /autograder/source/setup.sh
 RUN sed -i 's/\r$//' /autograder/source/setup.sh && bash /autograder/source/setup.sh system user
 
 # The pinned dependencies, torch included: this layer is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml README.md /autograder/source/
+COPY pyproject.toml /autograder/source/
 RUN bash /autograder/source/setup.sh python
 
 # The grader, the assignments' reference solutions and tests, and the entry point.
+COPY README.md /autograder/source/
 COPY grader /autograder/source/grader
 COPY solutions /autograder/source/solutions
-COPY grader/templates/run_autograder /autograder/source/run_autograder
-RUN sed -i 's/\r$//' /autograder/source/run_autograder \
-    && bash /autograder/source/setup.sh grader protect \
-    && install -m 755 /autograder/source/run_autograder /autograder/run_autograder
+RUN bash /autograder/source/setup.sh grader protect \
+    && /autograder/venv/bin/python -c "import sys, grader.packaging as p; \
+          sys.stdout.buffer.write(p.render_run_autograder(sys.argv[1]))" "$ASSIGNMENT" > /autograder/run_autograder \
+    && chmod 755 /autograder/run_autograder
 
 WORKDIR /autograder

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 from .config import Assignment, ConfigError, available_assignments, load_assignment
@@ -28,11 +29,16 @@ def grade_notebook(
     *,
     solutions_root: Path | None = None,
     public_only: bool = False,
+    hidden: Sequence[Path] = (),
 ) -> GradingResults:
-    """Grade the notebook at ``path``; ``assignment`` defaults to the one its metadata names."""
+    """Grade the notebook at ``path``; ``assignment`` defaults to the one its metadata names.
+
+    ``hidden``: more paths student code must not see (e.g. where results will be written), on top
+    of the solutions, the assignment's tests and the submission's own folder.
+    """
     started = time.monotonic()
     try:
-        results = _grade(Path(path), assignment, solutions_root, public_only)
+        results = _grade(Path(path), assignment, solutions_root, public_only, hidden)
     except Exception:  # the grader's own bug must still leave the student a result
         traceback.print_exc(file=sys.stderr)
         results = GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
@@ -63,7 +69,8 @@ def _resolve_assignment(name: str | None, notebook: Notebook | None, solutions_r
     return load_assignment(name, solutions_root)
 
 
-def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None, public_only: bool) -> GradingResults:
+def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None, public_only: bool,
+           hidden: Sequence[Path]) -> GradingResults:
     notebook, problem = None, None
     try:
         notebook = prepare(read_notebook(path))
@@ -75,7 +82,9 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         return GradingResults(output=f"{problem}\n{exc}" if problem else str(exc), score_override=0.0)
     if notebook is None:
         return results_for_problem(spec, f"Your submission could not be graded: {problem}")
-    sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits)
+    secret = [spec.root.parent, spec.tests_dir, path.resolve().parent, *hidden]
+    sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits,
+                      hidden=[str(Path(p).resolve()) for p in secret])
     try:
         cell_runs = sandbox.start()
         results = _run_tests(spec, sandbox, None, public_only=public_only)

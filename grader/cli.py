@@ -30,8 +30,9 @@ def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
 def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
     from .api import grade_notebook
 
+    out = getattr(args, "out", None)
     results = grade_notebook(Path(args.notebook), args.assignment, solutions_root=args.solutions,
-                             public_only=public_only)
+                             public_only=public_only, hidden=[Path(out).resolve().parent] if out else [])
     if getattr(args, "out", None):
         write_atomically(results, Path(args.out))
     if getattr(args, "json", False):
@@ -127,6 +128,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_grade_all(args: argparse.Namespace) -> int:
+    from .batch import grade_all
+
+    source = Path(args.input)
+    out = Path(args.out) if args.out else Path(f"{source.stem or 'batch'}-graded")
+    try:
+        summary = grade_all(source, out, jobs=args.jobs, force=args.force, assignment=args.assignment,
+                            solutions_root=args.solutions)
+    except (OSError, ValueError) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    print(f"{summary.submissions} submissions: {summary.graded} graded in {summary.seconds:.1f} s, "
+          f"{summary.skipped} already graded (--force grades them again), "
+          f"{summary.internal_errors} internal errors.")
+    print(f"Grades: {summary.grades_csv}")
+    print(f"Report: {summary.report}" if summary.report else f"Report: {summary.report_problem}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Grade Jupyter notebooks safely, for Gradescope or locally.")
     parser.add_argument("--solutions", type=Path, default=None,
@@ -163,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="prove the reference scores full marks and the stub zero")
     validate.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     validate.set_defaults(func=cmd_validate)
+
+    batch = sub.add_parser("grade-all", help="grade a folder of notebooks or a Gradescope export, in parallel")
+    batch.add_argument("input", help="folder of .ipynb files, or a Gradescope 'Export Submissions' zip or folder")
+    batch.add_argument("--out", help="output folder (default: INPUT-graded): results, grades.csv, report.html")
+    batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: CPU cores)")
+    batch.add_argument("--force", action="store_true", help="grade again submissions that already have results")
+    batch.add_argument("--assignment", help="assignment name (default: read from each notebook's metadata)")
+    batch.set_defaults(func=cmd_grade_all)
     return parser
 
 

@@ -3,8 +3,9 @@
 Gradescope unpacks the zip to ``/autograder/source``, runs ``setup.sh`` once when it builds the
 image and ``run_autograder`` for every submission. Both must sit at the root of the zip, with LF
 line endings; they come from ``grader/templates/``, which the Dockerfile uses as well, so the two
-routes install the grader the same way; the zip's run_autograder names its assignment. The zip carries the grader's source, its pinned
-dependencies (``pyproject.toml``) and the solutions and tests of one assignment only.
+routes install the grader the same way. The zip carries the grader's source, its pinned
+dependencies (``pyproject.toml``) and the solutions and tests of one assignment only, and its
+run_autograder is bound to that assignment.
 """
 
 from __future__ import annotations

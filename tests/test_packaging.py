@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.config import ConfigError
-from grader.packaging import TEMPLATES_DIR, build_autograder_zip
+from grader.packaging import TEMPLATES_DIR, build_autograder_zip, render_run_autograder
 
 
 def _assignment(root: Path, name: str) -> None:
@@ -114,8 +114,26 @@ def test_setup_script_installs_into_a_venv_with_cpu_torch_and_a_sandbox_user(arc
 
 def test_run_autograder_grades_with_the_venv_and_always_exits_zero(archive):
     script = archive.read("run_autograder").decode()
-    assert "/autograder/venv/bin/grader gradescope --root /autograder" in script
+    assert "/autograder/venv/bin/grader" in script
+    assert "gradescope --root /autograder" in script
     assert script.rstrip().endswith("exit 0")
+
+
+def test_run_autograder_in_the_zip_is_bound_to_its_assignment(archive):
+    script = archive.read("run_autograder").decode()
+    assert '\nASSIGNMENT="nn_basics"\n' in script
+    assert "--assignment" in script
+
+
+def test_run_autograder_without_an_assignment_leaves_the_choice_to_the_notebook(solutions):
+    script = render_run_autograder(None, solutions).decode()
+    assert '\nASSIGNMENT=""\n' in script
+
+
+@pytest.mark.parametrize("name", ["../nn_basics", "nn basics", 'x"; rm -rf /; "'])
+def test_assignment_names_that_are_not_plain_names_are_refused(solutions, tmp_path, name):
+    with pytest.raises(ConfigError):
+        build_autograder_zip(name, tmp_path / "bad.zip", solutions)
 
 
 @pytest.mark.parametrize("name", ["setup.sh", "run_autograder"])

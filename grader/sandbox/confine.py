@@ -1,8 +1,8 @@
-"""Confining the worker process: namespaces, limits, a clean environment, an unprivileged user.
+"""Confining the worker process: namespaces, hidden files, limits, a clean environment, an unprivileged user.
 
 Each step is best effort where the kernel or the container may refuse it (Docker's default seccomp
 profile forbids namespaces), and what was achieved is reported back so that the grading process
-can tell an instructor which protections were in force.
+can tell an instructor which protections were in force. docs/security.md has the threat model.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import resource
 import signal
 from dataclasses import dataclass
 
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -22,10 +24,22 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
 DEFAULT_SANDBOX_USER = "grader-student"
 FALLBACK_UID = 61000  # used when the dedicated user does not exist (outside the image)
 
+# Directories anyone may write to: the worker gets fresh, small, private ones instead.
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class Isolation:
     processes: int
     file_bytes: int
     open_files: int
+    hidden: tuple[str, ...] = ()  # paths the worker must not see (solutions, tests, results, submission)
+    needed: tuple[str, ...] = ()  # paths the worker must keep (the interpreter, its packages)
 
 
 def sandbox_ids(slot: int = 0) -> tuple[int, int]:
@@ -84,27 +100,54 @@ def _prctl(option: int, value: int) -> None:
     _libc.prctl(option, value, 0, 0, 0)
 
 
-def _set_limit(which: int, value: int) -> None:
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    return _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) == 0
+
+
+def _set_limit(which: int, value: int, hard: int | None = None) -> None:
     try:
-        soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+        _, old_hard = resource.getrlimit(which)
+        hard = value if hard is None else hard
+        if old_hard != resource.RLIM_INFINITY:
+            value, hard = min(value, old_hard), min(hard, old_hard)
+        resource.setrlimit(which, (value, hard))
     except (ValueError, OSError):
         pass
 
 
+def _write(path: str, text: str) -> bool:
+    try:
+        with open(path, "w") as handle:
+            handle.write(text)
+        return True
+    except OSError:
+        return False
+
+
 def enter_namespaces(as_root: bool) -> list[str]:
-    """Detach from the network and start a PID namespace; returns what was achieved."""
-    achieved = []
-    flags = CLONE_NEWNET | CLONE_NEWPID
-    if not as_root:
-        flags |= CLONE_NEWUSER
-    if _unshare(flags):
-        achieved += ["network", "pid"]
-    elif _unshare(CLONE_NEWNET | (0 if as_root else CLONE_NEWUSER)):
-        achieved.append("network")
-    return achieved
+    """Detach from the network, the file system view, IPC and the PID space; returns what was achieved.
+
+    As root the namespaces belong to the host's user namespace; an ordinary user needs a user
+    namespace of its own (mapping only itself), which many kernels and containers refuse.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    extra = 0 if as_root else CLONE_NEWUSER
+    attempts = [
+        (CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC, ["network", "pid", "mount"]),
+        (CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC, ["network", "mount"]),
+        (CLONE_NEWNET, ["network"]),
+        (CLONE_NEWNS, ["mount"]),
+    ]
+    for flags, names in attempts:
+        if _unshare(flags | extra):
+            if not as_root:
+                # Map only ourselves: files keep their owner, and setgroups stays impossible.
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"{uid} {uid} 1")
+                _write("/proc/self/gid_map", f"{gid} {gid} 1")
+            return names
+    return []
 
 
 def become_pid_namespace_init() -> None:
@@ -125,16 +168,90 @@ def become_pid_namespace_init() -> None:
     os._exit(code if code >= 0 else 128 - code)
 
 
-def apply_limits(iso: Isolation) -> None:
+def _covered(path: str, roots: list[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
+    """In the worker's own mount namespace: hide the secret paths, give it private scratch space.
+
+    Secret directories get an empty read-only tmpfs on top, secret files /dev/null; the shared
+    writable directories (/tmp, /dev/shm ...) and the scratch directory get small private tmpfs
+    mounts, so nothing the worker writes outlives it or reaches anyone else. Returns what held.
+    """
+    achieved = []
+    if not _mount(None, "/", None, MS_REC | MS_PRIVATE):
+        return achieved
+    hidden_ok = True
+    done: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in iso.hidden}, key=len):
+        if _covered(path, done) or not os.path.exists(path):
+            continue
+        if any(_covered(need, [path]) for need in iso.needed):
+            hidden_ok = False  # would hide the interpreter itself: left visible, reported
+            continue
+        if os.path.isdir(path):
+            ok = _mount("none", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        "size=4k,nr_inodes=16,mode=000")
+        else:
+            ok = _mount("/dev/null", path, None, MS_BIND)
+        hidden_ok &= ok
+        if ok:
+            done.append(path)
+    if hidden_ok and iso.hidden:
+        achieved.append("hidden-files")
+    size = max(iso.file_bytes, 1 << 20)
+    flags = MS_NOSUID | MS_NODEV
+    private_ok = True
+    for path in SHARED_WRITABLE:
+        if os.path.isdir(path) and not os.path.islink(path) and not _covered(path, done):
+            private_ok &= _mount("none", path, "tmpfs", flags, f"size={size},mode=1777")
+    os.makedirs(iso.scratch, mode=0o700, exist_ok=True)
+    owner = "" if iso.uid is None else f",uid={iso.uid},gid={iso.gid}"
+    private_ok &= _mount("none", iso.scratch, "tmpfs", flags, f"size={2 * size},mode=700{owner}")
+    if private_ok:
+        achieved.append("private-tmp")
+    if new_proc and _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
+        achieved.append("private-proc")
+    return achieved
+
+
+def apply_limits(iso: Isolation, own_user_namespace: bool = False) -> None:
     _set_limit(resource.RLIMIT_CORE, 0)
     _set_limit(resource.RLIMIT_DATA, iso.memory_bytes)
-    _set_limit(resource.RLIMIT_CPU, iso.cpu_seconds)
+    # SIGXCPU at the limit (reported as "used up its CPU time"), SIGKILL a second later.
+    _set_limit(resource.RLIMIT_CPU, iso.cpu_seconds, iso.cpu_seconds + 1)
     _set_limit(resource.RLIMIT_FSIZE, iso.file_bytes)
     _set_limit(resource.RLIMIT_NOFILE, iso.open_files)
-    _set_limit(resource.RLIMIT_NPROC, iso.processes)
+    processes = iso.processes
+    if iso.uid is None and not own_user_namespace:
+        # RLIMIT_NPROC counts every task of the real uid: as an ordinary user, everything the
+        # user already runs counts too, so the worker gets that many more.
+        processes += _tasks_of(os.getuid())
+    _set_limit(resource.RLIMIT_NPROC, processes)
+
+
+def _tasks_of(uid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry}/task"))
+        except OSError:
+            pass
+    return count
 
 
 def clean_environment(scratch: str) -> None:
+    """A fresh environment: no inherited tokens, secrets or paths to the grader's files.
+
+    os.environ is cleared, and so is the original environment block the kernel keeps on the
+    stack (what /proc/self/environ shows): a forked worker would otherwise still hold the
+    grading process's environment in memory.
+    """
+    _scrub_environ_block()
     keep = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     os.environ.clear()
     os.environ.update(keep)
@@ -148,12 +265,39 @@ def clean_environment(scratch: str) -> None:
     })
 
 
+def _scrub_environ_block() -> None:
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        # Fields 50 and 51 of stat (env_start, env_end), counted from the state at index 0 = field 3.
+        start, end = int(fields[47]), int(fields[48])
+        if 0 < start < end and end - start < 1 << 24:
+            ctypes.memset(start, 0, end - start)
+    except (OSError, IndexError, ValueError):
+        pass
+
+
 def drop_privileges(iso: Isolation) -> None:
     if iso.uid is None:
         return
     os.setgroups([])
-    os.setgid(iso.gid)
-    os.setuid(iso.uid)
+    os.setresgid(iso.gid, iso.gid, iso.gid)
+    os.setresuid(iso.uid, iso.uid, iso.uid)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities() -> bool:
+    """Give up every capability (those a user namespace grants its creator included)."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    return _libc.capset(ctypes.byref(header), data) == 0
 
 
 def isolate_descriptors(keep_fd: int) -> None:
@@ -168,23 +312,37 @@ def isolate_descriptors(keep_fd: int) -> None:
     os.closerange(keep_fd + 1, 1 << 16)
 
 
+def _die_with_parent() -> None:
+    parent = os.getppid()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def confine(iso: Isolation, sock_fd: int) -> list[str]:
     """Runs in the freshly forked worker before any student code. Returns the protections in force."""
     os.setsid()
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _die_with_parent()
     as_root = os.geteuid() == 0
     achieved = enter_namespaces(as_root)
+    own_user_namespace = not as_root and bool(achieved)
     if "pid" in achieved:
         become_pid_namespace_init()
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _die_with_parent()
     isolate_descriptors(sock_fd)
+    if "mount" in achieved:
+        achieved += private_file_view(iso, new_proc="pid" in achieved)
     os.chdir(iso.scratch)
     clean_environment(iso.scratch)
-    apply_limits(iso)
+    apply_limits(iso, own_user_namespace)
     achieved.append("limits")
     drop_privileges(iso)
     if iso.uid is not None:
         achieved.append("user")
+    elif own_user_namespace:
+        drop_capabilities()
+    # Changing uid clears the parent-death signal and makes the process undumpable: arm it again.
+    _die_with_parent()
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.umask(0o077)
     return achieved
@@ -192,12 +350,12 @@ def confine(iso: Isolation, sock_fd: int) -> list[str]:
 
 def sweep_user(uid: int) -> None:
     """Kill every process of ``uid``: a child that takes the uid and signals -1 reaches them all at once."""
-    for _ in range(3):
+    for _ in range(5):
         pid = os.fork()
         if pid == 0:
             try:
                 os.setgroups([])
-                os.setuid(uid)
+                os.setresuid(uid, uid, uid)
                 os.kill(-1, signal.SIGKILL)
                 os._exit(0)
             except ProcessLookupError:

@@ -20,7 +20,7 @@ def _build(layers: list) -> Any:
     modules = []
     for spec in layers:
         spec = list(spec)
-        options = spec.pop() if spec and isinstance(spec[-1], dict) else {}
+        options = dict(spec.pop()) if spec and isinstance(spec[-1], dict) else {}
         kind, args = str(spec[0]), [int(a) for a in spec[1:]]
         if kind not in _LAYERS:
             raise ValueError(f"unknown layer {kind}")
@@ -30,6 +30,19 @@ def _build(layers: list) -> Any:
             parameter.requires_grad_(not frozen)
         modules.append(module)
     return nn.Sequential(*modules)
+
+
+def as_tensors(value: Any) -> Any:
+    """Arrays (also inside lists, tuples and dicts) as float32 tensors, for a model's forward pass."""
+    import torch
+
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+    if type(value) in (list, tuple):
+        return type(value)(as_tensors(v) for v in value)
+    if type(value) is dict:
+        return {k: as_tensors(v) for k, v in value.items()}
+    return value
 
 
 def handle(worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:

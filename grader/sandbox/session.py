@@ -8,6 +8,7 @@ process that has since seen tests; the new worker replays the cells that ran cle
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -55,8 +56,36 @@ class CallOutcome:
     warnings: list[str] = field(default_factory=list)  # "RuntimeWarning: overflow encountered in exp"
 
 
+# Always hidden from student code where a mount namespace is available: the image's layout.
+GRADESCOPE_SECRETS = ("/autograder/source", "/autograder/results", "/autograder/submission")
+HIDDEN_ENV = "GRADER_HIDDEN_PATHS"  # more paths to hide, separated by os.pathsep
+NON_ROOT_WARNING = ("grader: warning: not running as root, so student code runs as your own user and "
+                    "could read or change your files; file isolation needs root or the container")
+_warned = False
+
+
+def hidden_paths(extra=()) -> tuple[str, ...]:
+    """What the worker must not see: the given paths, the solutions, Gradescope's directories."""
+    from ..config import default_solutions_root
+
+    paths = [str(p) for p in extra]
+    paths += [str(default_solutions_root()), *GRADESCOPE_SECRETS]
+    paths += [p for p in os.environ.get(HIDDEN_ENV, "").split(os.pathsep) if p]
+    return tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
+
+
+def needed_paths(scratch: str) -> tuple[str, ...]:
+    """What the worker cannot do without: the interpreter, its packages, the grader's own modules."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(__file__)), scratch]
+    paths += [p for p in sys.path if p and os.path.isdir(p)]
+    return tuple(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
 class Sandbox:
-    def __init__(self, cells: list[tuple[int, str]], limits: Limits):
+    def __init__(self, cells: list[tuple[int, str]], limits: Limits, *, hidden=()):
+        """``hidden``: paths the grading process names as secret (solutions, tests, results, the
+        submission's folder); they are hidden from the worker on top of :func:`hidden_paths`."""
+        global _warned
         # (number, source): the number is the cell's position in the notebook, used in messages.
         self.cells = dict(cells)
         self.limits = limits
@@ -66,6 +95,9 @@ class Sandbox:
         if self.as_root:
             slot, self.slot_lock = confine.claim_slot()
             self.uid, self.gid = confine.sandbox_ids(slot)
+        elif not _warned:
+            _warned = True
+            print(NON_ROOT_WARNING, file=sys.stderr, flush=True)
         self.scratch = tempfile.mkdtemp(prefix="grader-work-")
         if self.uid is not None:
             os.chown(self.scratch, self.uid, self.gid)
@@ -78,6 +110,8 @@ class Sandbox:
             processes=limits.processes,
             file_bytes=limits.file_size_mb * 1024 * 1024,
             open_files=limits.open_files,
+            hidden=hidden_paths(hidden),
+            needed=needed_paths(self.scratch),
         )
         self.sock: socket.socket | None = None
         self.pid: int | None = None
@@ -99,6 +133,9 @@ class Sandbox:
         parent, child = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
+        # Objects that exist now are never collected in the child: its garbage collector would
+        # otherwise touch, and so copy, every page it shares with this process.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the worker; never returns
             code = 0
@@ -106,19 +143,24 @@ class Sandbox:
                 parent.close()
                 from .start import serve_confined
 
-                serve_confined(child, self._settings())
+                settings = self._settings()
+                _forget_callers(sys._getframe())
+                serve_confined(child, settings)
             except BaseException:
                 code = 70
                 _debug_note()
             finally:
                 os._exit(code)
+        gc.unfreeze()  # the grading process keeps collecting as usual
         child.close()
         self.sock, self.pid, self.popen = parent, pid, None
 
     def _exec_worker(self) -> None:
         parent, child = socket.socketpair()
-        env = dict(os.environ)
-        env["GRADER_WORKER_SETTINGS"] = json.dumps(self._settings())
+        # Only what starting the interpreter needs: the grader's environment stays with the grader.
+        env = {key: os.environ[key] for key in ("PATH", "PYTHONPATH", "LANG") if key in os.environ}
+        env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                    "GRADER_WORKER_SETTINGS": json.dumps(self._settings())})
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.start", str(child.fileno())],
             pass_fds=[child.fileno()],
@@ -138,7 +180,13 @@ class Sandbox:
 
     def start(self) -> list[CellRun]:
         """Start the first worker and run every cell in order."""
-        self._fork_worker()
+        if _tests_loaded(self.isolation.hidden):
+            # A fork would carry the tests and oracles of an earlier grading in this process
+            # (batch grading, validate): a fresh interpreter instead.
+            self._exec_worker()
+            self.restarts -= 1
+        else:
+            self._fork_worker()
         try:
             self._hello(time.monotonic() + 30)
         except WireError:
@@ -196,6 +244,10 @@ class Sandbox:
                 return {"type": "CPULimit", "message": "your code used up its CPU time limit"}
             if sig == signal.SIGKILL:
                 return {"type": "Killed", "message": "the process was killed, most likely for using too much memory"}
+            if sig in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
+                return {"type": "Crashed", "message": (
+                    f"the process crashed ({signal.Signals(sig).name}); with large arrays or models this "
+                    f"usually means it ran out of memory (the limit is {self.limits.memory_mb} MB)")}
             return {"type": "Crashed", "message": f"the process died from signal {signal.Signals(sig).name}"}
         return {"type": "Exited", "message": "the process exited (exit(), os._exit() or a crash) instead of returning"}
 
@@ -277,6 +329,48 @@ class Sandbox:
         outcome = self.request({"op": "names"}, [], self.limits.call_seconds, "names")
         data = outcome.data if isinstance(outcome.data, dict) else {}
         return {str(k)[:100]: str(v)[:20] for k, v in list(data.items())[:2000]}
+
+
+def _tests_loaded(hidden: tuple[str, ...]) -> bool:
+    """Whether this process has imported an assignment's tests or anything else under a hidden path."""
+    roots = tuple(path.rstrip("/") + "/" for path in hidden)
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str):
+            continue
+        if path.startswith(roots):
+            return True
+        folder = os.path.dirname(path)
+        if os.path.basename(folder) == "tests" and os.path.isfile(os.path.join(os.path.dirname(folder), "assignment.toml")):
+            return True
+    return False
+
+
+def _forget_callers(frame) -> None:
+    """In a freshly forked worker: drop what the grading process's callers hold in their frames.
+
+    The fork is a copy of the whole call stack (the command line's arguments, the Gradescope
+    entry's submission metadata with the previous submission's results ...). The worker never
+    returns into those frames, so their local variables are set to None and the objects freed
+    before student code could reach them through sys._getframe() or gc.get_objects().
+    """
+    import ctypes
+    import gc
+
+    to_fast = getattr(ctypes.pythonapi, "PyFrame_LocalsToFast", None) if sys.version_info < (3, 13) else None
+    caller = frame.f_back
+    while caller is not None:
+        try:
+            local_vars = caller.f_locals
+            for name in list(local_vars):
+                local_vars[name] = None
+            if to_fast is not None:
+                to_fast(ctypes.py_object(caller), ctypes.c_int(0))
+        except Exception:
+            pass
+        caller = caller.f_back
+    del caller, frame
+    gc.collect()
 
 
 def _debug_note() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ipython_shim
+from . import ipython_shim, models
 from .values import EncodeError, Encoder, decode_plain
 from .wire import WireError, recv_message, send_message
 
@@ -193,6 +193,9 @@ class Worker:
             return {"status": "not_callable", "type": type(target).__name__}, []
         args = decode_plain({"k": "list", "items": request.get("args", [])}, blobs, self._special)
         kwargs = decode_plain({"k": "dict", "items": request.get("kwargs", {})}, blobs, self._special)
+        if request.get("handle") is not None and hasattr(self.handles.get(int(request["handle"])), "named_parameters"):
+            # A torch model takes tensors: arrays sent to one become float32 tensors.
+            args, kwargs = models.as_tensors(args), models.as_tensors(kwargs)
         before = _array_snapshots(args, kwargs)
         result, error, out = self._run_guarded(lambda: target(*args, **kwargs), request.get("timeout", 5))
         reply = self._outcome(error, out)
@@ -292,9 +295,7 @@ def _mutations(before: list, args, kwargs, target) -> list[str]:
 
 
 def model_request(worker: Worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
-    from . import models  # imported by start.py already; torch itself only on a model request
-
-    return models.handle(worker, request, blobs)
+    return models.handle(worker, request, blobs)  # torch itself is imported on the first request
 
 
 def main(sock, *, output_chars: int, value_bytes: int) -> None:

@@ -1,0 +1,767 @@
+"""Hostile notebooks against the sandbox: none of them may raise its score, break results.json or
+change anything outside the worker's scratch directory.
+
+Every attack is bounded on its own (loops end, forks and allocations are counted, deletions stay
+inside this test's own arena), so a broken sandbox fails these tests without harming the machine.
+The attacks run against a copy of the demo assignment (1 s per call, 2 s per cell) whose hidden
+tests and oracle carry a marker that must never reach the feedback. Attacks that only root (or
+Gradescope's container) can stop are skipped for an ordinary user; docs/security.md maps each
+attack to its defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CORE, assert_schema_valid
+from grader.api import grade_notebook
+from grader.results import GradingResults
+from grader.sandbox.session import HIDDEN_ENV
+from nbtools import REPO, write_notebook
+
+AS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not AS_ROOT, reason="needs root or the container")
+
+
+def _user_namespaces() -> bool:
+    """Whether this user may make the namespaces the worker uses (root need not)."""
+    if AS_ROOT:
+        return True
+    try:
+        return subprocess.run(["unshare", "--user", "--mount", "--pid", "--net", "--fork", "true"],
+                              capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+# As an ordinary user these hold only inside a user namespace, which some kernels refuse.
+needs_isolation = pytest.mark.skipif(not _user_namespaces(), reason="needs root or the container")
+MARKER = "SECRET-MARKER-7f3a9c"
+STUBS = {
+    "relu": "def relu(z):\n    raise NotImplementedError",
+    "scale": "def scale(x, factor):\n    raise NotImplementedError",
+    "count": "def count(n):\n    raise NotImplementedError",
+}
+
+
+# ---- the arena: a private copy of the demo assignment, a canary and a results directory ------------
+class Arena:
+    def __init__(self, base: Path):
+        self.base = base
+        self.solutions = base / "solutions"
+        self.canary = base / "canary"
+        self.results = base / "results"
+        self.subs = base / "submissions"
+        shutil.copytree(CORE / "demo", self.solutions / "demo", ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("tests/test_demo.py", "tests/demo_oracle.py", "demo.ipynb"):
+            path = self.solutions / "demo" / name
+            path.write_text(path.read_text() + ("\n" if name.endswith(".py") else "") +
+                            (f"# {MARKER}\n" if name.endswith(".py") else ""))
+        self.canary.mkdir()
+        (self.canary / "precious.txt").write_text("leave me alone\n")
+        (self.canary / "nested").mkdir()
+        (self.canary / "nested" / "data.bin").write_bytes(bytes(range(256)))
+        self.results.mkdir()
+        self.subs.mkdir()
+        # Writable by anyone, readable by anyone: only the sandbox stands between them and the worker.
+        for path in [base, self.canary, self.results, self.subs, *self.canary.rglob("*")]:
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        for path in self.solutions.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        self.solutions.chmod(0o755)
+        self.hidden = os.pathsep.join(map(str, (self.solutions, self.results)))
+
+    def fill(self, source: str, port: int = 0) -> str:
+        return (source.replace("SOLUTIONS", repr(str(self.solutions))).replace("CANARY", repr(str(self.canary)))
+                .replace("RESULTS", repr(str(self.results))).replace("PORT", str(port)))
+
+    def notebook(self, name: str, cells: list[str], port: int = 0) -> Path:
+        cells = [self.fill(c, port) for c in cells]
+        defined = "\n".join(cells)
+        sources = ["import numpy as np", *cells]
+        sources += [code for fn, code in STUBS.items() if f"def {fn}(" not in defined]
+        folder = self.subs / name
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o777)
+        return write_notebook(folder / "submission.ipynb", sources, assignment="demo")
+
+    def snapshot(self) -> dict[str, tuple]:
+        """Everything outside the submissions: names, modes, contents."""
+        state = {}
+        for root in (self.solutions, self.canary, self.results):
+            for path in sorted([root, *root.rglob("*")]):
+                if "__pycache__" in path.parts:
+                    continue
+                info = path.lstat()
+                digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+                state[str(path)] = (info.st_mode, info.st_uid, digest)
+        return state
+
+
+@pytest.fixture(scope="module")
+def arena():
+    base = Path(tempfile.mkdtemp(prefix="grader-arena-"))
+    try:
+        yield Arena(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def stub_score(arena) -> float:
+    results = grade_notebook(arena.notebook("stub", []), "demo", solutions_root=arena.solutions)
+    return results.score
+
+
+@pytest.fixture
+def attack(arena, stub_score, monkeypatch):
+    """Grade an attack notebook in this process and check what must hold for every attack."""
+    monkeypatch.setenv(HIDDEN_ENV, arena.hidden)
+
+    def run(name: str, *cells: str, port: int = 0) -> GradingResults:
+        path = arena.notebook(name, list(cells), port)
+        before = arena.snapshot()
+        results = grade_notebook(path, "demo", solutions_root=arena.solutions)
+        data = assert_schema_valid(results)
+        assert results.score <= stub_score
+        assert MARKER not in json.dumps(data)
+        assert arena.snapshot() == before
+        assert not list(Path(path.parent).glob("*.json")), "the worker wrote next to the submission"
+        return results
+
+    return run
+
+
+def cli(arena: Arena, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), *args],
+                          env=env, capture_output=True, text=True, timeout=timeout, cwd=arena.base)
+
+
+def grade_by_cli(arena: Arena, stub_score: float, name: str, *cells: str, settle: float = 0.0) -> dict:
+    """Grade through the command line with --out; returns results.json after ``settle`` seconds."""
+    path = arena.notebook(name, list(cells))
+    out = arena.results / "results.json"
+    out.unlink(missing_ok=True)
+    before = {k: v for k, v in arena.snapshot().items() if not k.endswith("results.json")}
+    run = cli(arena, "grade", str(path), "--out", str(out))
+    assert run.returncode in (0, 1), run.stderr[-2000:]  # 1: no tests at all, never a crash
+    written = out.read_text()
+    time.sleep(settle)
+    assert out.read_text() == written, "results.json changed after the grader finished"
+    data = assert_schema_valid(json.loads(written))
+    assert {k: v for k, v in arena.snapshot().items() if not k.endswith("results.json")} == before
+    assert "Graded submission.ipynb for Demo assignment" in data["output"]  # the grader's, not a forgery
+    assert sum(t["score"] for t in data["tests"]) <= stub_score
+    assert MARKER not in written
+    return data
+
+
+def cell_message(results: GradingResults, pattern: str) -> re.Match:
+    match = re.search(pattern, results.output)
+    assert match, results.output
+    return match
+
+
+# ---- results: forgery, late rewrites, the command line's exit code -------------------------------------
+FORGE = """
+import json, os
+def _forge():
+    for path in (RESULTS + "/results.json", CANARY + "/results.json", "results.json"):
+        try:
+            with open(path, "w") as handle:
+                json.dump({"score": 100, "output": "FORGED", "tests": []}, handle)
+        except OSError:
+            pass
+_forge()
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    _forge()
+    os._exit(0)
+def scale(x, factor):
+    _forge()
+    os._exit(0)
+"""
+
+DETACHED = """
+import os, time
+def _detach():
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(2.5)
+            for path in (RESULTS + "/results.json", CANARY + "/late.txt"):
+                try:
+                    with open(path, "w") as handle:
+                        handle.write('{"score": 100, "output": "LATE FORGERY"}')
+                except OSError:
+                    pass
+            os._exit(0)
+        os._exit(0)
+    try:
+        os.wait()
+    except OSError:
+        pass
+_detach()
+def count(n):
+    _detach()
+    return -1
+"""
+
+
+@needs_root
+def test_a_forged_results_file_is_replaced_by_the_graders_own(arena, stub_score):
+    data = grade_by_cli(arena, stub_score, "forge", FORGE)
+    assert "FORGED" not in json.dumps(data)
+
+
+@needs_root
+def test_a_detached_child_cannot_rewrite_results_after_grading(arena, stub_score):
+    data = grade_by_cli(arena, stub_score, "detached", DETACHED, settle=3.0)
+    assert "LATE FORGERY" not in json.dumps(data)
+    assert not (arena.canary / "late.txt").exists()
+
+
+@needs_root
+def test_killing_the_parent_or_every_process_leaves_the_grader_standing(arena, stub_score):
+    data = grade_by_cli(arena, stub_score, "kill", """
+import os, signal
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    for target in (os.getppid(), -1, 0):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+    return z
+""")
+    relu_tests = [t for t in data["tests"] if t["name"].startswith("relu")]
+    assert relu_tests and all(t["score"] == 0 for t in relu_tests)
+
+
+@needs_root
+def test_the_gradescope_entry_keeps_metadata_and_its_own_files_away_from_student_code(arena, stub_score, tmp_path):
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "results").mkdir()
+    for folder in (tmp_path, root, root / "submission", root / "results"):
+        folder.chmod(0o777)
+    shutil.copy(arena.notebook("gradescope", ["""
+import gc, os, sys
+def _loot():
+    found = []
+    frame = sys._getframe()
+    while frame is not None:
+        found.append(repr(frame.f_locals)[:20000])
+        frame = frame.f_back
+    for obj in gc.get_objects():
+        if isinstance(obj, dict) and ("previous_submissions" in obj or "users" in obj):
+            found.append(repr(obj))
+    for folder in (ROOT + "/results", ROOT + "/submission"):
+        try:
+            found += os.listdir(folder)
+            with open(folder + "/results.json", "w") as handle:
+                handle.write('{"score": 100}')
+        except OSError as exc:
+            found.append(str(exc))
+    return " ".join(found)
+print(_loot()[:3000])
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    return _loot()
+""".replace("ROOT", repr(str(root)))]), root / "submission" / "submission.ipynb")
+    (root / "submission_metadata.json").write_text(json.dumps({
+        "created_at": "2024-01-01T00:00:00+00:00", "users": [{"email": f"{MARKER}@example.org"}],
+        "assignment": {"due_date": "2030-01-01T00:00:00+00:00", "late_due_date": None},
+        "previous_submissions": [{"score": 7, "results": {"tests": [{"output": MARKER}]}}]}))
+    env_hidden = os.pathsep.join([arena.hidden, str(root / "results"), str(root / "submission")])
+    run = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), "gradescope",
+                          "--root", str(root), "--assignment", "demo"],
+                         env={**os.environ, HIDDEN_ENV: env_hidden, "PYTHONPATH": str(REPO)},
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    written = (root / "results" / "results.json").read_text()
+    data = assert_schema_valid(json.loads(written))
+    assert MARKER not in written
+    assert "Graded submission.ipynb" in data["output"]
+    assert sum(t["score"] for t in data["tests"]) <= stub_score
+
+
+# ---- secrets: solutions, hidden tests, environment, the grading process ---------------------------------
+@needs_root
+def test_solutions_and_hidden_tests_cannot_be_read_or_changed(attack, arena):
+    results = attack("read", """
+import os
+def _read():
+    texts = []
+    for base in (SOLUTIONS, RESULTS, CANARY, REPO_SOLUTIONS):
+        for root, dirs, files in os.walk(base):
+            for name in files:
+                try:
+                    with open(os.path.join(root, name), errors="replace") as handle:
+                        texts.append(handle.read())
+                    with open(os.path.join(root, name), "a") as handle:
+                        handle.write("tampered")
+                except OSError as exc:
+                    texts.append(repr(exc))
+    return "\\n".join(texts)
+print(_read())
+raise RuntimeError(_read()[:900])
+""".replace("REPO_SOLUTIONS", repr(str(REPO / "solutions"))), """
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    print(_read())
+    return _read()
+""")
+    assert "Cell #2 raised" in results.output
+    # The checkout's own solutions are world-readable here: only the mount namespace hides them.
+    reference = (REPO / "solutions" / "nn_basics" / "assignment.toml").read_text().splitlines()[0]
+    assert reference not in results.output and "nn_basics" not in results.output
+
+
+@needs_isolation
+def test_the_environment_and_the_grading_process_stay_out_of_reach(attack, monkeypatch):
+    monkeypatch.setenv("GRADER_TEST_TOKEN", MARKER)
+    results = attack("snoop", """
+import ctypes, os
+def _snoop():
+    found = [repr(dict(os.environ))]
+    pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    for pid in ["self", "1", str(os.getppid()), *pids[:200]]:
+        for what in ("environ", "cmdline", "mem"):
+            try:
+                with open(f"/proc/{pid}/{what}", "rb") as handle:
+                    found.append(handle.read(65536).decode("latin-1"))
+            except OSError as exc:
+                found.append(type(exc).__name__)
+    libc = ctypes.CDLL(None, use_errno=True)
+    found.append(f"ptrace={libc.ptrace(16, os.getppid(), None, None)}")  # PTRACE_ATTACH
+    return "|".join(found).replace("\\x00", " ")
+raise RuntimeError(_snoop()[-900:])
+""", """
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    return _snoop()
+""")
+    assert "Cell #2 raised" in results.output
+    assert "GRADER_TEST_TOKEN" not in results.output
+
+
+
+@needs_isolation
+def test_a_nested_user_namespace_cannot_uncover_hidden_files(attack):
+    results = attack("uncover", """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+uid, gid = os.getuid(), os.getgid()
+found = [f"unshare={libc.unshare(0x10000000 | 0x00020000)}"]  # CLONE_NEWUSER | CLONE_NEWNS
+for path, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+    try:
+        with open(f"/proc/self/{path}", "w") as handle:
+            handle.write(text)
+    except OSError as exc:
+        found.append(type(exc).__name__)
+found.append(f"umount={libc.umount2(SOLUTIONS.encode(), 2)}")  # MNT_DETACH
+os.makedirs("view", exist_ok=True)
+found.append(f"bind={libc.mount(os.path.dirname(SOLUTIONS).encode(), b'view', None, 4096, None)}")
+for folder in (SOLUTIONS, "view/solutions"):
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                with open(os.path.join(root, name)) as handle:
+                    found.append(handle.read())
+            except OSError as exc:
+                found.append(type(exc).__name__)
+raise RuntimeError(" ".join(found)[-900:])
+""")
+    assert "Cell #2 raised" in results.output
+
+# ---- tampering with the grader's machinery --------------------------------------------------------------
+def test_monkeypatching_numpy_builtins_and_pytest_changes_nothing(attack):
+    attack("monkeypatch", """
+import builtins, sys
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+np.allclose = np.array_equal = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), bool)
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+builtins.isinstance = lambda obj, cls: True
+for name, module in list(sys.modules.items()):
+    if name.startswith(("_pytest", "pytest", "grader.testing")):
+        for attr in ("fail", "GradingFailure", "expect", "approx"):
+            try:
+                setattr(module, attr, lambda *a, **k: None)
+            except Exception:
+                pass
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    return np.full(np.shape(z), 42.0)
+""")
+
+
+def test_values_that_claim_equality_with_everything_are_compared_as_plain_data(attack):
+    attack("equality", """
+class Agreeable(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), bool)
+    __ne__ = lambda self, other: np.zeros(np.shape(other), bool)
+    def __array_finalize__(self, obj):
+        pass
+class Anything:
+    __eq__ = lambda self, other: True
+    __ne__ = lambda self, other: False
+    __hash__ = object.__hash__
+    def __float__(self):
+        return 1.0
+class Integer(int):
+    __eq__ = lambda self, other: True
+    __hash__ = int.__hash__
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    return (np.zeros(np.shape(z)) + 123.0).view(Agreeable)
+def scale(x, factor):
+    return Anything()
+def count(n):
+    return Integer(n + 17)
+""")
+
+
+def test_walking_frames_and_the_heap_finds_nothing_worth_returning(attack):
+    attack("introspection", """
+import gc, sys
+def _grab(z):
+    frame, seen = sys._getframe(), []
+    while frame is not None:
+        seen += [v for v in frame.f_locals.values() if isinstance(v, np.ndarray)]
+        frame = frame.f_back
+    for obj in gc.get_objects():
+        name = type(obj).__name__
+        if name in ("TestResult", "GradingResults", "GradingPlugin"):
+            for attr in ("score", "max_score"):
+                try:
+                    setattr(obj, attr, 1000.0)
+                except Exception:
+                    pass
+        if isinstance(obj, np.ndarray):
+            seen.append(obj)
+    candidates = [a for a in seen if a is not z and np.shape(a) == np.shape(z) and a.dtype.kind == "f"]
+    return candidates[-1].copy() if candidates else np.full(np.shape(z), 99.0)
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    return _grab(z) + 1000.0
+def scale(x, factor):
+    return _grab(x) + 1000.0
+def count(n):
+    return -1
+""")
+
+
+
+def test_a_later_grading_in_the_same_process_cannot_borrow_the_oracle(attack, stub_score):
+    """The stub was graded in this process first, so its tests and oracle were imported here."""
+    attack("oracle", """
+import gc, sys, types
+def _oracle(name):
+    module = sys.modules.get("demo_oracle")
+    if module is not None:
+        return getattr(module, name)
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType) and obj.__name__ == name and "tests" in obj.__code__.co_filename:
+            return obj
+    raise LookupError(name)
+def relu(z):
+    return _oracle("relu")(z.copy())
+def scale(x, factor):
+    return _oracle("scale")(x, factor)
+""")
+
+def test_a_pickle_payload_in_a_return_value_never_runs(attack, arena):
+    attack("pickle", """
+import os, pickle
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch " + CANARY + "/pwned",))
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    return Payload()
+def scale(x, factor):
+    return np.array([Payload(), Payload()], dtype=object)
+def count(n):
+    return pickle.dumps(Payload())
+""")
+    assert not (arena.canary / "pwned").exists()
+
+
+# ---- escaping control flow ------------------------------------------------------------------------------
+def test_exits_and_interrupts_inside_graded_functions_cost_only_those_tests(attack):
+    results = attack("exits", """
+import os
+raise SystemExit("bye")
+""", """
+def relu(z):
+    raise SystemExit(0)
+def scale(x, factor):
+    raise KeyboardInterrupt
+def count(n):
+    os._exit(0)
+""")
+    assert "Cell #2 raised SystemExit" in results.output
+
+
+def test_infinite_loops_at_top_level_and_in_functions_are_stopped(attack):
+    started = time.monotonic()
+    results = attack("loops", """
+while True:
+    pass
+""", """
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    while True:
+        pass
+def scale(x, factor):
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+""")
+    assert "Cell #2 did not finish in time" in results.output
+    assert time.monotonic() - started < 40
+
+
+def test_signal_handlers_and_timers_cannot_switch_off_the_time_limit(attack):
+    started = time.monotonic()
+    results = attack("signals", """
+import signal, threading, time
+signal.signal(signal.SIGALRM, lambda *a: None)
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGTERM, signal.SIGINT})
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pass
+    return z
+""")
+    relu_tests = [t for t in results.tests if t.function == "relu"]
+    assert all(t.score == 0 for t in relu_tests) and results.extra_data["worker_restarts"] >= 1
+    assert time.monotonic() - started < 30
+
+
+def test_closing_or_redirecting_descriptors_only_loses_that_call(attack):
+    results = attack("descriptors", """
+import os, sys
+def relu(z):
+    for fd in range(21):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    return z
+def scale(x, factor):
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in range(21):
+        if fd != null:
+            try:
+                os.dup2(null, fd)
+            except OSError:
+                pass
+    return x
+""")
+    assert results.extra_data["worker_restarts"] >= 1
+
+
+# ---- resources ------------------------------------------------------------------------------------------
+def test_a_memory_bomb_stops_at_the_memory_limit(attack):
+    results = attack("memory", """
+hog = []
+try:
+    for _ in range(48):  # at most 3 GiB, reserved (pages are only touched in relu)
+        hog.append(np.empty(64 * 2**20 // 8))
+except MemoryError:
+    pass
+allocated = 64 * len(hog)
+del hog
+raise RuntimeError(f"allocated {allocated} MiB")
+""", """
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    hog = [np.ones(64 * 2**20 // 8) for _ in range(48)]
+    return np.zeros(len(hog))
+""")
+    allocated = int(cell_message(results, r"allocated (\d+) MiB").group(1))
+    assert allocated <= 512
+
+
+def test_a_fork_bomb_stops_at_the_process_limit(attack):
+    results = attack("forks", """
+import os, time
+children = 0
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(3)
+        os._exit(0)
+    children += 1
+raise RuntimeError(f"forked {children} processes")
+""")
+    children = int(cell_message(results, r"forked (\d+) processes").group(1))
+    assert children < 64
+
+
+def test_two_hundred_megabytes_of_printing_are_capped(attack):
+    results = attack("printing", """
+import os, sys
+line = "x" * 1_000_000
+for _ in range(100):
+    print(line)
+for _ in range(100):
+    os.write(1, line.encode())
+raise RuntimeError("printed")
+""", """
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    for _ in range(100):
+        sys.stdout.write(line)
+        sys.stderr.write(line)
+    return z
+""")
+    assert len(results.to_json()) < 100_000
+
+
+def test_huge_and_deeply_nested_return_values_are_refused(attack):
+    attack("values", """
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    return np.zeros(5_000_000)
+def scale(x, factor):
+    value = []
+    for _ in range(100_000):
+        value = [value]
+    return value
+def count(n):
+    return {str(i): i for i in range(1_000_000)}
+""")
+
+
+@needs_isolation
+def test_deleting_files_reaches_only_the_scratch_directory(attack, arena):
+    attack("delete", """
+import os, shutil
+with open("mine.txt", "w") as handle:
+    handle.write("scratch")
+for folder in (os.getcwd(), SOLUTIONS, CANARY, RESULTS):
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        continue
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        except OSError:
+            pass
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    os.makedirs("sub", exist_ok=True)
+    return np.zeros(3)
+""")
+    assert (arena.canary / "precious.txt").exists()
+
+
+@needs_root
+def test_student_code_cannot_reach_a_local_listener(attack):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    try:
+        results = attack("network", """
+import socket
+def _call_home():
+    try:
+        with socket.create_connection(("127.0.0.1", PORT), timeout=0.5) as conn:
+            conn.sendall(b"leak")
+            return "connected"
+    except OSError as exc:
+        return repr(exc)
+raise RuntimeError(_call_home())
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    _call_home()
+    return z
+""", port=port)
+        assert "connected" not in results.output
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+# ---- what was in force ----------------------------------------------------------------------------------
+@needs_root
+def test_as_root_every_protection_is_in_force_here(attack):
+    results = attack("protections", "")
+    assert set(results.extra_data["protections"]) >= {
+        "network", "pid", "mount", "hidden-files", "private-tmp", "private-proc", "limits", "user"}
+
+
+@needs_root
+def test_an_ordinary_user_gets_the_limits_and_a_warning(arena):
+    """Non-root mode for real: the grader itself runs as nobody."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-nonroot-"))
+    try:
+        folder.chmod(0o777)
+        notebook = shutil.copy(arena.notebook("nonroot", ["""
+import os, resource
+raise RuntimeError(f"uid={os.getuid()} nproc={resource.getrlimit(resource.RLIMIT_NPROC)[0]}")
+""", """
+children = 0
+for _ in range(300):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        import time
+        time.sleep(3)
+        os._exit(0)
+    children += 1
+raise RuntimeError(f"forked {children} processes")
+"""]), folder / "nb.ipynb")
+        out = folder / "results.json"
+        run = subprocess.run(
+            ["runuser", "-u", "nobody", "--", sys.executable, "-m", "grader", "--solutions",
+             str(arena.solutions), "grade", str(notebook), "--out", str(out)],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)},
+            capture_output=True, text=True, timeout=120, cwd=folder)
+        assert run.returncode in (0, 1), run.stderr[-2000:]
+        warning = [line for line in run.stderr.splitlines() if "file isolation needs root or the container" in line]
+        assert len(warning) == 1
+        data = assert_schema_valid(json.loads(out.read_text()))
+        assert "limits" in data["extra_data"]["protections"] and "user" not in data["extra_data"]["protections"]
+        nobody = int(subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout)
+        assert f"uid={nobody}" in data["output"]
+        children = int(re.search(r"forked (\d+) processes", data["output"]).group(1))
+        assert children < 300
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
