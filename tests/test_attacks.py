@@ -717,12 +717,42 @@ def relu(z):
         listener.close()
 
 
+def test_the_socket_filter_alone_refuses_internet_sockets():
+    """Where no network namespace can be had (containers), the seccomp filter still holds."""
+    from grader.sandbox import confine
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        verdict = b"?"
+        try:
+            confine._prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
+            if not confine.forbid_inet_sockets():
+                verdict = b"no filter"
+            else:
+                socket.socket(socket.AF_UNIX).close()
+                try:
+                    socket.create_connection(("127.0.0.1", 9), timeout=0.2)
+                    verdict = b"connected"
+                except PermissionError:
+                    verdict = b"refused"
+                except OSError:
+                    verdict = b"reached the network stack"
+        finally:
+            os.write(write, verdict)
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100) == b"refused"
+
+
 # ---- what was in force ----------------------------------------------------------------------------------
 @needs_root
 def test_as_root_every_protection_is_in_force_here(attack):
     results = attack("protections", "")
     assert set(results.extra_data["protections"]) >= {
-        "network", "pid", "mount", "hidden-files", "private-tmp", "private-proc", "limits", "user"}
+        "network", "pid", "mount", "hidden-files", "private-tmp", "private-proc", "limits", "user",
+        "no-inet-sockets"}
 
 
 @needs_root

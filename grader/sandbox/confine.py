@@ -344,8 +344,59 @@ def confine(iso: Isolation, sock_fd: int) -> list[str]:
     # Changing uid clears the parent-death signal and makes the process undumpable: arm it again.
     _die_with_parent()
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    if forbid_inet_sockets():
+        achieved.append("no-inet-sockets")
     os.umask(0o077)
     return achieved
+
+
+# seccomp: where no network namespace can be had (Docker's and podman's default profiles refuse
+# unshare, and Gradescope runs containers with network access), a filter makes socket() fail for
+# every address family but AF_UNIX. It needs no privilege once no_new_privs is set.
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_SYSCALLS = {"x86_64": {"socket": 41, "io_uring_setup": 425}, "aarch64": {"socket": 198, "io_uring_setup": 425}}
+_X32_BIT = 0x40000000
+_RET_ALLOW = 0x7FFF0000
+_RET_EACCES = 0x00050000 | 13
+_LD_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def inet_filter_program(machine: str) -> list[tuple[int, int, int, int]]:
+    """The BPF program: (code, jump if true, jump if false, k) per instruction."""
+    nr = _SYSCALLS[machine]
+    return [
+        (_LD_ABS, 0, 0, 4),                           # 0: architecture
+        (_JEQ, 1, 0, _AUDIT_ARCH[machine]),           # 1: ours? go on : deny
+        (_RET, 0, 0, _RET_EACCES),                    # 2
+        (_LD_ABS, 0, 0, 0),                           # 3: syscall number
+        (_JGE, 5, 0, _X32_BIT),                       # 4: x32 numbering would dodge the checks: deny
+        (_JEQ, 2, 0, nr["socket"]),                   # 5: socket() -> check its family
+        (_JEQ, 3, 0, nr["io_uring_setup"]),           # 6: io_uring can open sockets unseen: deny
+        (_RET, 0, 0, _RET_ALLOW),                     # 7
+        (_LD_ABS, 0, 0, 16),                          # 8: socket's first argument, the family
+        (_JEQ, 1, 0, 1),                              # 9: AF_UNIX? allow : deny
+        (_RET, 0, 0, _RET_EACCES),                    # 10
+        (_RET, 0, 0, _RET_ALLOW),                     # 11
+    ]
+
+
+def forbid_inet_sockets() -> bool:
+    machine = os.uname().machine
+    if machine not in _SYSCALLS:
+        return False
+    program = inet_filter_program(machine)
+    filters = (_SockFilter * len(program))(*[_SockFilter(*ins) for ins in program])
+    fprog = _SockFprog(len(program), filters)
+    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
 
 
 def sweep_user(uid: int) -> None:
