@@ -40,3 +40,13 @@ clean:
 .PHONY: container-test
 container-test: $(STAMP)
 	scripts/container-test
+
+## Mutation testing: every mutant of the reference solutions, graded with the hidden tests (minutes).
+.PHONY: mutation
+mutation: $(STAMP) bytecode
+	scripts/mutation-test --report results/mutation.json
+
+## Grade a small generated batch and screenshot its report.html with headless Chromium.
+.PHONY: report-screenshot
+report-screenshot: $(STAMP) bytecode
+	scripts/report-screenshot docs/report-screenshot.png

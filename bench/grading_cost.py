@@ -2,7 +2,8 @@
 
 Every figure comes from this one run, so the ratios are comparable even on a busy machine:
 CPU time (user + system, all processes of a command) as the median of several runs, and the
-peak of the summed resident memory of the whole process tree, sampled while it runs.
+peak memory of the whole process tree (summed PSS, so pages the forked worker shares with the
+grader count once), sampled every 10 ms while it runs.
 
     python bench/grading_cost.py [--runs N]
 """
@@ -24,31 +25,40 @@ PYTHON = sys.executable
 GRADER = [PYTHON, "-m", "grader"]
 
 
-def _tree_rss(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants, in bytes."""
+def _pss(pid: int) -> int:
+    """Proportional set size: pages shared between the grader and its forked worker count once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _tree_memory(root: int) -> int:
+    """Memory of ``root`` and all its descendants together (summed PSS), in bytes."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(fields[1]), int(fields[21])
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        total += _pss(pid)
         stack += children.get(pid, [])
     return total
 
 
 def measure(command: list[str], env: dict | None = None) -> tuple[float, int, float]:
-    """(CPU seconds of the command and its children, peak tree RSS in bytes, wall seconds)."""
+    """(CPU seconds of the command and its children, peak memory of its tree in bytes, wall seconds)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,7 +68,7 @@ def measure(command: list[str], env: dict | None = None) -> tuple[float, int, fl
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, _tree_memory(proc.pid))
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -105,7 +115,7 @@ def main() -> None:
                               median_of([*GRADER, "grade", str(path)], args.runs, default_env)))
 
     print(f"Grading cost, median of {args.runs} runs (CPU = user + system of all processes)")
-    print(f"{'command':<34} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7}")
+    print(f"{'command':<34} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7}   (peak: summed PSS of all processes)")
     for name, (cpu, peak, wall) in floors.items():
         print(f"{'floor: import ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
     for name, floor, (cpu, peak, wall) in cases:

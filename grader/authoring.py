@@ -4,11 +4,16 @@ In a solution notebook, the parts students write stand between ``### BEGIN SOLUT
 ``### END SOLUTION`` lines and become ``raise NotImplementedError`` at the same indentation; cells
 tagged ``solution_only`` are left out entirely. Outputs are cleared and the notebook's metadata
 names the assignment, so a renamed file is still graded as the right assignment.
+
+The build refuses (:class:`BuildError`) rather than writes a stub that still holds a marker (a
+mistyped ``## BEGIN SOLUTION`` is not stripped, so its solution would ship), a line of the removed
+solution code, or a line of the hidden tests or their helpers (an oracle is a full solution).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .config import Assignment
@@ -17,7 +22,13 @@ BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HIDDEN_TAG = "solution_only"
 STUB_LINE = "raise NotImplementedError"
+PUBLIC_TEST_PREFIX = "test_public"  # public tests' examples may appear in the notebook's self-checks
 _LEAK_MIN_CHARS = 24
+# Any mention of a marker left in a stub: a typo ("## BEGIN SOLUTION", "### Begin solution") means
+# the block was not stripped and its solution would ship.
+_MARKER_TEXT = re.compile(r"\b(BEGIN|END)\s+SOLUTION\b", re.IGNORECASE)
+# Lines any notebook and test file may share: signatures students are given, imports, comments.
+_COMMON_PREFIXES = ("#", "import ", "from ", '"""', "'''", "def ", "class ", "@")
 
 
 class BuildError(Exception):
@@ -54,10 +65,11 @@ def strip_solutions(source: str, where: str) -> tuple[str, list[str]]:
 
 
 def _significant(lines) -> set[str]:
+    """The lines long and specific enough that finding one in a stub means it was copied there."""
     keep = set()
     for line in lines:
         text = line.strip()
-        if len(text) >= _LEAK_MIN_CHARS and not text.startswith(("#", "import ", "from ", '"""', "assert ")):
+        if len(text) >= _LEAK_MIN_CHARS and not text.startswith(_COMMON_PREFIXES):
             keep.add(text)
     return keep
 
@@ -67,40 +79,49 @@ def build_stub(spec: Assignment) -> dict:
     solution = json.loads(spec.reference_notebook.read_text(encoding="utf-8"))
     cells, removed = [], []
     for position, cell in enumerate(solution.get("cells", []), start=1):
-        tags = cell.get("metadata", {}).get("tags", [])
+        tags = list(cell.get("metadata", {}).get("tags", []))
         if HIDDEN_TAG in tags:
             removed += _source(cell).splitlines()
             continue
+        metadata = {k: v for k, v in cell.get("metadata", {}).items() if k != "tags"}
+        if tags:  # other tags (for a book, slides or a linter) stay
+            metadata["tags"] = tags
         new = {"cell_type": cell["cell_type"], "id": cell.get("id", f"cell-{position}"),
-               "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k != "tags"},
-               "source": _source(cell)}
+               "metadata": metadata, "source": _source(cell)}
         if cell["cell_type"] == "code":
             new["source"], gone = strip_solutions(new["source"], f"cell {position}")
             removed += gone
             new["execution_count"] = None
             new["outputs"] = []
+        elif "attachments" in cell:  # images pasted into a markdown cell live here
+            new["attachments"] = cell["attachments"]
         cells.append(new)
     metadata = dict(solution.get("metadata", {}))
     metadata["grader"] = {"assignment": spec.name}
-    stub = {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": solution.get("nbformat_minor", 5)}
+    # Cell ids exist from nbformat 4.5 on: a stub that has them must say so to be a valid notebook.
+    minor = max(int(solution.get("nbformat_minor", 5)), 5)
+    stub = {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": minor}
     _refuse_leaks(spec, stub, removed)
     return stub
 
 
 def _refuse_leaks(spec: Assignment, stub: dict, removed: list[str]) -> None:
     text = "\n".join(_source(c) for c in stub["cells"])
-    for marker in (BEGIN, END):
-        if marker in text:
-            raise BuildError(f"the stub for {spec.name} still contains {marker!r}")
+    for line in text.splitlines():
+        if _MARKER_TEXT.search(line):
+            raise BuildError(f"the stub for {spec.name} still contains a solution marker: {line.strip()!r} "
+                             f"(markers must read exactly {BEGIN!r} and {END!r}, each on a line of its own)")
     stub_lines = {line.strip() for line in text.splitlines()}
     leaked = _significant(removed) & stub_lines
-    test_lines = []
-    for test_file in sorted(spec.tests_dir.glob("*.py")):
-        test_lines += test_file.read_text(encoding="utf-8").splitlines()
-    leaked |= _significant(test_lines) & _significant(stub_lines)
     if leaked:
-        sample = sorted(leaked)[0]
-        raise BuildError(f"the stub for {spec.name} would reveal solution or hidden-test code: {sample!r}")
+        raise BuildError(f"the stub for {spec.name} would reveal solution code: {sorted(leaked)[0]!r}")
+    test_lines: list[str] = []
+    for test_file in sorted(spec.tests_dir.rglob("*.py")):
+        if not test_file.name.startswith(PUBLIC_TEST_PREFIX):
+            test_lines += test_file.read_text(encoding="utf-8").splitlines()
+    leaked = _significant(test_lines) & stub_lines
+    if leaked:
+        raise BuildError(f"the stub for {spec.name} would reveal hidden-test code: {sorted(leaked)[0]!r}")
 
 
 def render(notebook: dict) -> str:
@@ -116,5 +137,3 @@ def write_stub(spec: Assignment, assignments_root: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(build_stub(spec)), encoding="utf-8")
     return path
-
-

@@ -251,6 +251,19 @@ class Sandbox:
             return {"type": "Crashed", "message": f"the process died from signal {signal.Signals(sig).name}"}
         return {"type": "Exited", "message": "the process exited (exit(), os._exit() or a crash) instead of returning"}
 
+    def _await_exit(self, seconds: float) -> None:
+        """Let a worker that was asked to leave exit by itself: then it is reaped in order and its
+        CPU time is accounted to the grading process (a killed PID-namespace init's is not)."""
+        deadline = time.monotonic() + seconds
+        while self.pid is not None and time.monotonic() < deadline:
+            pid, raw = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                if self.popen is not None:
+                    self.popen.returncode = os.waitstatus_to_exitcode(raw)
+                self.pid = None
+                return
+            time.sleep(0.002)
+
     def _kill(self) -> int | None:
         """Stop the current worker and everything it started; returns its wait status code."""
         status = None
@@ -278,10 +291,13 @@ class Sandbox:
         if self.sock is not None:
             try:
                 send_message(self.sock, {"op": "bye"})
+                self._await_exit(0.5)
             except OSError:
                 pass
         self._kill()
-        if self.uid is not None:
+        # In a PID namespace the kernel has already killed everything the worker started, when
+        # its init died; otherwise a sweep of the worker's uid finds what escaped the group.
+        if self.uid is not None and "pid" not in self.protections:
             confine.sweep_user(self.uid)
         shutil.rmtree(self.scratch, ignore_errors=True)
         if self.slot_lock is not None:

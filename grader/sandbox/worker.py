@@ -274,17 +274,18 @@ def _array_snapshots(args: list, kwargs: dict) -> list:
 
 
 def _mutations(before: list, args, kwargs, target) -> list[str]:
-    try:
-        params = list(inspect.signature(target).parameters)
-    except (TypeError, ValueError):
-        params = []
-    changed = []
+    changed, params = [], None
     for path, array, copy in before:
         try:
             same = array.shape == copy.shape and np.array_equal(array, copy, equal_nan=True)
         except Exception:
             same = False
         if not same:
+            if params is None:
+                try:
+                    params = list(inspect.signature(target).parameters)
+                except (TypeError, ValueError):
+                    params = []
             if path.startswith("#"):
                 position, _, rest = path[1:].partition("[")
                 position = int(position)

@@ -179,6 +179,11 @@ def run_tests(tests_dir: Path, plugin: GradingPlugin) -> int:
             plugins=[plugin, PlainFailureReports()],
         ))
     finally:
+        # importlib mode keys modules by name: two assignments' test_counting.py would collide,
+        # and a later run must never see an earlier assignment's (or an edited) test module.
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", None) or "").startswith(path_entry + os.sep):
+                del sys.modules[name]
         if autoload is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         if addopts is not None:
