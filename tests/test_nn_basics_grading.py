@@ -8,6 +8,7 @@ graded once per module.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -228,8 +229,8 @@ def quick_solutions(workdir) -> Path:
     root = workdir / "solutions"
     shutil.copytree(SOLUTIONS / "nn_basics", root / "nn_basics")
     toml = root / "nn_basics" / "assignment.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + "\n[limits]\ncall_seconds = 1.0\ncell_seconds = 2.0\n",
-                    encoding="utf-8")
+    text = re.sub(r"(?ms)^\[limits\].*?(?=^\[|\Z)", "", toml.read_text(encoding="utf-8"))
+    toml.write_text(text + "\n[limits]\ncall_seconds = 1.0\ncell_seconds = 2.0\n", encoding="utf-8")
     return root
 
 

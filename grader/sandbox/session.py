@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -115,7 +114,7 @@ class Sandbox:
         )
         self.sock: socket.socket | None = None
         self.pid: int | None = None
-        self.popen: subprocess.Popen | None = None
+        self.popen = None  # subprocess.Popen of a replacement worker
         self.protections: list[str] = []
         self.cell_runs: list[CellRun] = []
         self.restarts = 0
@@ -161,6 +160,8 @@ class Sandbox:
         env = {key: os.environ[key] for key in ("PATH", "PYTHONPATH", "LANG") if key in os.environ}
         env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                     "GRADER_WORKER_SETTINGS": json.dumps(self._settings())})
+        import subprocess  # only replacements need it
+
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.start", str(child.fileno())],
             pass_fds=[child.fileno()],

@@ -1,6 +1,9 @@
 """Plain-data encoding of values that cross the boundary, in both directions.
 
-Arrays travel as ``.npy`` blobs read with ``allow_pickle=False``; everything else as JSON nodes.
+Arrays travel as raw bytes described by a JSON node (a dtype from a short allowlist of bool,
+integer and float types, and a shape); everything else as JSON nodes. Neither side ever runs a
+parser that could build objects: the bytes are only reinterpreted as numbers, after checking
+that their length matches the shape.
 Objects that are not plain data (a student's ``nn.Module``, say) stay in the worker and cross as
 a numbered handle. The grading process decodes what the worker sends into :class:`Value`: fresh
 float64 ndarrays, never the worker's own objects, subclasses or anything with custom ``__eq__``.
@@ -8,8 +11,8 @@ float64 ndarrays, never the worker's own objects, subclasses or anything with cu
 
 from __future__ import annotations
 
-import io
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,14 +27,25 @@ class EncodeError(Exception):
     pass
 
 
-def _npy(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
+_DTYPE = re.compile(r"^[<>|][biuf][1248]$")
 
 
-def load_npy(blob: bytes) -> np.ndarray:
-    return np.load(io.BytesIO(blob), allow_pickle=False)
+def _array_node(array: np.ndarray) -> tuple[dict, bytes]:
+    # tobytes() writes C order whatever the memory layout; 0-d arrays keep their shape ().
+    return {"dtype": array.dtype.str, "shape": list(array.shape)}, array.tobytes(order="C")
+
+
+def load_array(node: dict, blob: bytes) -> np.ndarray:
+    """The array a node and its bytes describe; anything inconsistent raises EncodeError."""
+    dtype, shape = node.get("dtype"), node.get("shape")
+    if not isinstance(dtype, str) or not _DTYPE.match(dtype):
+        raise EncodeError("an array of an unsupported type")
+    if not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise EncodeError("an array with a malformed shape")
+    dt = np.dtype(dtype)
+    if len(blob) != math.prod(shape) * dt.itemsize:
+        raise EncodeError("an array whose data does not match its shape")
+    return np.frombuffer(blob, dtype=dt).reshape(shape)
 
 
 def _type_name(obj: Any) -> str:
@@ -94,8 +108,9 @@ class Encoder:
         self.bytes += plain.nbytes
         if self.bytes > self.max_bytes:
             raise EncodeError("the value is too large to send back")
-        self.blobs.append(_npy(plain))
-        return {"k": "array", "blob": len(self.blobs) - 1, "type": type_name, "scalar": scalar}
+        node, data = _array_node(plain)
+        self.blobs.append(data)
+        return {"k": "array", "blob": len(self.blobs) - 1, "type": type_name, "scalar": scalar, **node}
 
 
 def decode_plain(node: Any, blobs: list[bytes], on_special: Callable[[dict], Any], depth: int = 0) -> Any:
@@ -110,7 +125,7 @@ def decode_plain(node: Any, blobs: list[bytes], on_special: Callable[[dict], Any
     if kind == "int":
         return int(node["v"])
     if kind == "array":
-        array = load_npy(blobs[node["blob"]])
+        array = load_array(node, blobs[node["blob"]]).copy()  # writable: student code may modify it
         return array[()] if node.get("scalar") else array
     if kind in ("list", "tuple"):
         items = [decode_plain(item, blobs, on_special, depth + 1) for item in node["items"]]
@@ -176,9 +191,7 @@ def decode_value(node: Any, blobs: list[bytes], depth: int = 0) -> Value:
         index = node.get("blob")
         if not isinstance(index, int) or not 0 <= index < len(blobs):
             raise EncodeError("malformed array reference")
-        raw = load_npy(blobs[index])
-        if raw.dtype.kind not in "biuf":
-            raise EncodeError("an array that is not numeric")
+        raw = load_array(node, blobs[index])
         type_name = str(node.get("type", "numpy.ndarray"))[:100]
         fresh = np.array(raw, dtype=np.float64, copy=True)
         if node.get("scalar"):
