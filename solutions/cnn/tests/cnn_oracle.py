@@ -8,6 +8,8 @@ stride is a slice of the stride-1 result. ``tests/test_cnn_oracle.py`` proves th
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -192,7 +194,20 @@ def size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
     if padding == "same":
         likely["'same' padding is k − 1 zeros in total (about (k − 1) / 2 per side), not k − 1 per side."] = \
             (n + 2 * (k - 1) - k) // stride + 1
-    return likely
+    before, after = pad_widths(k, padding)
+    likely["the + 1 is missing: floor((n + P − k) / s) counts the steps after the first window, which counts too."] = \
+        conv_output_size(n, k, padding, stride) - 1
+    likely["`/` does not round: an output size is a whole number, floor((n + P − k) / s) + 1; use `//` "
+           "(in Python 3, / always gives a float)."] = (n + before + after - k) / stride + 1
+    return merged(likely)
+
+
+def merged(likely: dict) -> dict:
+    """One entry per answer: mistakes that give the same answer here are all named."""
+    texts: dict = {}
+    for text, value in likely.items():
+        texts.setdefault(value, []).append(text)
+    return {" Or: ".join(group): value for value, group in texts.items()}
 
 
 def _pad_text(kernel_size: int, padding, axis: str) -> str:
@@ -225,6 +240,8 @@ def conv_shape_hint(h: int, w: int, kh: int, kw: int, padding, stride: int, lead
             return "\n".join(lines)
         got2 = tuple(got[-2:])
         guesses = [
+            ((want[0] - 1, want[1] - 1),
+             "the + 1 is missing: floor((n + P − k) / s) counts the steps after the first window, which counts too."),
             ((conv_output_size(h, kh, padding, 1), conv_output_size(w, kw, padding, 1)),
              "the stride is ignored: step the window by `stride` rows and `stride` columns."),
             ((conv_output_size(h, kh, padding, 1), want[1]),
@@ -285,3 +302,35 @@ def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()):
         return "\n".join(lines)
 
     return hint
+
+
+def raise_note(message: str, h: int, w: int, kh: int, kw: int, padding, stride: int) -> str:
+    """What a convolution that raised probably got wrong, from the error and this call's sizes."""
+    formula = ("The output size along each axis is floor((n + P − k) / s) + 1, where P is the total padding:\n"
+               f"  rows:    {size_formula(h, kh, padding, stride, 'KH', 'H')}\n"
+               f"  columns: {size_formula(w, kw, padding, stride, 'KW', 'W')}")
+    if "cannot be interpreted as an integer" in message or "slice indices must be integers" in message:
+        return ("Likely mistake: a size or an index computed with `/` is a float; use `//` (floor division), "
+                "which also rounds down as the output-size formula requires.\n" + formula)
+    if "AssertionError" in message:
+        rows = h + sum(pad_widths(kh, padding)) - kh
+        cols = w + sum(pad_widths(kw, padding)) - kw
+        for name, span, axis in (("H + P − KH", rows, "rows"), ("W + P − KW", cols, "columns")):
+            if span % stride:
+                return (f"Note: here {name} = {span} is not a multiple of the stride {stride}. That is allowed: "
+                        f"the {axis} where the window no longer fits are left out (floor), so no assert is needed.\n"
+                        + formula)
+        return ""
+    shapes = re.search(r"shapes \(([\d, ]*)\) \(([\d, ]*)\)", message)
+    if shapes:
+        window = [int(v) for v in shapes.group(1).split(",") if v.strip()][-2:]
+        kernel = [int(v) for v in shapes.group(2).split(",") if v.strip()][-2:]
+        if len(window) == 2 and len(kernel) == 2 and (window[0] < kernel[0] or window[1] < kernel[1]):
+            axis, edge = ("rows", "bottom") if window[0] < kernel[0] else ("columns", "right")
+            return (f"Likely mistake: the output has more {axis} than complete windows fit, so a window at the "
+                    f"{edge} edge is cut short (a {tuple(window)} window for a {tuple(kernel)} kernel). Rounding "
+                    "the division up or to the nearest integer, or using the kernel's height for its width, "
+                    "does this.\n" + formula)
+    if "could not be broadcast" in message or "operands" in message:
+        return formula
+    return ""

@@ -4,7 +4,8 @@ import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
 import cnn_oracle as oracle
-from grader.testing import expect
+from grader.testing import GradingFailure, expect, fail
+from grader.testing.feedback import ATOL, RTOL
 
 FLIPPED = ("the kernel is flipped on both axes, which is convolution in the signal-processing sense. "
            "Layers in deep learning (and the slides) slide the kernel over the input as it is (cross-correlation).")
@@ -17,13 +18,31 @@ def rng_for(seed):
     return np.random.default_rng(seed)
 
 
+def scaled_atol(want) -> float:
+    """An absolute tolerance in proportion to the answer's largest value: a sum of products computed
+    in float32 is off by about 1e-7 of its terms' size, also where the sum itself is near 0."""
+    return ATOL + RTOL * float(np.abs(np.asarray(want, dtype=np.float64)).max(initial=0.0))
+
+
+def call_conv(fn, args, kwargs, sizes):
+    """expect(fn, ...), explaining a call that raised with the output-size formula for these sizes."""
+    try:
+        return expect(fn, *args, **kwargs)
+    except GradingFailure as failure:
+        note = oracle.raise_note(str(failure), *sizes)
+        if note:
+            fail(f"{failure}\n{note}")
+        raise
+
+
 def check_conv2d(student, x, k, padding="valid", stride=1):
     kwargs = {} if padding == "valid" and stride == 1 else {"padding": padding, "stride": stride}
     likely = {FLIPPED: oracle.true_convolution(x, k, padding, stride)}
     if padding == "same" and (k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0):
         likely[WRONG_SIDE] = oracle.conv2d(x, k, padding, stride, larger_first=True)
-    expect(student.conv2d, x, k, **kwargs).to_equal(
-        oracle.conv2d(x, k, padding, stride), likely=likely,
+    want = oracle.conv2d(x, k, padding, stride)
+    call_conv(student.conv2d, (x, k), kwargs, (*x.shape, *k.shape, padding, stride)).to_equal(
+        want, atol=scaled_atol(want), likely=likely,
         shape_hint=oracle.conv_shape_hint(*x.shape, *k.shape, padding, stride))
 
 
@@ -35,9 +54,11 @@ def check_layer(student, x, weight_, bias=None, padding="valid", stride=1):
     kh, kw = weight_.shape[-2:]
     if padding == "same" and (kh % 2 == 0 or kw % 2 == 0):
         likely[WRONG_SIDE] = oracle.conv2d_layer(x, weight_, bias, padding, stride, larger_first=True)
-    expect(student.conv2d_layer, x, weight_, bias, padding=padding, stride=stride).to_equal(
-        oracle.conv2d_layer(x, weight_, bias, padding, stride), likely=likely,
-        shape_hint=oracle.conv_shape_hint(x.shape[-2], x.shape[-1], kh, kw, padding, stride, lead))
+    want = oracle.conv2d_layer(x, weight_, bias, padding, stride)
+    call = call_conv(student.conv2d_layer, (x, weight_, bias), {"padding": padding, "stride": stride},
+                     (x.shape[-2], x.shape[-1], kh, kw, padding, stride))
+    call.to_equal(want, atol=scaled_atol(want), likely=likely,
+                  shape_hint=oracle.conv_shape_hint(x.shape[-2], x.shape[-1], kh, kw, padding, stride, lead))
 
 
 # ---- conv_output_size -------------------------------------------------------------------------

@@ -26,15 +26,24 @@ def unfinished_helper(fn, args) -> str | None:
     return inner if inner and inner not in (fn.name, "<module>") else None
 
 
-def check(fn, *args, expected, likely=None, depends=(), hint=""):
+def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=()):
     """``expect(fn, *args).to_equal(expected)``, with notes about helper functions at fault.
 
     ``depends`` lists ``(helper, helper_args, helper_expected, why)``: a function of the student's
     that ``fn`` is likely to call. If ``fn`` fails and the helper is wrong on its own, the message says so.
     ``hint`` is added to any failure message.
+    ``consistent`` lists ``(helper, helper_args, helper_expected, expected_from)``: when the helper is
+    wrong on its own and ``fn``'s answer is ``expected_from(the helper's answer)``, ``fn`` is right
+    given its helper and passes: the helper's own tests take the points, once.
     """
     try:
-        return expect(fn, *args).to_equal(expected, likely=likely)
+        call = expect(fn, *args)
+        try:
+            return call.to_equal(expected, likely=likely)
+        except GradingFailure:
+            if _consistent_with_wrong_helper(call, consistent):
+                return as_array(call.value)
+            raise
     except GradingFailure as failure:
         message = str(failure)
         if "is not implemented yet" in message:
@@ -61,3 +70,24 @@ def _helper_note(helper, args, expected, why: str) -> str:
     with np.errstate(all="ignore"):
         right = got is not None and got.shape == want.shape and np.allclose(got, want, rtol=RTOL, atol=ATOL)
     return "" if right else f"Note: {why}, and {helper.name} itself gives a wrong answer here; fix {helper.name} first."
+
+
+def _close(got, want) -> bool:
+    want = np.asarray(want, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return got is not None and got.shape == want.shape and bool(np.allclose(got, want, rtol=RTOL, atol=ATOL))
+
+
+def _consistent_with_wrong_helper(call, consistent) -> bool:
+    got = as_array(call.value)
+    for helper, args, helper_expected, expected_from in consistent:
+        outcome = helper.outcome(*args)
+        if outcome.status != "ok":
+            continue
+        answer = as_array(outcome.value)
+        if answer is None or _close(answer, helper_expected):
+            continue
+        with np.errstate(all="ignore"):
+            if _close(got, expected_from(answer)):
+                return True
+    return False

@@ -23,6 +23,12 @@ def parameter_mistakes(sizes):
     return {BIASES_MISSING: connections, INPUT_BIASES: connections + sum(sizes)}
 
 
+def with_own_connections(student, sizes):
+    """count_parameters that adds the biases to the student's own (wrong) count_connections is right."""
+    return [(student.count_connections, (sizes,), oracle.count_connections(sizes),
+             lambda own: own + oracle.count_biases(sizes))]
+
+
 # ---- count_connections --------------------------------------------------------
 
 @weight(0.5)
@@ -57,7 +63,8 @@ def test_count_parameters_deep(student):
     """count_parameters: the deep [3, 3, 3, 3, 2] network has 44"""
     check(student.count_parameters, DEEP, expected=oracle.count_parameters(DEEP), likely=parameter_mistakes(DEEP),
           depends=[(student.count_connections, (DEEP,), oracle.count_connections(DEEP),
-                    "count_parameters may use your count_connections")])
+                    "count_parameters may use your count_connections")],
+          consistent=with_own_connections(student, DEEP))
 
 
 @weight(0.5)
@@ -65,7 +72,8 @@ def test_count_parameters_deep(student):
 def test_count_parameters_single_layer(student):
     """count_parameters: one layer [7, 4] has 28 weights + 4 biases"""
     check(student.count_parameters, [7, 4], expected=32, likely=parameter_mistakes([7, 4]),
-          depends=[(student.count_connections, ([7, 4],), 28, "count_parameters may use your count_connections")])
+          depends=[(student.count_connections, ([7, 4],), 28, "count_parameters may use your count_connections")],
+          consistent=with_own_connections(student, [7, 4]))
 
 
 @weight(0.5)
@@ -75,4 +83,5 @@ def test_count_parameters_random(student):
     sizes = random_sizes(94)
     check(student.count_parameters, sizes, expected=oracle.count_parameters(sizes), likely=parameter_mistakes(sizes),
           depends=[(student.count_connections, (sizes,), oracle.count_connections(sizes),
-                    "count_parameters may use your count_connections")])
+                    "count_parameters may use your count_connections")],
+          consistent=with_own_connections(student, sizes))

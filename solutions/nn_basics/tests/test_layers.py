@@ -75,7 +75,8 @@ def test_neuron_own_sigmoid(student):
     pre = float(w @ x + b)
     check(student.neuron, x, w, b, student.sigmoid, expected=oracle.neuron(x, w, b, student.sigmoid),
           likely={NO_BIAS: oracle.sigmoid(pre - b), NOT_APPLIED: pre},
-          depends=[(student.sigmoid, (pre,), oracle.sigmoid(pre), "this test passes your own sigmoid as the activation")])
+          depends=[(student.sigmoid, (pre,), oracle.sigmoid(pre), "this test passes your own sigmoid as the activation")],
+          consistent=[(student.sigmoid, (pre,), oracle.sigmoid(pre), lambda own: own)])
 
 
 # ---- dense ------------------------------------------------------------------

@@ -91,4 +91,5 @@ def test_count_connections_lecture(student):
 def test_count_parameters_lecture(student):
     """count_parameters: [3, 9, 2] has 56 parameters"""
     check(student.count_parameters, [3, 9, 2], expected=56,
-          likely={"the biases are missing: every neuron after the input layer has one bias": 45})
+          likely={"the biases are missing: every neuron after the input layer has one bias": 45},
+          consistent=[(student.count_connections, ([3, 9, 2],), 45, lambda own: own + 11)])
