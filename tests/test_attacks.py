@@ -7,6 +7,12 @@ The attacks run against a copy of the demo assignment (1 s per call, 2 s per cel
 tests and oracle carry a marker that must never reach the feedback. Attacks that only root (or
 Gradescope's container) can stop are skipped for an ordinary user; docs/security.md maps each
 attack to its defence.
+
+Inside a Docker or podman container with the default seccomp profile (scripts/container-test
+runs this file in the image) namespaces are refused, so there is no private file view: secrets are
+kept by file permissions, as in the image (solutions root-only, the rest root-owned), and the
+network by the socket filter. Where root cannot make namespaces, the arena is laid out that way
+and the same attacks must still fail.
 """
 
 from __future__ import annotations
@@ -25,14 +31,39 @@ from pathlib import Path
 
 import pytest
 
+import grader
 from conftest import CORE, assert_schema_valid
 from grader.api import grade_notebook
+from grader.config import default_solutions_root
 from grader.results import GradingResults
+from grader.sandbox import confine
 from grader.sandbox.session import HIDDEN_ENV
 from nbtools import REPO, write_notebook
 
 AS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not AS_ROOT, reason="needs root or the container")
+
+
+def _namespaces_refused() -> bool:
+    """Whether root is refused the worker's namespaces, as in a container with the default seccomp
+    profile (Docker's, podman's, Gradescope's). A container that allows them is tested as a host."""
+    if not AS_ROOT:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if confine._unshare(confine.CLONE_NEWNS | confine.CLONE_NEWNET) else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0
+
+
+IN_CONTAINER = _namespaces_refused()
+# What the worker gets there: the unprivileged user, the limits and the socket filter.
+CONTAINER_PROTECTIONS = {"limits", "user", "no-inet-sockets"}
+# The deployment's reference solutions: the checkout's, or in the image /autograder/source's
+# (root-only).
+DEPLOYED_SOLUTIONS = default_solutions_root()
+# Where the grader under test was imported from (in the image: the installed package), so that
+# the grading processes these tests start run the same code.
+GRADER_HOME = str(Path(grader.__file__).resolve().parent.parent)
 
 
 def _user_namespaces() -> bool:
@@ -81,6 +112,14 @@ class Arena:
         for path in self.solutions.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)
         self.solutions.chmod(0o755)
+        if IN_CONTAINER:
+            # No private file view here: the image's layout instead. Solutions root-only (as
+            # setup.sh protect leaves them), everything else outside the scratch root-owned.
+            for path in [self.canary, self.results, *self.canary.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            for path in [self.solutions, *self.solutions.rglob("*")]:
+                os.chown(path, 0, 0)
+                path.chmod(0o700 if path.is_dir() else 0o600)
         self.hidden = os.pathsep.join(map(str, (self.solutions, self.results)))
 
     def fill(self, source: str, port: int = 0) -> str:
@@ -145,7 +184,7 @@ def attack(arena, stub_score, monkeypatch):
 
 
 def cli(arena: Arena, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
     return subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), *args],
                           env=env, capture_output=True, text=True, timeout=timeout, cwd=arena.base)
 
@@ -253,6 +292,10 @@ def relu(z):
 
 @needs_root
 def test_the_gradescope_entry_keeps_metadata_and_its_own_files_away_from_student_code(arena, stub_score, tmp_path):
+    if IN_CONTAINER:
+        # pytest's base folder is root-only, which would keep the worker out by accident;
+        # /autograder in the image is open to everyone.
+        tmp_path = Path(tempfile.mkdtemp(dir=arena.base))
     root = tmp_path / "autograder"
     (root / "submission").mkdir(parents=True)
     (root / "results").mkdir()
@@ -289,7 +332,7 @@ def relu(z):
     env_hidden = os.pathsep.join([arena.hidden, str(root / "results"), str(root / "submission")])
     run = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), "gradescope",
                           "--root", str(root), "--assignment", "demo"],
-                         env={**os.environ, HIDDEN_ENV: env_hidden, "PYTHONPATH": str(REPO)},
+                         env={**os.environ, HIDDEN_ENV: env_hidden, "PYTHONPATH": GRADER_HOME},
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     written = (root / "results" / "results.json").read_text()
@@ -319,15 +362,16 @@ def _read():
     return "\\n".join(texts)
 print(_read())
 raise RuntimeError(_read()[:900])
-""".replace("REPO_SOLUTIONS", repr(str(REPO / "solutions"))), """
+""".replace("REPO_SOLUTIONS", repr(str(DEPLOYED_SOLUTIONS))), """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     print(_read())
     return _read()
 """)
     assert "Cell #2 raised" in results.output
-    # The checkout's own solutions are world-readable here: only the mount namespace hides them.
-    reference = (REPO / "solutions" / "nn_basics" / "assignment.toml").read_text().splitlines()[0]
+    # The checkout's own solutions are world-readable: only the mount namespace hides them. The
+    # image's are root-only: file permissions keep them.
+    reference = (DEPLOYED_SOLUTIONS / "nn_basics" / "assignment.toml").read_text().splitlines()[0]
     assert reference not in results.output and "nn_basics" not in results.output
 
 
@@ -750,6 +794,9 @@ def test_the_socket_filter_alone_refuses_internet_sockets():
 @needs_root
 def test_as_root_every_protection_is_in_force_here(attack):
     results = attack("protections", "")
+    if IN_CONTAINER:  # namespaces refused by the container's seccomp profile
+        assert set(results.extra_data["protections"]) >= CONTAINER_PROTECTIONS
+        return
     assert set(results.extra_data["protections"]) >= {
         "network", "pid", "mount", "hidden-files", "private-tmp", "private-proc", "limits", "user",
         "no-inet-sockets"}
@@ -761,6 +808,11 @@ def test_an_ordinary_user_gets_the_limits_and_a_warning(arena):
     folder = Path(tempfile.mkdtemp(prefix="grader-nonroot-"))
     try:
         folder.chmod(0o777)
+        solutions = arena.solutions
+        if IN_CONTAINER:  # the arena's are root-only there: a copy the grader, as nobody, may read
+            solutions = Path(shutil.copytree(arena.solutions, folder / "solutions"))
+            for path in [solutions, *solutions.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
         notebook = shutil.copy(arena.notebook("nonroot", ["""
 import os, resource
 raise RuntimeError(f"uid={os.getuid()} nproc={resource.getrlimit(resource.RLIMIT_NPROC)[0]}")
@@ -781,8 +833,8 @@ raise RuntimeError(f"forked {children} processes")
         out = folder / "results.json"
         run = subprocess.run(
             ["runuser", "-u", "nobody", "--", sys.executable, "-m", "grader", "--solutions",
-             str(arena.solutions), "grade", str(notebook), "--out", str(out)],
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)},
+             str(solutions), "grade", str(notebook), "--out", str(out)],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
             capture_output=True, text=True, timeout=120, cwd=folder)
         assert run.returncode in (0, 1), run.stderr[-2000:]
         warning = [line for line in run.stderr.splitlines() if "file isolation needs root or the container" in line]
