@@ -8,6 +8,7 @@ Gradescope shows to instructors only, and to ``extra_data``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -91,6 +92,18 @@ def read_metadata(path: Path) -> tuple[dict | None, str]:
     return data, ""
 
 
+def protect_metadata(path: Path, notes: list[str]) -> None:
+    """Make the metadata root-only before any student code runs: it holds the student's earlier
+    results.json files, hidden tests' output included, and the mount namespace that would hide it
+    is refused in Gradescope's containers."""
+    if os.geteuid() != 0 or not path.exists():
+        return
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        notes.append(f"{path} could not be made root-only ({exc.strerror}); student code may read it.")
+
+
 def _assignment_name(
     explicit: str | None, notebooks: list[Path], solutions_root: Path | None, notes: list[str]
 ) -> str | None:
@@ -120,6 +133,7 @@ def _assignment_name(
 
 def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes: list[str]) -> GradingResults:
     metadata, metadata_note = read_metadata(root / "submission_metadata.json")
+    protect_metadata(root / "submission_metadata.json", notes)
     if metadata_note:
         notes.append(metadata_note)
     submission_dir = root / "submission"

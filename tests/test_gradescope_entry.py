@@ -1,6 +1,9 @@
 """The Gradescope entry path, end to end on a simulated /autograder with a four-point assignment."""
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -316,3 +319,29 @@ def test_rerunning_later_gives_the_same_result(autograder, solutions):
     for data in (first, second):
         data.pop("execution_time")
     assert first == second
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root or the container")
+def test_student_code_cannot_read_the_submission_metadata(solutions, monkeypatch):
+    # As in Gradescope's containers: no namespaces (so nothing is hidden and /tmp is shared), and a
+    # world-traversable /autograder stand-in. Only the file's own mode can keep the worker out.
+    from grader.sandbox import confine
+
+    monkeypatch.setattr(confine, "enter_namespaces", lambda as_root: [])
+    root = Path(tempfile.mkdtemp(prefix="grader-meta-"))
+    try:
+        os.chmod(root, 0o755)
+        (root / "submission").mkdir()
+        (root / "results").mkdir()
+        write_metadata(root, DUE)
+        meta = root / "submission_metadata.json"
+        os.chmod(meta, 0o644)
+        snooping = BOTH.replace("    return a + b", f"    try:\n        return open({str(meta)!r}).read()\n"
+                                                   "    except OSError:\n        return a + b")
+        submit_notebook(root, code=snooping)
+        results, data = grade(root, solutions)
+        assert data["score"] == 4
+        assert "student@example.com" not in json.dumps(data)
+        assert os.stat(meta).st_mode & 0o777 == 0o600
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

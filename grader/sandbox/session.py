@@ -56,7 +56,8 @@ class CallOutcome:
 
 
 # Always hidden from student code where a mount namespace is available: the image's layout.
-GRADESCOPE_SECRETS = ("/autograder/source", "/autograder/results", "/autograder/submission")
+GRADESCOPE_SECRETS = ("/autograder/source", "/autograder/results", "/autograder/submission",
+                      "/autograder/submission_metadata.json")
 HIDDEN_ENV = "GRADER_HIDDEN_PATHS"  # more paths to hide, separated by os.pathsep
 NON_ROOT_WARNING = ("grader: warning: not running as root, so student code runs as your own user and "
                     "could read or change your files; file isolation needs root or the container")
