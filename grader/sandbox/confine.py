@@ -211,9 +211,14 @@ def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
     size = max(iso.file_bytes, 1 << 20)
     flags = MS_NOSUID | MS_NODEV
     private_ok = True
+    scratch = os.path.realpath(iso.scratch)
     for path in SHARED_WRITABLE:
-        if os.path.isdir(path) and not os.path.islink(path) and not _covered(path, done):
-            private_ok &= _mount("none", path, "tmpfs", flags, f"size={size},mode=1777")
+        if not os.path.isdir(path) or os.path.islink(path) or _covered(path, done):
+            continue
+        if any(_covered(need, [os.path.realpath(path)]) for need in iso.needed if need != scratch):
+            private_ok = False  # the interpreter or its packages live there (a checkout in /tmp)
+            continue
+        private_ok &= _mount("none", path, "tmpfs", flags, f"size={size},mode=1777")
     os.makedirs(iso.scratch, mode=0o700, exist_ok=True)
     owner = "" if iso.uid is None else f",uid={iso.uid},gid={iso.gid}"
     private_ok &= _mount("none", iso.scratch, "tmpfs", flags, f"size={2 * size},mode=700{owner}")
