@@ -23,6 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GRADER = [PYTHON, "-m", "grader"]
+# The same command with the sandbox's namespaces, hidden files and socket filter switched off
+# (limits and the unprivileged uid stay), to price the hardening itself.
+UNHARDENED = [PYTHON, "-c", (
+    "import sys; from grader.sandbox import confine; "
+    "confine.enter_namespaces = lambda as_root: []; confine.forbid_inet_sockets = lambda: False; "
+    "from grader.cli import main; sys.exit(main(sys.argv[1:]))")]
 
 
 def _pss(pid: int) -> int:
@@ -113,6 +119,9 @@ def main() -> None:
             if path.exists():
                 cases.append((f"{assignment} {label}", floor,
                               median_of([*GRADER, "grade", str(path)], args.runs, default_env)))
+        if assignment == "nn_basics" and reference.exists():
+            measured = next(c[2] for c in cases if c[0] == "nn_basics reference")
+            hardening = (median_of([*UNHARDENED, "grade", str(reference)], args.runs, default_env), measured)
 
     print(f"Grading cost, median of {args.runs} runs (CPU = user + system of all processes)")
     print(f"{'command':<34} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7}   (peak: summed PSS of all processes)")
@@ -120,6 +129,9 @@ def main() -> None:
         print(f"{'floor: import ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
     for name, floor, (cpu, peak, wall) in cases:
         print(f"{'grade ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
+    if "nn_basics" in args.assignments:
+        (plain_cpu, _, _), (hard_cpu, _, _) = hardening
+        print(f"{'grade nn_basics reference, unhardened':<34} {plain_cpu:7.3f}")
     print("\nRatios to the floor (CPU time):")
     for name, floor, (cpu, peak, wall) in cases:
         base = floors[floor][0]
@@ -127,6 +139,9 @@ def main() -> None:
         if floor == "numpy":
             line += f"   ({cpu / floors['numpy (1 BLAS thread)'][0]:.2f}x the single-thread floor)"
         print(line)
+    if "nn_basics" in args.assignments:
+        print(f"\nSandbox hardening (namespaces, hidden files, socket filter) on the nn_basics reference: "
+              f"{(hard_cpu / plain_cpu - 1) * 100:+.1f}% CPU")
 
 
 if __name__ == "__main__":

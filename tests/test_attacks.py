@@ -37,7 +37,7 @@ from grader.api import grade_notebook
 from grader.config import default_solutions_root
 from grader.results import GradingResults
 from grader.sandbox import confine
-from grader.sandbox.session import HIDDEN_ENV
+from grader.sandbox.session import HIDDEN_ENV, needed_paths
 from nbtools import REPO, write_notebook
 
 AS_ROOT = os.geteuid() == 0
@@ -56,6 +56,11 @@ def _namespaces_refused() -> bool:
 
 
 IN_CONTAINER = _namespaces_refused()
+# The worker's private /tmp is left out when the interpreter itself lives under /tmp (a checkout
+# there): then, as in a container, a world-writable file in /tmp is writable by anyone, the worker
+# included, and the arena's canary is made root-owned instead.
+TMP_SHARED = IN_CONTAINER or any(
+    p == "/tmp" or p.startswith("/tmp/") for p in needed_paths(tempfile.gettempdir() + "/grader-none"))
 # What the worker gets there: the unprivileged user, the limits and the socket filter.
 CONTAINER_PROTECTIONS = {"limits", "user", "no-inet-sockets"}
 # The deployment's reference solutions: the checkout's, or in the image /autograder/source's
@@ -112,11 +117,12 @@ class Arena:
         for path in self.solutions.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)
         self.solutions.chmod(0o755)
+        if TMP_SHARED:
+            for path in [self.canary, self.results, *self.canary.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
         if IN_CONTAINER:
             # No private file view here: the image's layout instead. Solutions root-only (as
             # setup.sh protect leaves them), everything else outside the scratch root-owned.
-            for path in [self.canary, self.results, *self.canary.rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
             for path in [self.solutions, *self.solutions.rglob("*")]:
                 os.chown(path, 0, 0)
                 path.chmod(0o700 if path.is_dir() else 0o600)
@@ -797,9 +803,12 @@ def test_as_root_every_protection_is_in_force_here(attack):
     if IN_CONTAINER:  # namespaces refused by the container's seccomp profile
         assert set(results.extra_data["protections"]) >= CONTAINER_PROTECTIONS
         return
-    assert set(results.extra_data["protections"]) >= {
-        "network", "pid", "mount", "hidden-files", "private-tmp", "private-proc", "limits", "user",
-        "no-inet-sockets"}
+    expected = {"network", "pid", "mount", "hidden-files", "private-tmp", "private-proc", "limits", "user",
+                "no-inet-sockets"}
+    if TMP_SHARED:  # the interpreter lives under /tmp: /tmp stays shared, and says so
+        expected.discard("private-tmp")
+        assert "private-tmp" not in results.extra_data["protections"]
+    assert set(results.extra_data["protections"]) >= expected
 
 
 @needs_root
