@@ -59,8 +59,9 @@ IN_CONTAINER = _namespaces_refused()
 # The worker's private /tmp is left out when the interpreter itself lives under /tmp (a checkout
 # there): then, as in a container, a world-writable file in /tmp is writable by anyone, the worker
 # included, and the arena's canary is made root-owned instead.
+_SCRATCH = "/nonexistent-scratch"
 TMP_SHARED = IN_CONTAINER or any(
-    p == "/tmp" or p.startswith("/tmp/") for p in needed_paths(tempfile.gettempdir() + "/grader-none"))
+    p == "/tmp" or p.startswith("/tmp/") for p in needed_paths(_SCRATCH) if p != _SCRATCH)
 # What the worker gets there: the unprivileged user, the limits and the socket filter.
 CONTAINER_PROTECTIONS = {"limits", "user", "no-inet-sockets"}
 # The deployment's reference solutions: the checkout's, or in the image /autograder/source's
