@@ -217,3 +217,16 @@ def test_the_wrong_flatten_size_is_explained_where_the_forward_pass_fails(bugged
 if __name__ == "__main__":
     write_fixtures()
     print(f"Wrote {len(BUGS)} notebooks to {FIXTURES}", file=sys.stderr)
+
+
+def test_the_gradescope_entry_grades_the_reference_in_full_and_the_stub_at_zero(tmp_path):
+    """The same through `grader gradescope --root`, as run_autograder calls it."""
+    for notebook, expected in ((SOLUTIONS / "cnn" / "cnn.ipynb", 26.5), (ASSIGNMENTS / "cnn" / "cnn.ipynb", 0)):
+        root = tmp_path / notebook.parent.parent.name
+        (root / "submission").mkdir(parents=True)
+        (root / "submission" / "homework.ipynb").write_bytes(notebook.read_bytes())
+        done = subprocess.run([sys.executable, "-m", "grader", "gradescope", "--root", str(root),
+                               "--assignment", "cnn"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0
+        data = assert_schema_valid(json.loads((root / "results" / "results.json").read_text()))
+        assert data["score"] == expected and len(data["tests"]) == 43
