@@ -29,9 +29,10 @@ sample: $(STAMP)
 test: $(STAMP) bytecode
 	$(BIN)/python -m pytest
 
-## Measure grading cost against the interpreter-and-numpy floor.
+## Measure grading cost against the interpreter-and-numpy floor, and batch throughput.
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/grading_cost.py
+	$(BIN)/python bench/batch.py
 
 clean:
 	rm -rf $(VENV) results
