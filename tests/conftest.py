@@ -28,6 +28,13 @@ def assert_schema_valid(results: GradingResults | dict) -> dict:
     return data
 
 
+def grade_valid(path: Path, assignment: str | None = None, **kwargs) -> GradingResults:
+    """Grade a notebook in this process and check its results.json against the schema."""
+    results = grade_notebook(path, assignment, **kwargs)
+    assert_schema_valid(results)
+    return results
+
+
 @pytest.fixture
 def grade_demo(tmp_path):
     """Grade a demo-assignment notebook made of ``cells`` (defaults fill in missing functions)."""

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_schema_valid, by_function
-from grader.api import grade_notebook
+from conftest import by_function, grade_valid
 from grader.results import GradingResults
 from grader.testing.feedback import ATOL, RTOL
 from nbtools import SOLUTIONS, replace_function, write_notebook
@@ -545,12 +544,6 @@ ALTERNATIVES |= {("cnn", name): build for name, build in CNN_ALTERNATIVES.items(
 
 
 # ==== grading ====================================================================================
-def grade(path: Path, assignment: str) -> GradingResults:
-    results = grade_notebook(path, assignment)
-    assert_schema_valid(results)
-    return results
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     # Grading forks the first worker from this process: with torch imported here once, the cnn
@@ -563,7 +556,7 @@ def graded(tmp_path_factory):
     def get(assignment: str, name: str, build=None) -> GradingResults:
         if (assignment, name) not in cache:
             maker = build or ALTERNATIVES[(assignment, name)]
-            cache[(assignment, name)] = grade(maker(workdir / f"{assignment}-{name}.ipynb"), assignment)
+            cache[(assignment, name)] = grade_valid(maker(workdir / f"{assignment}-{name}.ipynb"), assignment)
         return cache[(assignment, name)]
 
     return get

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_schema_valid, by_function
-from grader.api import grade_notebook
+from conftest import by_function, grade_valid
 from grader.results import GradingResults
 from nbtools import SOLUTIONS
 
@@ -199,12 +198,6 @@ def with_bug(name: str, out: Path) -> Path:
     return out
 
 
-def grade(path: Path, assignment: str) -> GradingResults:
-    results = grade_notebook(path, assignment)
-    assert_schema_valid(results)
-    return results
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     # The first worker is forked from this process: with torch imported once here, the cnn
@@ -216,7 +209,7 @@ def graded(tmp_path_factory):
 
     def get(name: str) -> GradingResults:
         if name not in cache:
-            cache[name] = grade(with_bug(name, workdir / f"{name}.ipynb"), BUGS[name][0])
+            cache[name] = grade_valid(with_bug(name, workdir / f"{name}.ipynb"), BUGS[name][0])
         return cache[name]
 
     return get

@@ -23,7 +23,7 @@ from typing import Any
 from ..config import Limits
 from . import confine
 from .values import EncodeError, Value, decode_value
-from .wire import PeerClosed, PeerTimedOut, WireError, recv_message, send_message
+from .wire import PeerTimedOut, WireError, recv_message, send_message
 
 # Extra wall-clock time the worker gets to report its own (soft) time-out before it is killed;
 # generous because a loaded machine (a batch on every core) delays the worker's answer.
