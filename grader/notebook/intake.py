@@ -85,7 +85,7 @@ def read_notebook(path: Path) -> Notebook:
     try:
         text = raw.decode("utf-8-sig")
         data = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise NotebookError(
             f"{path.name} is not a valid Jupyter notebook: it is not readable JSON ({exc}). "
             "Download the notebook again with File > Download > .ipynb and resubmit it."
@@ -105,7 +105,7 @@ Step = Callable[[Notebook], Notebook]
 def _parses(source: str) -> bool:
     try:
         ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
 
@@ -121,10 +121,15 @@ def neutralise_ipython_syntax(notebook: Notebook) -> Notebook:
     from IPython.core.inputtransformer2 import TransformerManager
 
     manager = TransformerManager()
-    cells = tuple(
-        cell if _parses(cell.source) else replace(cell, source=manager.transform_cell(cell.source))
-        for cell in notebook.cells
-    )
+
+    def transformed(source: str) -> str:
+        try:
+            return manager.transform_cell(source)
+        except Exception:  # IPython cannot read it either: the worker reports the SyntaxError
+            return source
+
+    cells = tuple(cell if _parses(cell.source) else replace(cell, source=transformed(cell.source))
+                  for cell in notebook.cells)
     return replace(notebook, cells=cells)
 
 

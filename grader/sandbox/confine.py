@@ -67,14 +67,21 @@ class Isolation:
 
 
 def sandbox_ids(slot: int = 0) -> tuple[int, int]:
-    """The unprivileged uid/gid for worker slot ``slot`` (parallel graders never share a uid)."""
+    """The unprivileged uid/gid for worker slot ``slot`` (parallel graders never share a uid).
+
+    Slot 0 is the dedicated user; further slots take uids from a high range no account uses, never
+    the dedicated user's uid plus one, which could be a person's (the uid sweep kills all of a uid's
+    processes).
+    """
     name = os.environ.get("GRADER_SANDBOX_USER", DEFAULT_SANDBOX_USER)
     try:
         entry = pwd.getpwnam(name)
         uid, gid = entry.pw_uid, entry.pw_gid
     except KeyError:
         uid = gid = FALLBACK_UID
-    return uid + slot, gid
+    if slot == 0:
+        return uid, gid
+    return FALLBACK_UID + slot, gid
 
 
 SLOT_DIR = "/tmp/grader-slots"

@@ -23,7 +23,7 @@ from typing import Any
 from ..config import Limits
 from . import confine
 from .values import EncodeError, Value, decode_value
-from .wire import PeerTimedOut, WireError, recv_message, send_message
+from .wire import PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
 
 # Extra wall-clock time the worker gets to report its own (soft) time-out before it is killed;
 # generous because a loaded machine (a batch on every core) delays the worker's answer.
@@ -135,6 +135,7 @@ class Sandbox:
         sys.stderr.flush()
         # Objects that exist now are never collected in the child: its garbage collector would
         # otherwise touch, and so copy, every page it shares with this process.
+        already_frozen = gc.get_freeze_count() > 0  # a batch server froze its start-up objects
         gc.freeze()
         pid = os.fork()
         if pid == 0:  # the worker; never returns
@@ -151,7 +152,8 @@ class Sandbox:
                 _debug_note()
             finally:
                 os._exit(code)
-        gc.unfreeze()  # the grading process keeps collecting as usual
+        if not already_frozen:
+            gc.unfreeze()  # the grading process keeps collecting as usual
         child.close()
         self.sock, self.pid, self.popen = parent, pid, None
 
@@ -163,14 +165,16 @@ class Sandbox:
                     "GRADER_WORKER_SETTINGS": json.dumps(self._settings())})
         import subprocess  # only replacements need it
 
+        # -I and cwd "/": the scratch directory the worker can write to must never be on the new
+        # interpreter's sys.path, or a planted numpy.py would run as root before confinement.
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.start", str(child.fileno())],
+            [sys.executable, "-I", "-m", "grader.sandbox.start", str(child.fileno())],
             pass_fds=[child.fileno()],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            cwd=self.scratch,
+            cwd="/",
         )
         child.close()
         self.sock, self.pid = parent, self.popen.pid
@@ -182,7 +186,7 @@ class Sandbox:
 
     def start(self) -> list[CellRun]:
         """Start the first worker and run every cell in order."""
-        if _tests_loaded(self.isolation.hidden):
+        if _TESTS_HAVE_RUN or _tests_loaded(self.isolation.hidden):
             # A fork would carry the tests and oracles of an earlier grading in this process
             # (batch grading, validate): a fresh interpreter instead.
             self._exec_worker()
@@ -245,7 +249,7 @@ class Sandbox:
             if sig == signal.SIGXCPU:
                 return {"type": "CPULimit", "message": "your code used up its CPU time limit"}
             if sig == signal.SIGKILL:
-                return {"type": "Killed", "message": "the process was killed, most likely for using too much memory"}
+                return {"type": "Killed", "message": "the process was killed for using too much memory or CPU time"}
             if sig in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
                 return {"type": "Crashed", "message": (
                     f"the process crashed ({signal.Signals(sig).name}); with large arrays or models this "
@@ -273,6 +277,13 @@ class Sandbox:
             self.sock.close()
             self.sock = None
         if self.pid is not None:
+            # The PID namespace's init is the waiter's child: killed by its host pid, it takes the
+            # whole namespace with it, even if student code moved it out of the process group.
+            for child in _children_of(self.pid):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
                 try:
                     target()
@@ -297,9 +308,8 @@ class Sandbox:
             except OSError:
                 pass
         self._kill()
-        # In a PID namespace the kernel has already killed everything the worker started, when
-        # its init died; otherwise a sweep of the worker's uid finds what escaped the group.
-        if self.uid is not None and "pid" not in self.protections:
+        # Whatever escaped the group (a double fork, an init that left it) still has the uid.
+        if self.uid is not None:
             confine.sweep_user(self.uid)
         shutil.rmtree(self.scratch, ignore_errors=True)
         if self.slot_lock is not None:
@@ -319,13 +329,12 @@ class Sandbox:
             )
         except PeerTimedOut:
             self._kill()
-            self.timeouts_by_name[label] = self.timeouts_by_name.get(label, 0) + 1
             return CallOutcome("timeout")
-        except WireError as exc:
-            note = self._death_note()
-            if "large" in str(exc):
-                note = {"type": "TooLarge", "message": str(exc)}
-            return CallOutcome("crashed", error=note)
+        except PeerTooLarge:
+            self._kill()  # the rest of that message is still in the socket: start afresh
+            return CallOutcome("unsendable", message=f"an answer larger than the {self.limits.value_mb} MB limit")
+        except WireError:
+            return CallOutcome("crashed", error=self._death_note())
         except OSError:
             return CallOutcome("crashed", error=self._death_note())
         return _outcome(reply, reply_blobs, self.limits.output_chars)
@@ -347,6 +356,23 @@ class Sandbox:
         outcome = self.request({"op": "names"}, [], self.limits.call_seconds, "names")
         data = outcome.data if isinstance(outcome.data, dict) else {}
         return {str(k)[:100]: str(v)[:20] for k, v in list(data.items())[:2000]}
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return [int(n) for n in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+_TESTS_HAVE_RUN = False
+
+
+def mark_tests_run() -> None:
+    """Called when an assignment's tests run in this process: later workers must not be its forks."""
+    global _TESTS_HAVE_RUN
+    _TESTS_HAVE_RUN = True
 
 
 def _tests_loaded(hidden: tuple[str, ...]) -> bool:
@@ -425,6 +451,8 @@ def _decode_outcome(reply: dict, blobs: list[bytes], output_chars: int) -> CallO
     mutated = [str(m)[:100] for m in reply.get("mutated", [])][:20] if isinstance(reply.get("mutated"), list) else []
     if status == "ok":
         if "value" not in reply:
+            if "data" not in reply:
+                return CallOutcome("refused", output=output, message="an answer without a value")
             return CallOutcome("ok", output=output, mutated=mutated, data=reply.get("data"))
         try:
             value = decode_value(reply["value"], blobs)

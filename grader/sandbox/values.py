@@ -183,7 +183,12 @@ def decode_value(node: Any, blobs: list[bytes], depth: int = 0) -> Value:
     if kind in ("int", "float"):
         raw = node["v"]
         if kind == "int":
-            number = float(int(raw)) if isinstance(raw, (int, str)) else math.nan
+            try:
+                number = float(int(raw)) if isinstance(raw, (int, str)) else math.nan
+            except OverflowError:  # an integer beyond float range: its sign survives, as infinity
+                number = math.copysign(math.inf, int(raw))
+            except ValueError:
+                number = math.nan
         else:
             number = float(raw) if isinstance(raw, (int, float)) else math.nan
         return Value("number", kind, np.array(number, dtype=np.float64), kind)

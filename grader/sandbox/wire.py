@@ -79,7 +79,7 @@ def recv_message(
     payload = memoryview(_recv_exact(sock, payload_len, deadline))
     try:
         header = json.loads(bytes(payload[:json_len]))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise WireError(f"unreadable message: {exc}") from None
     if not isinstance(header, dict):
         raise WireError("a message that is not a JSON object")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..sandbox.values import Value
 from . import explain
-from .proxy import GradingFailure, RemoteFunction
+from .proxy import GradingFailure, RemoteFunction, call_failed
 
 RTOL = 1e-5
 ATOL = 1e-7
@@ -66,7 +66,7 @@ class Expectation:
         self.params = student._param_names(fn.name)
         self.outcome = fn.outcome(*args, **kwargs)
         if self.outcome.status != "ok":
-            raise GradingFailure(explain.call_failure(fn.name, args, kwargs, self.outcome, self.params))
+            raise call_failed(fn.name, args, kwargs, self.outcome, self.params)
         self.value: Value = self.outcome.value
 
     # ---- messages ---------------------------------------------------------

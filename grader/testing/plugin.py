@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ..results import VISIBILITIES, TestResult
+from ..sandbox.session import mark_tests_run
 from .proxy import GradingFailure, Student
 
 INTERNAL_ERROR = ("The grader could not finish this test because of a problem in the test itself, "
@@ -116,7 +117,7 @@ class GradingPlugin:
             result.outcome = "failed"
             message = str(exc) if isinstance(exc, GradingFailure) else _assertion_text(exc, report)
             result.output = hidden or message
-            if "did not finish in time" in message or "ran out of time" in message:
+            if getattr(exc, "timed_out", False):
                 result.outcome = "timeout"
         else:
             result.outcome = "error"
@@ -164,6 +165,7 @@ PYTEST_ARGS = (
 
 def run_tests(tests_dir: Path, plugin: GradingPlugin) -> int:
     """Run an assignment's tests in this process, isolated from any surrounding pytest setup."""
+    mark_tests_run()
     ini = Path(__file__).with_name("pytest.ini")
     # Helper modules next to the tests (an assignment's oracle) are imported by name.
     path_entry = str(tests_dir)

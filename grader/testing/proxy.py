@@ -19,6 +19,15 @@ from . import explain
 class GradingFailure(AssertionError):
     """A test failed for a reason the student can act on; the message is shown as is."""
 
+    def __init__(self, message: str, *, timed_out: bool = False):
+        super().__init__(message)
+        self.timed_out = timed_out  # the student's code ran out of time (reported as a time-out)
+
+
+def call_failed(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, params: list[str]) -> GradingFailure:
+    return GradingFailure(explain.call_failure(label, args, kwargs, outcome, params),
+                          timed_out=outcome.status == "timeout")
+
 
 class Unavailable:
     """Stands in for a sandbox when the notebook could not be run at all."""
@@ -49,7 +58,10 @@ class Handle:
     def parameters(self) -> list[tuple[str, tuple[int, ...], bool]]:
         """(name, shape, trainable) of every parameter, from ``named_parameters()``."""
         data = self._student._model("params", {"handle": self.id}, self.label)
-        return [(str(n), tuple(int(s) for s in shape), bool(t)) for n, shape, t in data]
+        try:
+            return [(str(n)[:200], tuple(int(s) for s in shape), bool(t)) for n, shape, t in data[:10_000]]
+        except (TypeError, ValueError):
+            raise GradingFailure(f"The parameters of {self.label} could not be read.") from None
 
     def load(self, state: dict[str, np.ndarray]) -> None:
         """Load the given weights (``load_state_dict`` with strict=True)."""
@@ -126,7 +138,7 @@ class Student:
                 handle: int | None = None, method: str | None = None) -> Value:
         outcome = self._raw(name, args, kwargs, handle=handle, method=method)
         if outcome.status != "ok":
-            raise GradingFailure(explain.call_failure(label, args, kwargs, outcome, self._param_names(name)))
+            raise call_failed(label, args, kwargs, outcome, self._param_names(name))
         return outcome.value
 
     def _model(self, action: str, payload: dict, label: str) -> Any:
@@ -137,7 +149,7 @@ class Student:
         header = {"op": "model", "action": action, **payload, "state": node}
         outcome = self._sandbox.request(header, encoder.blobs, self._sandbox.limits.call_seconds, label)
         if outcome.status != "ok":
-            raise GradingFailure(explain.call_failure(label, (), {}, outcome, []))
+            raise call_failed(label, (), {}, outcome, [])
         return outcome.data
 
     def _param_names(self, name: str | None) -> list[str]:
@@ -163,4 +175,6 @@ class Student:
         ``["Linear", in, out, {...}]``, ``["ReLU"]``, ``["MaxPool2d", k]``, ``["Flatten"]``.
         """
         data = self._model("build", {"layers": layers}, "a test model")
-        return Handle(self, Value("handle", "Sequential", handle=int(data)), "the test's model")
+        if type(data) is not int:
+            raise GradingFailure("The test's model could not be built in your notebook's process.")
+        return Handle(self, Value("handle", "Sequential", handle=data), "the test's model")
