@@ -312,7 +312,7 @@ def _grade_folder(folder: Path, assignment: str | None, solutions_root: Path | N
             results = results_for_problem(spec, choice.message)
             results.execution_time = time.monotonic() - started
             return results
-        results = grade_notebook(choice.notebook, assignment, solutions_root=solutions_root)
+        results = grade_notebook(choice.notebook, name, solutions_root=solutions_root)
         if choice.message:
             results.output = f"{choice.message}\n\n{results.output}" if results.output else choice.message
         results.extra_data["graded_file"] = choice.notebook.relative_to(folder).as_posix()

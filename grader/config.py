@@ -7,6 +7,7 @@ fit Gradescope's default container (768 MB, half a CPU, 10 minutes).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -90,7 +91,15 @@ def available_assignments(solutions_root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in root.glob("*/assignment.toml"))
 
 
+# A name is a single folder under solutions/: it may come from a student's notebook metadata,
+# and "../../tmp/mine" must never pick the tests that run in the grading process.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment:
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or ".." in name:
+        known = ", ".join(available_assignments(solutions_root)) or "none"
+        raise ConfigError(f"{name!r} is not an assignment name (known: {known})")
     root = (solutions_root or default_solutions_root()) / name
     path = root / "assignment.toml"
     if not path.is_file():

@@ -10,11 +10,10 @@ run_autograder is bound to that assignment.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from pathlib import Path
 
-from grader.config import ConfigError, default_solutions_root, load_assignment
+from grader.config import SAFE_NAME, ConfigError, default_solutions_root, load_assignment
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -49,7 +48,6 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
 
 
 _PLACEHOLDER = b'\nASSIGNMENT=""\n'
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _script(name: str) -> bytes:
@@ -67,7 +65,7 @@ def render_run_autograder(assignment: str | None, solutions_root: Path | None = 
     script = _script("run_autograder")
     if not assignment:
         return script
-    if not _SAFE_NAME.fullmatch(assignment):
+    if not SAFE_NAME.fullmatch(assignment):
         raise ConfigError(f"no assignment named {assignment!r}: names are letters, digits, '_', '.', '-'")
     load_assignment(assignment, solutions_root)
     if script.count(_PLACEHOLDER) != 1:

@@ -101,3 +101,15 @@ def test_a_notebook_without_an_assignment_name_is_refused_with_a_clear_message(t
     results = grade_notebook(path, solutions_root=other)
     assert_schema_valid(results)
     assert results.score == 0 and "does not say which assignment" in results.output
+
+
+def test_an_assignment_name_from_metadata_cannot_point_outside_the_solutions(tmp_path):
+    outside = tmp_path / "mine"
+    (outside / "tests").mkdir(parents=True)
+    (outside / "assignment.toml").write_text("")
+    (outside / "tests" / "test_free.py").write_text("def test_free():\n    pass\n")
+    path = write_notebook(tmp_path / "n.ipynb", ["x = 1"], assignment=str(outside))
+    results = grade_notebook(path, solutions_root=CORE)
+    assert_schema_valid(results)
+    assert results.score == 0 and not results.tests
+    assert "is not an assignment name" in results.output
