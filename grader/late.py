@@ -32,6 +32,9 @@ class LatePenalty:
         return self.points > 0 and not self.rejected
 
 
+_OFFSET = re.compile(r"(?<=\d)\s*([+-])(\d{2}):?(\d{2})$")
+
+
 def parse_timestamp(value: object) -> datetime | None:
     """An ISO 8601 timestamp as an aware datetime, or None when it is missing or unreadable.
 
@@ -41,6 +44,9 @@ def parse_timestamp(value: object) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = _ZULU.sub("+00:00", value.strip())
+    # Python 3.10's fromisoformat wants "+HH:MM" right after the time; 3.11 also reads "-0800"
+    # and a space before the offset, so both are normalised here for Gradescope's 3.10 image.
+    text = _OFFSET.sub(lambda m: f"{m.group(1)}{m.group(2)}:{m.group(3)}", text)
     text = _FRACTION.sub(lambda m: f"{m.group(1)}.{(m.group(2) + '000000')[:6]}", text, count=1)
     try:
         moment = datetime.fromisoformat(text)

@@ -163,3 +163,10 @@ def test_the_result_does_not_depend_on_the_clock(monkeypatch):
 
     monkeypatch.setattr(late_module, "datetime", FrozenAtEpoch)
     assert assess(metadata("2025-03-08T00:00:01-08:00"), ONE_POINT_A_DAY).days_late == 1
+
+
+@pytest.mark.parametrize("text", ["2026-03-01T12:00:00-0800", "2026-03-01T12:00:00 -08:00", "2026-03-01 12:00:00-08:00"])
+def test_offsets_without_a_colon_or_after_a_space_are_read_on_every_python(text):
+    from grader.late import parse_timestamp
+
+    assert parse_timestamp(text).isoformat() == "2026-03-01T12:00:00-08:00"
