@@ -15,11 +15,9 @@ from pathlib import Path
 
 from .config import Assignment, ConfigError, available_assignments, load_assignment
 from .notebook import Notebook, NotebookError, prepare, read_notebook
-from .results import GradingResults, TestResult
+from .results import INTERNAL_PROBLEM, GradingResults, TestResult
 from .sandbox.session import CellRun, Sandbox
 
-INTERNAL_PROBLEM = ("The autograder ran into an internal problem while grading this submission. "
-                    "This is not caused by your code; your instructor can see the details. ")
 COLAB_ONLY = ("google.colab",)
 
 
@@ -115,7 +113,7 @@ def _run_tests(spec: Assignment, sandbox: Sandbox | None, problem: str | None, *
         print(f"grader: pytest ended with exit code {exit_code} for {spec.tests_dir}", file=sys.stderr)
         return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name})
     if plugin.collection_errors:
-        notes.append(INTERNAL_PROBLEM + "(Some tests could not be loaded.)")
+        notes.append(INTERNAL_PROBLEM + " (Some tests could not be loaded.)")
         for error in plugin.collection_errors:
             print(f"grader: collection error: {error}", file=sys.stderr)
     for note in plugin.instructor_notes:

@@ -41,6 +41,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import HIDDEN_ENV
+from .results import INTERNAL_PROBLEM
+
 METADATA_FILE = "submission_metadata.yml"
 RESULTS_FILE = "results.json"
 LOG_FILE = "grader-log.txt"
@@ -49,8 +52,6 @@ REPORT_FILE = "report.html"
 # A submission that has not finished after this long is stopped: more than any honest notebook
 # needs with the per-cell and per-call limits, and more than Gradescope's default 10 minutes.
 SUBMISSION_SECONDS = 1200.0
-BATCH_INTERNAL_ERROR = ("The autograder ran into an internal problem while grading this submission. "
-                        "This is not caused by your code; your instructor can see the details.")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 
 
@@ -289,7 +290,7 @@ def grade_submission(source: Path, assignment: str | None = None, *, solutions_r
 
 
 def _grade_folder(folder: Path, assignment: str | None, solutions_root: Path | None):
-    from .api import INTERNAL_PROBLEM, grade_notebook, results_for_problem
+    from .api import grade_notebook, results_for_problem
     from .config import ConfigError, available_assignments, load_assignment
     from .results import GradingResults
     from .submission import choose, submitted_files
@@ -325,7 +326,7 @@ def _grade_folder(folder: Path, assignment: str | None, solutions_root: Path | N
 def internal_error_results(detail: str):
     from .results import GradingResults
 
-    return GradingResults(output=BATCH_INTERNAL_ERROR, score_override=0.0,
+    return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0,
                           extra_data={"internal_error": detail})
 
 
@@ -480,7 +481,6 @@ def serve(preload: tuple[str, ...] = ()) -> None:
                                 "seconds": time.monotonic() - started}) + "\n")
 
 
-HIDDEN_ENV = "GRADER_HIDDEN_PATHS"  # paths the sandbox hides from student code (os.pathsep-separated)
 
 
 class _Server:
@@ -765,7 +765,7 @@ def load_records(out: Path, subs: list[Submission]) -> list[Record]:
         try:
             data = json.loads((out / sub.id / RESULTS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            data = {"score": 0, "tests": [], "output": BATCH_INTERNAL_ERROR,
+            data = {"score": 0, "tests": [], "output": INTERNAL_PROBLEM,
                     "extra_data": {"internal_error": "no readable results.json"}}
         records.append(Record(sub.id, sub.submitters, data if isinstance(data, dict) else {}))
     return records

@@ -18,6 +18,11 @@ else:  # pragma: no cover - Python 3.10 (Gradescope's image)
     import tomli as tomllib
 
 
+# More paths the sandbox hides from student code, separated by os.pathsep (batch grading names
+# its input and output folders there).
+HIDDEN_ENV = "GRADER_HIDDEN_PATHS"
+
+
 class ConfigError(Exception):
     """An assignment that cannot be found or whose configuration is wrong (the instructor's to fix)."""
 

@@ -13,6 +13,8 @@ from pathlib import Path
 MAX_TEST_OUTPUT = 5_000
 MAX_TOP_OUTPUT = 20_000
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+INTERNAL_PROBLEM = ("The autograder ran into an internal problem while grading this submission. "
+                    "This is not caused by your code; your instructor can see the details.")
 
 
 def cap(text: str, limit: int) -> str:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Limits
+from ..config import HIDDEN_ENV, Limits
 from . import confine
 from .values import EncodeError, Value, decode_value
 from .wire import PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
@@ -58,7 +58,6 @@ class CallOutcome:
 # Always hidden from student code where a mount namespace is available: the image's layout.
 GRADESCOPE_SECRETS = ("/autograder/source", "/autograder/results", "/autograder/submission",
                       "/autograder/submission_metadata.json")
-HIDDEN_ENV = "GRADER_HIDDEN_PATHS"  # more paths to hide, separated by os.pathsep
 NON_ROOT_WARNING = ("grader: warning: not running as root, so student code runs as your own user and "
                     "could read or change your files; file isolation needs root or the container")
 _warned = False
@@ -98,9 +97,14 @@ class Sandbox:
         elif not _warned:
             _warned = True
             print(NON_ROOT_WARNING, file=sys.stderr, flush=True)
-        self.scratch = tempfile.mkdtemp(prefix="grader-work-")
-        if self.uid is not None:
-            os.chown(self.scratch, self.uid, self.gid)
+        try:
+            self.scratch = tempfile.mkdtemp(prefix="grader-work-")
+            if self.uid is not None:
+                os.chown(self.scratch, self.uid, self.gid)
+        except BaseException:
+            if self.slot_lock is not None:
+                os.close(self.slot_lock)
+            raise
         self.isolation = confine.Isolation(
             uid=self.uid,
             gid=self.gid,
@@ -255,7 +259,7 @@ class Sandbox:
                     f"the process crashed ({signal.Signals(sig).name}); with large arrays or models this "
                     f"usually means it ran out of memory (the limit is {self.limits.memory_mb} MB)")}
             return {"type": "Crashed", "message": f"the process died from signal {signal.Signals(sig).name}"}
-        return {"type": "Exited", "message": "the process exited (exit(), os._exit() or a crash) instead of returning"}
+        return {"type": "Exited", "message": "it exited (exit(), os._exit() or a crash) before finishing"}
 
     def _await_exit(self, seconds: float) -> None:
         """Let a worker that was asked to leave exit by itself: then it is reaped in order and its

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -50,7 +49,6 @@ class GradingPlugin:
         self.results: dict[str, TestResult] = {}
         self.collection_errors: list[str] = []
         self.instructor_notes: list[str] = []
-        self.durations: dict[str, float] = {}
 
     @pytest.fixture
     def student(self) -> Student:
@@ -79,7 +77,6 @@ class GradingPlugin:
         fn = getattr(item, "obj", None)
         if fn is not None and hasattr(fn, "__score__"):
             del fn.__score__  # partial credit from an earlier run in this process must not leak
-        self.durations[item.nodeid] = time.perf_counter()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -93,10 +90,6 @@ class GradingPlugin:
             result.outcome, result.score = "error", 0.0
             result.output = INTERNAL_ERROR
             self.instructor_notes.append(f"{item.nodeid} teardown: {report.longreprtext[-1500:]}")
-        if call.when == "teardown":
-            started = self.durations.pop(item.nodeid, None)
-            if started is not None:
-                self.durations[item.nodeid + "::seconds"] = time.perf_counter() - started
         return report
 
     def _record(self, item, call, report, result: TestResult) -> None:
