@@ -1,6 +1,7 @@
 """Worker-side questions about torch models, answered with plain data only.
 
-Imported on the first model request, so notebooks that never touch torch never pay for it.
+torch itself is imported on the first model request, so notebooks that never touch torch never
+pay for it.
 """
 
 from __future__ import annotations

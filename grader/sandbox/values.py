@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -153,7 +153,6 @@ class Value:
     keys: tuple[str, ...] = ()
     text: str | None = None
     handle: int | None = None
-    meta: dict = field(default_factory=dict)
 
     @property
     def is_numeric(self) -> bool:

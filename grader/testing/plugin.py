@@ -108,7 +108,7 @@ class GradingPlugin:
         hidden = getattr(fn, "__hide_errors__", None)
         if isinstance(exc, AssertionError):
             result.outcome = "failed"
-            message = str(exc) if isinstance(exc, GradingFailure) else _assertion_text(exc, report)
+            message = str(exc) if isinstance(exc, GradingFailure) else _assertion_text(exc)
             result.output = hidden or message
             if getattr(exc, "timed_out", False):
                 result.outcome = "timeout"
@@ -139,7 +139,7 @@ def _clamp(score, max_score: float) -> float:
         return 0.0
 
 
-def _assertion_text(exc: AssertionError, report) -> str:
+def _assertion_text(exc: AssertionError) -> str:
     text = str(exc).strip()
     return text or "A check in this test failed."
 
