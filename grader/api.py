@@ -89,7 +89,8 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
     finally:
         sandbox.close()
     results.output = "\n".join(filter(None, [
-        f"Graded {path.name} for {spec.title}.", _cell_report(cell_runs), results.output]))
+        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs), _cell_report(cell_runs),
+        results.output]))
     results.extra_data.update({
         "protections": sandbox.protections,
         "worker_restarts": sandbox.restarts,
@@ -131,6 +132,22 @@ def _hidden_summary(tests: list[TestResult]) -> str:
     points = sum(t.max_score for t in hidden)
     return (f"{len(hidden)} hidden test{'s' if len(hidden) != 1 else ''} worth {points:g} point"
             f"{'s' if points != 1 else ''} will be shown when grades are published.")
+
+
+def _import_report(runs: list[CellRun]) -> str:
+    """Each module that could not be imported, once: the rest of its cell ran all the same."""
+    missing: dict[str, list[str]] = {}
+    for run in runs:
+        for failed in run.failed_imports:
+            key = failed["module"] or failed["message"]
+            where = f"cell #{run.index}"
+            if where not in missing.setdefault(key, []):
+                missing[key].append(where)
+    if not missing:
+        return ""
+    lines = [f"- {name} (imported in {', '.join(cells)})" for name, cells in missing.items()]
+    return ("Not available in the grader (the rest of each of these cells still ran; only code that "
+            "uses them fails):\n" + "\n".join(lines))
 
 
 def _cell_report(runs: list[CellRun]) -> str:

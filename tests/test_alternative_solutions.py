@@ -573,10 +573,9 @@ def test_a_correct_alternative_solution_gets_full_marks(graded, assignment, name
     assert results.score == results.max_score > 0
 
 
-def test_colab_cells_and_magics_are_reported_but_cost_nothing(graded):
+def test_colab_cells_and_magics_run_or_are_reported_but_cost_nothing(graded):
     results = graded("nn_basics", "colab_magics_and_failing_cells")
-    assert "raised ModuleNotFoundError: No module named 'google'" in results.output
-    assert "Colab-only code" in results.output
+    assert "google" not in results.output  # google.colab imports as an inert stand-in
     assert "raised ValueError: an experiment that does not work yet" in results.output
     assert "NameError" in results.output
 

@@ -207,11 +207,12 @@ def test_a_wrong_output_size_states_the_formula_with_the_numbers(bugged):
     assert "columns: floor((W + P − KW) / s) + 1 = floor((9 + 0 − 3) / 2) + 1 = 4, with P = 0 ('valid')" in text
 
 
-def test_the_wrong_flatten_size_is_explained_where_the_forward_pass_fails(bugged):
+def test_the_wrong_flatten_size_is_explained_with_the_layer_at_fault(bugged):
     results = bugged("cnn_wrong_flatten")
     output_shape = next(t for t in results.tests if t.number == "7.3")
-    assert "the flattened features do not fit fc" in output_shape.output
-    assert "fc.weight has shape (11, 8192), but (11, 2048) was expected" in messages(results, "CNN")
+    assert "fc = nn.Linear(128 * 4 * 4, n_classes) takes 2048 features" in output_shape.output
+    assert "fc (Linear) has weight (11, 8192), bias (11,); expected weight (11, 2048), bias (11,)" \
+        in messages(results, "CNN")
 
 
 if __name__ == "__main__":

@@ -177,7 +177,9 @@ BUGS = {
         "    return len([p for p in model.parameters() if p.requires_grad])",
         "parameter tensors are counted"),
 }
-CORRECT_AFTER_ALL = {"conv2d_layer_python2_division"}
+# Right after all: int() of a positive number floors; an overflow in np.where's other branch
+# leaves the values right (the values decide, not the warnings a formula happens to raise).
+CORRECT_AFTER_ALL = {"conv2d_layer_python2_division", "sigmoid_overflows_in_the_other_branch_of_where"}
 REAL_BUGS = sorted(set(BUGS) - CORRECT_AFTER_ALL)
 
 
@@ -236,4 +238,9 @@ def test_a_realistic_bug_costs_points_only_in_its_function_and_is_named(graded, 
 def test_python2_style_division_truncated_by_int_is_not_a_bug(graded):
     # int() of a non-negative float rounds down, so int((H + P - K) / s + 1) is the floor formula.
     results = graded("conv2d_layer_python2_division")
+    assert results.score == results.max_score
+
+
+def test_a_sigmoid_that_overflows_only_in_the_branch_np_where_discards_is_not_a_bug(graded):
+    results = graded("sigmoid_overflows_in_the_other_branch_of_where")
     assert results.score == results.max_score

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .values import decode_plain
+from .values import EncodeError, decode_plain
 
 _LAYERS = {"Conv2d", "Linear", "ReLU", "MaxPool2d", "Flatten", "BatchNorm2d", "Dropout"}
 
@@ -46,6 +46,64 @@ def as_tensors(value: Any) -> Any:
     return value
 
 
+def _attribute_path(model: Any, dotted: str) -> Any:
+    """``conv1.weight`` looked up attribute by attribute, as the contract names it (not by
+    ``state_dict`` key, which depends on how and where else the student registered the layer)."""
+    target = model
+    for part in dotted.split("."):
+        if not part.isidentifier() or part.startswith("_"):
+            raise ValueError(f"not an attribute name: {dotted!r}")
+        target = getattr(target, part)
+    return target
+
+
+def _load(model: Any, tensors: dict) -> None:
+    import torch
+
+    problems = []
+    for name, tensor in tensors.items():
+        try:
+            parameter = _attribute_path(model, name)
+        except AttributeError:
+            problems.append(f"{name} does not exist")
+            continue
+        if not isinstance(parameter, torch.Tensor):
+            problems.append(f"{name} is a {type(parameter).__name__}, not a parameter")
+        elif tuple(parameter.shape) != tuple(tensor.shape):
+            problems.append(f"{name} has shape {tuple(parameter.shape)}, not {tuple(tensor.shape)}")
+        else:
+            with torch.no_grad():
+                parameter.copy_(tensor)
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _layers(model: Any, names: list) -> dict:
+    """For each attribute the contract names: its class and its own parameters, or None if absent."""
+    found: dict = {}
+    for name in [str(n) for n in names][:50]:
+        layer = getattr(model, name, None) if name.isidentifier() and not name.startswith("_") else None
+        if layer is None:
+            found[name] = None
+            continue
+        params = [[pname, list(p.shape), bool(p.requires_grad)] for pname, p in layer.named_parameters()] \
+            if hasattr(layer, "named_parameters") else []
+        found[name] = {"type": type(layer).__name__, "params": params}
+    return found
+
+
+def _forward(model: Any, x: Any) -> Any:
+    """The model's scores for a batch, as a float32 array: evaluation mode, no gradients."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        out = model(as_tensors(x))
+    if isinstance(out, torch.Tensor):
+        return out.detach().cpu().numpy()
+    return out
+
+
 def handle(worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
     import torch
 
@@ -58,21 +116,40 @@ def handle(worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]
     model = worker.handles.get(int(request.get("handle", -1)))
     if model is None or not hasattr(model, "named_parameters"):
         return {"status": "refused", "message": "that object is not a torch model"}, []
+    returns_value = False
     if action == "params":
         def ask():
             return [[name, list(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
-    elif action == "load":
-        state = decode_plain(request["state"], blobs, lambda node: None)
-        tensors = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
+    elif action == "layers":
+        names = request.get("names") if isinstance(request.get("names"), list) else []
 
         def ask():
-            model.load_state_dict(tensors, strict=True)
+            return _layers(model, names)
+    elif action == "load":
+        state = decode_plain(request["state"], blobs, lambda node: None)
+        tensors = {str(k): torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
+
+        def ask():
+            _load(model, tensors)
             return None
+    elif action == "forward":
+        x = decode_plain(request["input"], blobs, lambda node: None)
+        returns_value = True
+
+        def ask():
+            return _forward(model, x)
     else:
         return {"status": "refused", "message": f"unknown model request {action!r}"}, []
-    # Student code (a property, a hook) may run here: guard it like any call.
+    # Student code (forward, a property, a hook) runs here: guard it like any call.
     data, error, out = worker._run_guarded(ask, request.get("timeout", 5))
     reply = worker._outcome(error, out)
-    if error is None:
-        reply["data"] = data
+    if error is not None:
+        return reply, []
+    if returns_value:
+        try:
+            reply["value"], value_blobs = worker.encode(data)
+        except (EncodeError, RecursionError, ValueError, TypeError) as exc:
+            return {"status": "unsendable", "message": str(exc), "output": reply["output"]}, []
+        return reply, value_blobs
+    reply["data"] = data
     return reply, []

@@ -36,6 +36,7 @@ class CellRun:
     status: str  # ok | error | timeout | crashed
     output: str = ""
     error: dict | None = None
+    failed_imports: list[dict] = field(default_factory=list)  # {"module", "message", "line"}
 
 
 @dataclass
@@ -239,11 +240,12 @@ class Sandbox:
             return CellRun(index, "crashed", error=self._death_note())
         status = reply.get("status")
         output = str(reply.get("output", ""))[: self.limits.output_chars + 200]
+        failed = _clean_failed_imports(reply.get("imports_failed"))
         if status == "ok":
-            return CellRun(index, "ok", output)
+            return CellRun(index, "ok", output, failed_imports=failed)
         if status == "timeout":
-            return CellRun(index, "timeout", output)
-        return CellRun(index, "error", output, _clean_error(reply.get("error")))
+            return CellRun(index, "timeout", output, failed_imports=failed)
+        return CellRun(index, "error", output, _clean_error(reply.get("error")), failed)
 
     def _death_note(self) -> dict:
         """Why the worker went away, in words a student can act on."""
@@ -439,6 +441,18 @@ def _clean_error(error: Any) -> dict:
         if isinstance(frame, dict):
             frames.append({key: str(frame.get(key, ""))[:300] for key in ("cell", "line", "function", "code")})
     return {"type": str(error.get("type", "Error"))[:100], "message": str(error.get("message", ""))[:1000], "frames": frames}
+
+
+def _clean_failed_imports(raw: Any) -> list[dict]:
+    if not isinstance(raw, list):
+        return []
+    cleaned = []
+    for item in raw[:20]:
+        if isinstance(item, dict):
+            line = item.get("line")
+            cleaned.append({"module": str(item.get("module", ""))[:100], "message": str(item.get("message", ""))[:300],
+                            "line": line if type(line) is int and 0 <= line < 10**7 else None})
+    return cleaned
 
 
 def _outcome(reply: dict, blobs: list[bytes], output_chars: int) -> CallOutcome:

@@ -9,6 +9,7 @@ backstop when it does not.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 import linecache
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ipython_shim, models
+from . import imports, ipython_shim, models
 from .values import EncodeError, Encoder, decode_plain
 from .wire import WireError, recv_message, send_message
 
@@ -92,6 +93,9 @@ class Worker:
             "get_ipython": ipython_shim.get_ipython,
         }
         ipython_shim.bind(self.namespace)
+        self.failed_imports = imports.FailedImports()
+        self.namespace[imports.FAILED_IMPORT_HOOK] = self.failed_imports
+        self.namespace["display"] = ipython_shim.display
         self.handles: dict[int, Any] = {}
         self.real_stdout, self.real_stderr = sys.stdout, sys.stderr
 
@@ -160,14 +164,21 @@ class Worker:
         filename = f"{CELL_PREFIX}{index}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
-            code = compile(source, filename, "exec")
+            code = compile(imports.guard_imports(ast.parse(source, filename)), filename, "exec")
         except SyntaxError as exc:
             return {"status": "raised", "error": {
                 "type": "SyntaxError", "message": str(exc.msg),
                 "frames": [{"cell": str(index), "line": exc.lineno, "function": "<module>",
                             "code": (exc.text or "").strip()}]}}, []
+        except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+            return {"status": "raised", "error": {
+                "type": "SyntaxError", "message": f"the cell cannot be read as Python ({type(exc).__name__})",
+                "frames": []}}, []
+        self.failed_imports.take()
         _, error, out = self._run_guarded(lambda: exec(code, self.namespace), request.get("timeout", 10))
-        return self._outcome(error, out), []
+        reply = self._outcome(error, out)
+        reply["imports_failed"] = self.failed_imports.take()
+        return reply, []
 
     def _outcome(self, error, out: CappedText) -> dict:
         reply = {"output": out.getvalue(), "warnings": self._warning_texts()}
@@ -300,4 +311,5 @@ def model_request(worker: Worker, request: dict, blobs: list[bytes]) -> tuple[di
 
 
 def main(sock, *, output_chars: int, value_bytes: int) -> None:
+    imports.install()
     Worker(sock, output_chars=output_chars, value_bytes=value_bytes).serve()

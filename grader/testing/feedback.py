@@ -105,7 +105,7 @@ class Expectation:
                 f"{name} returned {describe_shape(got.shape)}, but {describe_shape(want.shape)} was expected.",
                 f"expected: {explain.show(want)}",
                 f"got:      {explain.show_value(self.value)}",
-                "Likely mistake: the result is transposed." if transposed else "",
+                "Likely mistake: the result is transposed." if transposed else self._named(got, rtol, atol, likely or {}),
                 hint or "",
             )
         if _close(got, want, rtol, atol):
@@ -119,15 +119,26 @@ class Expectation:
         )
         raise AssertionError("unreachable")
 
-    def _likely(self, got, want, rtol, atol, likely: dict[str, Any]) -> str:
+    @staticmethod
+    def _named(got, rtol, atol, likely: dict[str, Any]) -> str:
+        """The mistakes whose answers the student's answer reproduces, and only those."""
+        found: list[str] = []
         for message, alternative in likely.items():
             alt = np.asarray(alternative, dtype=np.float64)
-            if _close(got, alt, rtol, atol):
-                return f"Likely mistake: {message}"
+            if _close(got, alt, rtol, atol) and message.strip() not in found:
+                found.append(message.strip())
+        if not found:
+            return ""
+        return "Likely mistake: " + found[0] + "".join(f"\nOr: {text}" for text in found[1:3])
+
+    def _likely(self, got, want, rtol, atol, likely: dict[str, Any]) -> str:
+        named = self._named(got, rtol, atol, likely)
+        if named:
+            return named
         finite_want = np.isfinite(want).all()
         if finite_want and not np.isfinite(got).all():
-            return ("Likely mistake: the result contains nan or inf where the true values are finite; an "
-                    "overflow (e.g. np.exp of a large number) usually causes this. Use a numerically stable form.")
+            return ("Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
+                    "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form.")
         if self.outcome.mutated:
             return "Likely mistake: " + explain.mutation_note(self.outcome.mutated)
         if want.size > 1 and _close(got, -want, rtol, atol):

@@ -7,6 +7,7 @@ whose message is written for the student.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,9 +64,36 @@ class Handle:
         except (TypeError, ValueError):
             raise GradingFailure(f"The parameters of {self.label} could not be read.") from None
 
+    def layers(self, names: list[str]) -> dict[str, "Layer | None"]:
+        """The attributes ``names`` of the model (``conv1``, ``fc``), each with its own parameters."""
+        data = self._student._model("layers", {"handle": self.id, "names": list(names)}, self.label)
+        if not isinstance(data, dict):
+            raise GradingFailure(f"The layers of {self.label} could not be read.")
+        found: dict[str, Layer | None] = {}
+        for name in names:
+            entry = data.get(name)
+            try:
+                found[name] = None if entry is None else Layer(
+                    str(entry["type"])[:100],
+                    [(str(n)[:200], tuple(int(v) for v in shape), bool(t)) for n, shape, t in entry["params"][:1000]])
+            except (TypeError, ValueError, KeyError):
+                raise GradingFailure(f"The layers of {self.label} could not be read.") from None
+        return found
+
     def load(self, state: dict[str, np.ndarray]) -> None:
-        """Load the given weights (``load_state_dict`` with strict=True)."""
+        """Set the given weights, each found by its attribute path (``conv1.weight``)."""
         self._student._model("load", {"handle": self.id, "state": state}, self.label)
+
+    @property
+    def forward(self) -> "ModelForward":
+        """The model's forward pass as a function of a batch, for ``expect(model.forward, x)``."""
+        return ModelForward(self)
+
+
+@dataclass(frozen=True)
+class Layer:
+    type_name: str
+    params: list[tuple[str, tuple[int, ...], bool]]
 
 
 class RemoteFunction:
@@ -85,6 +113,24 @@ class RemoteFunction:
     def outcome(self, *args, **kwargs) -> CallOutcome:
         """The raw outcome, for tests that want to examine failures themselves."""
         return self._student._raw(self.name, args, kwargs)
+
+
+class ModelForward(RemoteFunction):
+    """A student's model run on a batch by the grader's own worker-side code (evaluation mode, no
+    gradients, arrays in and out): no helper of the notebook's is needed to use a model."""
+
+    def __init__(self, model: Handle):
+        super().__init__(model._student, f"{model.label}.forward")
+        self.model = model
+
+    def __call__(self, *args, **kwargs) -> Any:
+        outcome = self.outcome(*args, **kwargs)
+        if outcome.status != "ok":
+            raise call_failed(self.name, args, kwargs, outcome, ["x"])
+        return outcome.value
+
+    def outcome(self, x, **kwargs) -> CallOutcome:
+        return self._student._model_outcome("forward", {"handle": self.model.id, "input": x}, self.name)
 
 
 class Builtin:
@@ -142,19 +188,27 @@ class Student:
         return outcome.value
 
     def _model(self, action: str, payload: dict, label: str) -> Any:
-        if isinstance(self._sandbox, Unavailable):
-            raise GradingFailure(self._sandbox.reason)
-        encoder = Encoder(lambda obj: (_ for _ in ()).throw(TypeError(type(obj).__name__)))
-        node = encoder.encode(payload.pop("state")) if "state" in payload else None
-        header = {"op": "model", "action": action, **payload, "state": node}
-        outcome = self._sandbox.request(header, encoder.blobs, self._sandbox.limits.call_seconds, label)
+        outcome = self._model_outcome(action, payload, label)
         if outcome.status != "ok":
             raise call_failed(label, (), {}, outcome, [])
         return outcome.data
 
+    def _model_outcome(self, action: str, payload: dict, label: str) -> CallOutcome:
+        if isinstance(self._sandbox, Unavailable):
+            raise GradingFailure(self._sandbox.reason)
+        encoder = Encoder(lambda obj: (_ for _ in ()).throw(TypeError(type(obj).__name__)))
+        payload = dict(payload)
+        for key in ("state", "input"):
+            if key in payload:
+                payload[key] = encoder.encode(payload[key])
+        header = {"op": "model", "action": action, **payload}
+        return self._sandbox.request(header, encoder.blobs, self._sandbox.limits.call_seconds, label)
+
     def _param_names(self, name: str | None) -> list[str]:
         if name is None or isinstance(self._sandbox, Unavailable):
             return []
+        if name.endswith(".forward"):
+            return ["x"]
         if self._signatures is None:
             outcome = self._sandbox.request({"op": "signatures"}, [],
                                             self._sandbox.limits.call_seconds, "signatures")

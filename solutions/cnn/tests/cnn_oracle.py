@@ -45,23 +45,24 @@ def ceil_output_size(n: int, kernel_size: int, padding="valid", stride: int = 1)
 
 
 # ---- convolution -------------------------------------------------------------------------------
-def _padded(x: np.ndarray, kh: int, kw: int, padding, larger_first: bool = False) -> np.ndarray:
-    rows, cols = pad_widths(kh, padding), pad_widths(kw, padding)
+def _padded(x: np.ndarray, kh: int, kw: int, padding, larger_first: bool = False, pads=None) -> np.ndarray:
+    rows, cols = pads if pads is not None else (pad_widths(kh, padding), pad_widths(kw, padding))
     if larger_first:
         rows, cols = rows[::-1], cols[::-1]
-    return np.pad(x, [(0, 0)] * (x.ndim - 2) + [rows, cols])
+    return np.pad(x, [(0, 0)] * (x.ndim - 2) + [tuple(rows), tuple(cols)])
 
 
-def conv2d_layer(x, weight, bias=None, padding="valid", stride=1, *, strides=None, larger_first=False):
+def conv2d_layer(x, weight, bias=None, padding="valid", stride=1, *, strides=None, larger_first=False, pads=None):
     """torch.nn.functional.conv2d for (C, H, W) or (N, C, H, W); 'same' also with a stride.
 
-    ``strides=(sh, sw)`` and ``larger_first`` give the answers of common mistakes.
+    ``strides=(sh, sw)``, ``larger_first`` and ``pads=((top, bottom), (left, right))`` give the
+    answers of common mistakes.
     """
     x = np.asarray(x, dtype=np.float64)
     weight = np.asarray(weight, dtype=np.float64)
     batch = x if x.ndim == 4 else x[np.newaxis]
     kh, kw = weight.shape[-2:]
-    windows = sliding_window_view(_padded(batch, kh, kw, padding, larger_first), (kh, kw), axis=(2, 3))
+    windows = sliding_window_view(_padded(batch, kh, kw, padding, larger_first, pads), (kh, kw), axis=(2, 3))
     sh, sw = strides if strides is not None else (stride, stride)
     windows = windows[:, :, ::sh, ::sw]  # (N, C_in, OH, OW, KH, KW)
     out = np.tensordot(windows, weight, axes=([1, 4, 5], [1, 2, 3]))  # (N, OH, OW, C_out)
@@ -105,6 +106,18 @@ def max_pool2d(x, kernel_size=2, stride=None, *, ceil=False, reduce=np.max):
 
 def avg_pool2d(x, kernel_size=2, stride=None):
     return max_pool2d(x, kernel_size, stride, reduce=np.mean)
+
+
+def max_pool2d_every_start(x, kernel_size=2, stride=None):
+    """A window at every start in range(0, n, stride), cut short at the edges (a common mistake)."""
+    x = np.asarray(x, dtype=np.float64)
+    s = kernel_size if stride is None else stride
+    h, w = x.shape[-2:]
+    extra_h = (len(range(0, h, s)) - 1) * s + kernel_size - h
+    extra_w = (len(range(0, w, s)) - 1) * s + kernel_size - w
+    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, max(extra_h, 0)), (0, max(extra_w, 0))], constant_values=-np.inf)
+    windows = sliding_window_view(x, (kernel_size, kernel_size), axis=(-2, -1))
+    return np.max(windows[..., ::s, ::s, :, :], axis=(-2, -1))
 
 
 def relu(z):
@@ -179,6 +192,83 @@ def diagonal_pattern(n: int) -> np.ndarray:
 
 
 # ---- words for students ------------------------------------------------------------------------
+FLIPPED = ("the kernel is flipped on both axes, which is convolution in the signal-processing sense. "
+           "Layers in deep learning (and the slides) slide the kernel over the input as it is (cross-correlation).")
+WRONG_SIDE = ("for an even kernel, 'same' padding puts the larger half of the zeros on top and on the left; "
+              "the smaller half, (K − 1) // 2, goes on top/left and the rest at the bottom/right (PyTorch's convention).")
+HALF_EACH_SIDE = ("'same' padding puts K // 2 zeros on every side; for an even kernel that is K zeros in total, one "
+                  "too many: 'same' pads K − 1 in total, (K − 1) // 2 on top/left and the rest at the bottom/right.")
+NO_BIAS = "the bias is not added: add bias[o] to every position of output channel o."
+
+
+def conv_mistakes(x, weight, bias=None, padding="valid", stride=1) -> dict[str, np.ndarray]:
+    """The answers of common conv2d_layer mistakes for this call, for ``likely``: each is named only
+    when the student's answer equals it."""
+    kh, kw = np.shape(weight)[-2:]
+    args = (x, weight, bias, padding, stride)
+    rows, cols = pad_widths(kh, padding), pad_widths(kw, padding)
+    want = conv2d_layer(*args)
+    likely = {FLIPPED: conv2d_layer(x, np.asarray(weight)[..., ::-1, ::-1], bias, padding, stride)}
+    if bias is not None:
+        likely[NO_BIAS] = conv2d_layer(x, weight, None, padding, stride)
+    if padding == "same":
+        if kh % 2 == 0 or kw % 2 == 0:
+            likely[WRONG_SIDE] = conv2d_layer(*args, larger_first=True)
+            likely[HALF_EACH_SIDE] = conv2d_layer(*args, pads=((kh // 2, kh // 2), (kw // 2, kw // 2)))
+        if max(kh, kw) > 2:
+            likely["'same' padding is K − 1 zeros in total (about (K − 1) / 2 per side), not K − 1 per side."] = \
+                conv2d_layer(*args, pads=((kh - 1, kh - 1), (kw - 1, kw - 1)))
+        if kh != kw:
+            likely["the columns are padded as if the kernel were KH wide: 'same' pads KW − 1 columns in total."] = \
+                conv2d_layer(*args, pads=(rows, pad_widths(kh, "same")))
+            likely["the rows are padded as if the kernel were KW high: 'same' pads KH − 1 rows in total."] = \
+                conv2d_layer(*args, pads=(pad_widths(kw, "same"), cols))
+    if padding != "valid" and sum(rows) + sum(cols) > 0:
+        likely["the padding is missing."] = conv2d_layer(x, weight, bias, "valid", stride)
+    if isinstance(padding, int) and not isinstance(padding, bool) and padding > 0:
+        one_side = f"the padding is added on one side only; pad {padding} zeros on every side."
+        likely[one_side] = conv2d_layer(*args, pads=((padding, 0), (padding, 0)))
+        likely[one_side + " "] = conv2d_layer(*args, pads=((0, padding), (0, padding)))
+    if stride > 1:
+        likely["the stride is ignored: step the window by `stride` rows and `stride` columns."] = \
+            conv2d_layer(x, weight, bias, padding, 1)
+        likely["the stride is applied to the rows but not to the columns."] = conv2d_layer(*args, strides=(stride, 1))
+        likely["the stride is applied to the columns but not to the rows."] = conv2d_layer(*args, strides=(1, stride))
+    if want.shape[-1] > 1 and want.shape[-2] > 1:
+        likely["the + 1 is missing: the output lacks its last row and column; its size is floor((n + P − k) / s) + 1."] = \
+            want[..., :-1, :-1]
+    return likely
+
+
+def conv2d_mistakes(x, kernel, padding="valid", stride=1) -> dict[str, np.ndarray]:
+    """conv_mistakes for one channel: x (H, W), kernel (KH, KW)."""
+    x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    return {text: value[0] for text, value in conv_mistakes(x[np.newaxis], kernel[np.newaxis, np.newaxis], None,
+                                                             padding, stride).items()}
+
+
+def pool_mistakes(x, kernel_size=2, stride=None) -> dict[str, np.ndarray]:
+    """The answers of common max_pool2d mistakes for this call, for ``likely``."""
+    s = kernel_size if stride is None else stride
+    likely = {"the windows are averaged; max pooling keeps the largest value of each window.":
+                  avg_pool2d(x, kernel_size, stride),
+              "the largest absolute value is kept; keep the largest value (negative values stay negative).":
+                  max_pool2d(np.abs(x), kernel_size, stride),
+              "negative values are replaced by 0; max pooling does not apply a ReLU.":
+                  np.maximum(max_pool2d(x, kernel_size, stride), 0)}
+    keeps = ("incomplete windows at the bottom or right edge are kept (ceil mode); drop them, as "
+             "torch.nn.functional.max_pool2d does by default.")
+    likely[keeps] = max_pool2d(x, kernel_size, stride, ceil=True)
+    likely[keeps + " "] = max_pool2d_every_start(x, kernel_size, stride)
+    if stride is None and kernel_size > 1:
+        likely["the windows move one step at a time; when stride is None it equals kernel_size."] = \
+            max_pool2d(x, kernel_size, 1)
+    elif s != kernel_size:
+        likely[f"the stride is ignored: the windows step by kernel_size instead of stride = {s}."] = \
+            max_pool2d(x, kernel_size, kernel_size)
+    return likely
+
+
 def size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
     """Answers of common conv_output_size mistakes, for ``likely``."""
     likely = {
@@ -192,8 +282,12 @@ def size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
         likely[f"the padding is counted once; {padding} zeros are added on each side, 2p in total."] = \
             (n + padding - k) // stride + 1
     if padding == "same":
-        likely["'same' padding is k − 1 zeros in total (about (k − 1) / 2 per side), not k − 1 per side."] = \
-            (n + 2 * (k - 1) - k) // stride + 1
+        if k % 2 == 0:
+            likely["'same' padding puts k // 2 zeros on each side: for an even kernel that is k zeros in total, "
+                   "one too many; 'same' pads k − 1 in total."] = (n + 2 * (k // 2) - k) // stride + 1
+        if k - 1 != k // 2:
+            likely["'same' padding is k − 1 zeros in total (about (k − 1) / 2 per side), not k − 1 per side."] = \
+                (n + 2 * (k - 1) - k) // stride + 1
     before, after = pad_widths(k, padding)
     likely["the + 1 is missing: floor((n + P − k) / s) counts the steps after the first window, which counts too."] = \
         conv_output_size(n, k, padding, stride) - 1
@@ -228,8 +322,8 @@ def size_formula(n: int, kernel_size: int, padding, stride: int, axis: str = "k"
 
 
 def conv_shape_hint(h: int, w: int, kh: int, kw: int, padding, stride: int, lead: tuple = ()):
-    """A shape_hint for convolutions: the formula with the numbers, and the mistake the shape betrays."""
-    want = (conv_output_size(h, kh, padding, stride), conv_output_size(w, kw, padding, stride))
+    """A shape_hint for convolutions: the formula with this call's numbers. A shape alone names no
+    mistake (several give the same shape); the values do, through ``conv_mistakes``."""
 
     def hint(got: tuple) -> str:
         lines = ["The output size along each axis is floor((n + P − k) / s) + 1, where P is the total padding:",
@@ -237,46 +331,13 @@ def conv_shape_hint(h: int, w: int, kh: int, kw: int, padding, stride: int, lead
                  f"  columns: {size_formula(w, kw, padding, stride, 'KW', 'W')}"]
         if len(got) != len(lead) + 2 or tuple(got[:-2]) != tuple(lead):
             lines.append(f"The leading axes should be {tuple(lead)} (then rows, columns); yours are {tuple(got[:-2])}.")
-            return "\n".join(lines)
-        got2 = tuple(got[-2:])
-        guesses = [
-            ((want[0] - 1, want[1] - 1),
-             "the + 1 is missing: floor((n + P − k) / s) counts the steps after the first window, which counts too."),
-            ((conv_output_size(h, kh, padding, 1), conv_output_size(w, kw, padding, 1)),
-             "the stride is ignored: step the window by `stride` rows and `stride` columns."),
-            ((conv_output_size(h, kh, padding, 1), want[1]),
-             "the stride is applied to the columns but not to the rows."),
-            ((want[0], conv_output_size(w, kw, padding, 1)),
-             "the stride is applied to the rows but not to the columns."),
-            ((want[0], conv_output_size(w, kh, padding, stride)),
-             "the kernel's height KH is used for its width KW (columns)."),
-            ((conv_output_size(h, kw, padding, stride), want[1]),
-             "the kernel's width KW is used for its height KH (rows)."),
-            ((conv_output_size(h, kw, padding, stride), conv_output_size(w, kh, padding, stride)),
-             "the kernel's height and width are swapped."),
-            ((want[0], (w + sum(pad_widths(kh, padding)) - kw) // stride + 1),
-             "the columns are padded as if the kernel were KH wide: 'same' pads KW − 1 columns in total."),
-            (((h + sum(pad_widths(kw, padding)) - kh) // stride + 1, want[1]),
-             "the rows are padded as if the kernel were KW high: 'same' pads KH − 1 rows in total."),
-            ((rounded_output_size(h, kh, padding, stride), rounded_output_size(w, kw, padding, stride)),
-             "the division by the stride is rounded; it must be rounded down (floor, `//`)."),
-            ((ceil_output_size(h, kh, padding, stride), ceil_output_size(w, kw, padding, stride)),
-             "the division by the stride is rounded up; it must be rounded down (floor, `//`)."),
-            ((conv_output_size(h, kh, "valid", stride), conv_output_size(w, kw, "valid", stride)),
-             "the padding is missing."),
-        ]
-        if isinstance(padding, int) and not isinstance(padding, bool):
-            guesses.append((((h + padding - kh) // stride + 1, (w + padding - kw) // stride + 1),
-                            f"the padding is added on one side only; pad {padding} zeros on every side."))
-        found = [text for shape, text in guesses if shape == got2 and shape != want]
-        if found:
-            lines.append("Likely mistake: " + found[0] + "".join(f"\nOr: {text}" for text in found[1:2]))
         return "\n".join(lines)
 
     return hint
 
 
 def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()):
+    """The pooled size with this call's numbers; the mistake is named from the values (``pool_mistakes``)."""
     s = kernel_size if stride is None else stride
     want = (conv_output_size(h, kernel_size, "valid", s), conv_output_size(w, kernel_size, "valid", s))
 
@@ -289,16 +350,6 @@ def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()):
         if tuple(got[:-2]) != tuple(lead):
             lines.append(f"Pool each channel on its own: the leading axes {tuple(lead)} stay as they are; "
                          f"yours are {tuple(got[:-2])}.")
-            return "\n".join(lines)
-        got2 = tuple(got[-2:])
-        starts = (-(-h // s), -(-w // s))
-        kept = {(pooled_ceil_size(h, kernel_size, s), pooled_ceil_size(w, kernel_size, s)), starts}
-        if got2 in kept or (got2[0] >= want[0] and got2[1] >= want[1] and got2 != want
-                            and got2[0] <= starts[0] and got2[1] <= starts[1]):
-            lines.append("Likely mistake: incomplete windows at the bottom or right edge are kept (ceil mode); "
-                         "drop them, as torch.nn.functional.max_pool2d does by default.")
-        elif got2 == (h - kernel_size + 1, w - kernel_size + 1):
-            lines.append("Likely mistake: the windows move one step at a time; when stride is None it equals kernel_size.")
         return "\n".join(lines)
 
     return hint

@@ -7,13 +7,6 @@ import cnn_oracle as oracle
 from grader.testing import GradingFailure, expect, fail
 from grader.testing.feedback import ATOL, RTOL
 
-FLIPPED = ("the kernel is flipped on both axes, which is convolution in the signal-processing sense. "
-           "Layers in deep learning (and the slides) slide the kernel over the input as it is (cross-correlation).")
-WRONG_SIDE = ("for an even kernel, 'same' padding puts the larger half of the zeros on top and on the left; "
-              "the smaller half, (K − 1) // 2, goes on top/left and the rest at the bottom/right (PyTorch's convention).")
-NO_BIAS = "the bias is not added: add bias[o] to every position of output channel o."
-
-
 def rng_for(seed):
     return np.random.default_rng(seed)
 
@@ -37,9 +30,7 @@ def call_conv(fn, args, kwargs, sizes):
 
 def check_conv2d(student, x, k, padding="valid", stride=1):
     kwargs = {} if padding == "valid" and stride == 1 else {"padding": padding, "stride": stride}
-    likely = {FLIPPED: oracle.true_convolution(x, k, padding, stride)}
-    if padding == "same" and (k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0):
-        likely[WRONG_SIDE] = oracle.conv2d(x, k, padding, stride, larger_first=True)
+    likely = oracle.conv2d_mistakes(x, k, padding, stride)
     want = oracle.conv2d(x, k, padding, stride)
     call_conv(student.conv2d, (x, k), kwargs, (*x.shape, *k.shape, padding, stride)).to_equal(
         want, atol=scaled_atol(want), likely=likely,
@@ -48,12 +39,8 @@ def check_conv2d(student, x, k, padding="valid", stride=1):
 
 def check_layer(student, x, weight_, bias=None, padding="valid", stride=1):
     lead = (x.shape[0], weight_.shape[0]) if x.ndim == 4 else (weight_.shape[0],)
-    likely = {FLIPPED: oracle.conv2d_layer(x, weight_[..., ::-1, ::-1], bias, padding, stride)}
-    if bias is not None:
-        likely[NO_BIAS] = oracle.conv2d_layer(x, weight_, None, padding, stride)
+    likely = oracle.conv_mistakes(x, weight_, bias, padding, stride)
     kh, kw = weight_.shape[-2:]
-    if padding == "same" and (kh % 2 == 0 or kw % 2 == 0):
-        likely[WRONG_SIDE] = oracle.conv2d_layer(x, weight_, bias, padding, stride, larger_first=True)
     want = oracle.conv2d_layer(x, weight_, bias, padding, stride)
     call = call_conv(student.conv2d_layer, (x, weight_, bias), {"padding": padding, "stride": stride},
                      (x.shape[-2], x.shape[-1], kh, kw, padding, stride))
@@ -149,7 +136,10 @@ def test_conv2d_inputs(student):
     """conv2d: does not modify its inputs and accepts integer arrays"""
     x = np.arange(20).reshape(4, 5)
     k = np.array([[1, 0], [0, -1]])
-    expect(student.conv2d, x, k, padding="same", stride=2).to_leave_inputs_unchanged()
+    call = expect(student.conv2d, x, k, padding="same", stride=2)
+    want = oracle.conv2d(x, k, "same", 2)
+    call.to_equal(want, atol=scaled_atol(want))
+    call.to_leave_inputs_unchanged()
     check_conv2d(student, x, k)
 
 
@@ -222,7 +212,10 @@ def test_layer_one_by_one(student):
 @weight(0.5)
 @number("3.7")
 def test_layer_inputs(student):
-    """conv2d_layer: does not modify its inputs"""
+    """conv2d_layer: does not modify its inputs (and gets them right)"""
     rng = rng_for(307)
     x, w, b = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
-    expect(student.conv2d_layer, x, w, b, padding="same", stride=2).to_leave_inputs_unchanged()
+    call = expect(student.conv2d_layer, x, w, b, padding="same", stride=2)
+    want = oracle.conv2d_layer(x, w, b, "same", 2)
+    call.to_equal(want, atol=scaled_atol(want))
+    call.to_leave_inputs_unchanged()

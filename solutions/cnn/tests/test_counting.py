@@ -110,5 +110,6 @@ def test_count_without_bias(student):
 @weight(0.5)
 @number("8.5")
 def test_count_no_parameters(student):
-    """count_parameters: a model without parameters has 0"""
+    """count_parameters: a model without parameters has 0, one with a single Linear layer its count"""
     check_count(student, [["ReLU"], ["MaxPool2d", 2], ["Flatten"]])
+    check_count(student, [["Flatten"], ["Linear", 9, 2]])

@@ -37,8 +37,8 @@ def identity(z):
 
 def as_oracle(activation):
     """The oracle's own version of an activation a test passes to student code."""
-    if isinstance(activation, Builtin) and activation.name == "identity":
-        return identity
+    if isinstance(activation, Builtin):
+        return {"identity": identity, "sigmoid": sigmoid}[activation.name]
     if isinstance(activation, RemoteFunction):
         return {"step": step, "sigmoid": sigmoid, "tanh": tanh, "relu": relu}[activation.name]
     if isinstance(activation, np.ufunc):
