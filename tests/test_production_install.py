@@ -1,0 +1,136 @@
+"""Grading in the production install: a venv built by setup.sh's own steps, without dev extras.
+
+The dev venv has everything a developer installs; the image and the zip route have only the
+production dependency set of pyproject.toml. A module that a Colab notebook imports at top level
+and that only the dev venv has would cost students points on Gradescope and nowhere here, so
+these tests grade with the production venv: the references, Colab-preamble notebooks and the
+implements-nothing family of the corpus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nbtools import REPO, SOLUTIONS, write_notebook
+
+CORPUS = Path(__file__).parent / "corpus"
+SETUP = REPO / "grader" / "templates" / "setup.sh"
+SYSTEM_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+# What students import in the first cell of a Colab notebook (issue reports and real notebooks).
+COLAB_PREAMBLE = """%matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+import scipy.signal
+from IPython.display import Audio, display
+"""
+PLOT = "plt.figure(); plt.plot(np.arange(3)); plt.show()\ndisplay(Audio(np.zeros(800), rate=8000))\n"
+
+
+def _source_copy(target: Path) -> Path:
+    """What the zip route unpacks to /autograder/source, copied so that building touches no checkout."""
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, target / name)
+    shutil.copytree(REPO / "grader", target / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def production_grader(tmp_path_factory) -> Path:
+    """The `grader` command of a venv made by `setup.sh python grader`, as the image makes it.
+
+    The dependency layer is kept between runs (under .cache/, keyed by pyproject.toml and setup.sh);
+    the grader itself is always installed afresh from this checkout.
+    """
+    key = hashlib.sha256((REPO / "pyproject.toml").read_bytes() + SETUP.read_bytes()).hexdigest()[:16]
+    venv = REPO / ".cache" / f"production-venv-{key}"
+    source = _source_copy(tmp_path_factory.mktemp("source"))
+    if not (venv / ".dependencies-installed").exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        for stale in (REPO / ".cache").glob("production-venv-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        venv.parent.mkdir(exist_ok=True)
+        subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True, timeout=300)
+        _setup(source, venv, "python")
+        (venv / ".dependencies-installed").write_text(key)
+    _setup(source, venv, "grader")
+    return venv / "bin" / "grader"
+
+
+def _setup(source: Path, venv: Path, step: str) -> None:
+    env = {**os.environ, "GRADER_SOURCE": str(source), "GRADER_VENV": str(venv), "TORCH_INDEX_URL": ""}
+    done = subprocess.run(["bash", str(SETUP), step], env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"setup.sh {step} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def grade(grader: Path, notebook: Path, assignment: str) -> dict:
+    done = subprocess.run([str(grader), "--solutions", str(SOLUTIONS), "grade", str(notebook),
+                           "--assignment", assignment, "--json"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def unavailable(results: dict) -> str:
+    """The report's list of modules the grader could not import ("" when there is none)."""
+    output = results.get("output", "")
+    return output.split("Not available in the grader", 1)[1].split("\n\n")[0] if "Not available" in output else ""
+
+
+def colab_notebook(assignment: str, out: Path) -> Path:
+    """The reference's functions under Colab's usual first cell, each cell plotting before it defines."""
+    reference = json.loads((SOLUTIONS / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))
+    cells = [COLAB_PREAMBLE]
+    for cell in reference["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
+            cells.append(PLOT + "\n".join(line for line in source.splitlines() if "### " not in line))
+    return write_notebook(out, cells)
+
+
+def test_the_production_venv_lacks_the_dev_extras(production_grader):
+    python = production_grader.parent / "python"
+    done = subprocess.run([str(python), "-c", "import mutmut"], capture_output=True, timeout=60)
+    assert done.returncode != 0
+
+
+@pytest.mark.parametrize("assignment", ["nn_basics", "cnn"])
+def test_a_correct_notebook_under_colabs_usual_first_cell_gets_full_marks_in_production(
+        production_grader, tmp_path, assignment):
+    results = grade(production_grader, colab_notebook(assignment, tmp_path / "colab.ipynb"), assignment)
+    assert unavailable(results) == ""
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0, results["output"]
+
+
+@pytest.mark.parametrize("assignment", ["nn_basics", "cnn"])
+def test_the_reference_gets_full_marks_and_the_stub_zero_in_production(production_grader, assignment):
+    reference = grade(production_grader, SOLUTIONS / assignment / f"{assignment}.ipynb", assignment)
+    assert reference["score"] == sum(t["max_score"] for t in reference["tests"]) > 0
+    stub = grade(production_grader, REPO / "assignments" / assignment / f"{assignment}.ipynb", assignment)
+    assert stub["score"] == 0
+
+
+def corpus_entries(expect: str | None = None, prefix: str = "") -> list[str]:
+    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+    return sorted(name for name, entry in manifest.items()
+                  if (expect is None or entry["expect"] == expect) and Path(name).name.startswith(prefix))
+
+
+@pytest.mark.parametrize("name", corpus_entries("zero"))
+def test_a_notebook_that_implements_nothing_scores_zero_in_production(production_grader, name):
+    results = grade(production_grader, CORPUS / name, name.split("/")[0])
+    assert results["score"] == 0, [t["name"] for t in results["tests"] if t["score"] > 0]
+
+
+@pytest.mark.parametrize("name", corpus_entries("full", prefix="correct_colab"))
+def test_a_corpus_notebook_with_a_colab_preamble_gets_full_marks_in_production(production_grader, name):
+    results = grade(production_grader, CORPUS / name, name.split("/")[0])
+    assert "matplotlib" not in unavailable(results) and "scipy" not in unavailable(results)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]), \
+        [t["name"] for t in results["tests"] if t["score"] < t["max_score"]]
