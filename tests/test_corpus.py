@@ -7,14 +7,10 @@ Each entry of the manifest names one notebook and what it deserves:
   unchanged, ...), so the total must be 0;
 * ``fails``: exactly the listed functions are wrong, so each of them loses points and every other
   function loses none.
-
-An entry may say ``"requires": "<module>"`` with a ``"without"`` expectation that applies when that
-module is not installed where the grader runs (e.g. a conv2d built on scipy).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -25,13 +21,6 @@ from conftest import by_function, grade_valid
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST: dict[str, dict] = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
 EXPECTATIONS = ("full", "zero", "fails")
-
-
-def expectation(entry: dict) -> dict:
-    needed = entry.get("requires")
-    if needed and importlib.util.find_spec(needed) is None:
-        return {**entry, **entry["without"]}
-    return entry
 
 
 def explain(key: str, entry: dict, results, lost: dict) -> str:
@@ -59,15 +48,14 @@ def test_every_corpus_notebook_has_exactly_one_well_formed_manifest_entry():
     assert on_disk == set(MANIFEST), (
         f"not in the manifest: {sorted(on_disk - set(MANIFEST))}; no such file: {sorted(set(MANIFEST) - on_disk)}")
     for key, entry in MANIFEST.items():
-        for variant in filter(None, (entry, entry.get("without"))):
-            assert variant["expect"] in EXPECTATIONS, key
-            assert (variant["expect"] == "fails") == bool(variant.get("functions")), key
+        assert entry["expect"] in EXPECTATIONS, key
+        assert (entry["expect"] == "fails") == bool(entry.get("functions")), key
         assert entry.get("why"), key
 
 
 @pytest.mark.parametrize("key", sorted(MANIFEST), ids=sorted(MANIFEST))
 def test_a_notebook_written_from_the_contract_grades_as_its_manifest_says(key):
-    entry = expectation(MANIFEST[key])
+    entry = MANIFEST[key]
     assignment = key.split("/", 1)[0]
     results = grade_valid(CORPUS / key, assignment)
     lost = by_function(results)

@@ -118,14 +118,14 @@ class Inert:
         return "<not available in the grader>"
 
 
-class _StandInModule(types.ModuleType):
+class StandInModule(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         return Inert()
 
 
-class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves FRONT_END_MODULES (and parent packages that are not installed, such as ``google``)."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None):
@@ -136,7 +136,7 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def create_module(self, spec):
-        module = _StandInModule(spec.name)
+        module = StandInModule(spec.name)
         module.__path__ = []
         return module
 
@@ -144,7 +144,7 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
-def _installed(name: str, finder: _StandInFinder) -> bool:
+def _installed(name: str, finder: StandInFinder) -> bool:
     for other in sys.meta_path:
         if other is finder or not hasattr(other, "find_spec"):
             continue
@@ -178,7 +178,7 @@ class _LazyAlias:
 
 def install() -> None:
     """Set up the worker's import rules; called once, before any student code runs."""
-    sys.meta_path.insert(0, _StandInFinder())
+    sys.meta_path.insert(0, StandInFinder())
     for alias, module in ALIASES.items():
         if not hasattr(builtins, alias):
             setattr(builtins, alias, _LazyAlias(alias, module))

@@ -16,6 +16,7 @@ import linecache
 import signal
 import sys
 import traceback
+import types
 import warnings
 from typing import Any
 
@@ -239,12 +240,25 @@ class Worker:
                 pass
         return {"status": "ok", "data": found}, []
 
+    def uses(self, request: dict) -> tuple[dict, list[bytes]]:
+        """The global names a function's code refers to (its own and its nested functions')."""
+        target = self.namespace.get(str(request.get("name")))
+        code = getattr(target, "__code__", None)
+        found: list[str] = []
+        pending = [code] if isinstance(code, types.CodeType) else []
+        while pending and len(found) < 500:
+            current = pending.pop()
+            found.extend(n for n in current.co_names if n not in found)
+            pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+        return {"status": "ok", "data": found[:500]}, []
+
     def serve(self) -> None:
         handlers = {
             "cell": lambda req, blobs: self.run_cell(req),
             "call": self.call,
             "names": lambda req, blobs: self.names(),
             "signatures": lambda req, blobs: self.signatures(),
+            "uses": lambda req, blobs: self.uses(req),
             "model": lambda req, blobs: model_request(self, req, blobs),
         }
         while True:

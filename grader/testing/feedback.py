@@ -68,11 +68,13 @@ class Expectation:
         if self.outcome.status != "ok":
             raise call_failed(fn.name, args, kwargs, self.outcome, self.params)
         self.value: Value = self.outcome.value
+        self.helpers: list[tuple[RemoteFunction, tuple, dict, Any]] = []
 
     # ---- messages ---------------------------------------------------------
     def _fail(self, headline: str, *details: str) -> None:
         parts = [headline, explain.call_text(self.fn.name, self.args, self.kwargs, self.params)]
         parts += [d for d in details if d]
+        parts += [note for helper in self.helpers if (note := self._helper_note(*helper))]
         note = explain.mutation_note(self.outcome.mutated)
         if note and not headline.startswith(f"{self.fn.name} modified"):
             parts.append("Also: " + note)
@@ -89,8 +91,14 @@ class Expectation:
         atol: float = ATOL,
         likely: dict[str, Any] | None = None,
         shape_hint: str | Callable[[tuple], str] | None = None,
+        helpers: list[tuple[RemoteFunction, tuple, dict, Any]] = (),
     ) -> np.ndarray:
-        """The answer equals ``expected`` (numbers or arrays); returns the student's answer as floats."""
+        """The answer equals ``expected`` (numbers or arrays); returns the student's answer as floats.
+
+        ``helpers``: ``(student.g, args, kwargs, g's right answer)`` for functions of the student's
+        that this one may call: when it does call g and g is wrong on its own, the message says so.
+        """
+        self.helpers = list(helpers)
         name = self.fn.name
         want = np.asarray(expected, dtype=np.float64)
         got = as_array(self.value)
@@ -118,6 +126,17 @@ class Expectation:
             self._likely(got, want, rtol, atol, likely or {}),
         )
         raise AssertionError("unreachable")
+
+    def _helper_note(self, helper: RemoteFunction, args: tuple, kwargs: dict, expected: Any) -> str:
+        if helper.name not in self.fn._student.uses(self.fn.name):
+            return ""
+        outcome = helper.outcome(*args, **kwargs)
+        got = as_array(outcome.value) if outcome.status == "ok" and outcome.value is not None else None
+        want = np.asarray(expected, dtype=np.float64)
+        if got is not None and _close(got, want, RTOL, ATOL + RTOL * float(np.abs(want).max(initial=0.0))):
+            return ""
+        return (f"Note: your {self.fn.name} calls your {helper.name}, which gives a wrong answer on its own "
+                f"(see the tests of {helper.name}); fix {helper.name} first.")
 
     @staticmethod
     def _named(got, rtol, atol, likely: dict[str, Any]) -> str:

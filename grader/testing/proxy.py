@@ -149,6 +149,7 @@ class Student:
     def __init__(self, sandbox: Sandbox | Unavailable):
         self._sandbox = sandbox
         self._signatures: dict[str, list[str]] | None = None
+        self._uses: dict[str, set[str]] = {}
 
     def __getattr__(self, name: str) -> RemoteFunction:
         if name.startswith("_"):
@@ -215,6 +216,16 @@ class Student:
             data = outcome.data if outcome.status == "ok" else None
             self._signatures = {str(k): [str(p)[:40] for p in v][:20] for k, v in data.items()} if isinstance(data, dict) else {}
         return self._signatures.get(name, [])
+
+    def uses(self, name: str) -> set[str]:
+        """The global names the student's function ``name`` refers to (empty when unknown)."""
+        if isinstance(self._sandbox, Unavailable):
+            return set()
+        if name not in self._uses:
+            outcome = self._sandbox.request({"op": "uses", "name": name}, [], self._sandbox.limits.call_seconds, "uses")
+            data = outcome.data if outcome.status == "ok" and isinstance(outcome.data, list) else []
+            self._uses[name] = {str(n)[:100] for n in data[:500]}
+        return self._uses[name]
 
     def defined(self) -> dict[str, str]:
         """Names the notebook defines, with 'function', 'class' or 'value'."""
