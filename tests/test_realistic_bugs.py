@@ -112,7 +112,7 @@ BUGS = {
         "cnn", "conv2d",
         "    out_h = (padded.shape[0] - kh) // stride + 1\n    out_w = (padded.shape[1] - kw) // stride + 1",
         "    out_h = round((padded.shape[0] - kh) / stride) + 1\n    out_w = round((padded.shape[1] - kw) / stride) + 1",
-        "complete windows fit"),
+        "A window cut short at the edge of the input"),
     "conv2d_asserts_the_stride_divides": (
         "cnn", "conv2d",
         "    out_h = (padded.shape[0] - kh) // stride + 1",
@@ -128,7 +128,7 @@ BUGS = {
         "cnn", "conv2d",
         "    out_w = (padded.shape[1] - kw) // stride + 1",
         "    out_w = (padded.shape[1] - kh) // stride + 1",
-        "more columns than complete windows fit"),
+        "the window has too few columns"),
     "conv2d_layer_flips_the_kernel": (
         "cnn", "conv2d_layer",
         'np.einsum("nchw,ochw->no", patch, weight)',

@@ -20,6 +20,8 @@ class _Shell:
     def run_cell_magic(self, name: str, line: str, cell: str, *args, **kwargs) -> None:
         if name in _RUN_BODY:
             exec(compile(cell, "<cell magic>", "exec"), _namespace)
+        elif name == "writefile":
+            _write_file(line, cell)
         return None
 
     def system(self, command: str, *args, **kwargs) -> None:
@@ -31,6 +33,16 @@ class _Shell:
     def __getattr__(self, name: str):
         # Anything else a notebook pokes at (display hooks, events): a harmless no-op.
         return lambda *args, **kwargs: None
+
+
+def _write_file(line: str, cell: str) -> None:
+    """``%%writefile [-a] name.py``: notebooks write a module and import it in a later cell."""
+    words = line.split()
+    append = "-a" in words or "--append" in words
+    names = [w for w in words if not w.startswith("-")]
+    if names:
+        with open(names[0].strip("'\""), "a" if append else "w", encoding="utf-8") as handle:
+            handle.write(cell)
 
 
 _SHELL = _Shell()

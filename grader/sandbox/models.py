@@ -97,8 +97,14 @@ def _forward(model: Any, x: Any) -> Any:
     import torch
 
     model.eval()
+    inputs = as_tensors(x)
+    # A notebook may have made float64 its default (torch.set_default_dtype): feed the model
+    # the dtype of its own weights.
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    if isinstance(inputs, torch.Tensor) and dtype != inputs.dtype:
+        inputs = inputs.to(dtype)
     with torch.no_grad():
-        out = model(as_tensors(x))
+        out = model(inputs)
     if isinstance(out, torch.Tensor):
         return out.detach().cpu().numpy()
     return out

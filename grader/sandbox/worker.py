@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dis
 import inspect
 import linecache
 import signal
@@ -176,7 +177,11 @@ class Worker:
                 "type": "SyntaxError", "message": f"the cell cannot be read as Python ({type(exc).__name__})",
                 "frames": []}}, []
         self.failed_imports.take()
-        _, error, out = self._run_guarded(lambda: exec(code, self.namespace), request.get("timeout", 10))
+        def run() -> None:
+            imports.preload(source)
+            exec(code, self.namespace)
+
+        _, error, out = self._run_guarded(run, request.get("timeout", 10))
         reply = self._outcome(error, out)
         reply["imports_failed"] = self.failed_imports.take()
         return reply, []
@@ -248,9 +253,12 @@ class Worker:
         pending = [code] if isinstance(code, types.CodeType) else []
         while pending and len(found) < 500:
             current = pending.pop()
-            found.extend(n for n in current.co_names if n not in found)
+            # Globals loaded, not every name in co_names: `F.conv2d` is an attribute, not a call
+            # of the student's conv2d.
+            found.extend(ins.argval for ins in dis.get_instructions(current)
+                         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and ins.argval not in found)
             pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
-        return {"status": "ok", "data": found[:500]}, []
+        return {"status": "ok", "data": [str(n) for n in found[:500]]}, []
 
     def serve(self) -> None:
         handlers = {

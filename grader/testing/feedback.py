@@ -158,8 +158,6 @@ class Expectation:
         if finite_want and not np.isfinite(got).all():
             return ("Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
                     "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form.")
-        if self.outcome.mutated:
-            return "Likely mistake: " + explain.mutation_note(self.outcome.mutated)
         if want.size > 1 and _close(got, -want, rtol, atol):
             return "Likely mistake: the sign is flipped."
         with np.errstate(all="ignore"):

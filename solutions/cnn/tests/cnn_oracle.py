@@ -376,12 +376,14 @@ def raise_note(message: str, h: int, w: int, kh: int, kw: int, padding, stride: 
     if shapes:
         window = [int(v) for v in shapes.group(1).split(",") if v.strip()][-2:]
         kernel = [int(v) for v in shapes.group(2).split(",") if v.strip()][-2:]
+        if len(window) == 2 and len(kernel) == 2 and window == kernel[::-1] and window != kernel:
+            return (f"Likely mistake: the window taken from the input is {tuple(window)}, the kernel "
+                    f"{tuple(kernel)}: its rows and columns are swapped; take x[r:r + KH, c:c + KW].\n" + formula)
         if len(window) == 2 and len(kernel) == 2 and (window[0] < kernel[0] or window[1] < kernel[1]):
-            axis, edge = ("rows", "bottom") if window[0] < kernel[0] else ("columns", "right")
-            return (f"Likely mistake: the output has more {axis} than complete windows fit, so a window at the "
-                    f"{edge} edge is cut short (a {tuple(window)} window for a {tuple(kernel)} kernel). Rounding "
-                    "the division up or to the nearest integer, or using the kernel's height for its width, "
-                    "does this.\n" + formula)
+            axis = "rows" if window[0] < kernel[0] else "columns"
+            return (f"A {tuple(window)} window was multiplied with the {tuple(kernel)} kernel: the window has too few "
+                    f"{axis}. A window cut short at the edge of the input (an output larger than complete windows "
+                    "allow) or a slice sized with the other side of the kernel does this.\n" + formula)
     if "could not be broadcast" in message or "operands" in message:
         return formula
     return ""

@@ -32,16 +32,19 @@ def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=()):
     ``depends`` lists ``(helper, helper_args, helper_expected, why)``: a function of the student's
     that ``fn`` is likely to call. If ``fn`` fails and the helper is wrong on its own, the message says so.
     ``hint`` is added to any failure message.
-    ``consistent`` lists ``(helper, helper_args, helper_expected, expected_from)``: when the helper is
-    wrong on its own and ``fn``'s answer is ``expected_from(the helper's answer)``, ``fn`` is right
-    given its helper and passes: the helper's own tests take the points, once.
+    ``consistent`` lists ``(helper, helper_args, helper_expected, expected_from)``: when ``fn``'s
+    own code calls the helper, the helper is wrong on its own (the same answer before and after
+    ``fn`` ran, so it cannot tell the test's calls apart) and ``fn``'s answer is
+    ``expected_from(the helper's answer)``, ``fn`` is right given its helper and passes: the
+    helper's own tests take the points, once.
     """
+    before = [helper.outcome(*helper_args) for helper, helper_args, _, _ in consistent]
     try:
         call = expect(fn, *args)
         try:
             return call.to_equal(expected, likely=likely)
         except GradingFailure:
-            if _consistent_with_wrong_helper(call, consistent):
+            if _consistent_with_wrong_helper(fn, call, consistent, before):
                 return as_array(call.value)
             raise
     except GradingFailure as failure:
@@ -78,14 +81,18 @@ def _close(got, want) -> bool:
         return got is not None and got.shape == want.shape and bool(np.allclose(got, want, rtol=RTOL, atol=ATOL))
 
 
-def _consistent_with_wrong_helper(call, consistent) -> bool:
+def _consistent_with_wrong_helper(fn, call, consistent, before) -> bool:
     got = as_array(call.value)
-    for helper, args, helper_expected, expected_from in consistent:
-        outcome = helper.outcome(*args)
-        if outcome.status != "ok":
+    for (helper, args, helper_expected, expected_from), first in zip(consistent, before):
+        if helper.name not in fn._student.uses(fn.name):
             continue
-        answer = as_array(outcome.value)
-        if answer is None or _close(answer, helper_expected):
+        outcome = helper.outcome(*args)
+        if outcome.status != "ok" or first.status != "ok":
+            continue
+        answer, first_answer = as_array(outcome.value), as_array(first.value)
+        if answer is None or first_answer is None or not _close(answer, first_answer):
+            continue
+        if _close(answer, helper_expected):
             continue
         with np.errstate(all="ignore"):
             if _close(got, expected_from(answer)):
