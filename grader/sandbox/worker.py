@@ -14,13 +14,14 @@ import inspect
 import linecache
 import signal
 import sys
+import time
 import traceback
 import warnings
 from typing import Any
 
 import numpy as np
 
-from . import ipython_shim, models
+from . import cells, ipython_shim, models
 from .values import EncodeError, Encoder, decode_plain
 from .wire import WireError, recv_message, send_message
 
@@ -134,9 +135,11 @@ class Worker:
         signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
         try:
             return fn(), None, out
-        except SoftTimeout:
+        except SoftTimeout as exc:
+            self.stopped_by = exc
             return None, "timeout", out
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
+            self.stopped_by = exc
             return None, exc, out
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -156,18 +159,26 @@ class Worker:
         return sorted(set(texts))
 
     def run_cell(self, request: dict) -> tuple[dict, list[bytes]]:
+        began = time.monotonic()  # turning magics into Python counts against the cell's time
         index, source = int(request["index"]), str(request["source"])
         filename = f"{CELL_PREFIX}{index}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
-            code = compile(source, filename, "exec")
+            code = cells.compile_cell(source, filename, request.get("until_line"))
         except SyntaxError as exc:
             return {"status": "raised", "error": {
                 "type": "SyntaxError", "message": str(exc.msg),
                 "frames": [{"cell": str(index), "line": exc.lineno, "function": "<module>",
                             "code": (exc.text or "").strip()}]}}, []
-        _, error, out = self._run_guarded(lambda: exec(code, self.namespace), request.get("timeout", 10))
-        return self._outcome(error, out), []
+        self.stopped_by = None
+        timeout = request.get("timeout", 10) - (time.monotonic() - began)
+        _, error, out = self._run_guarded(lambda: exec(code, self.namespace), timeout)
+        reply = self._outcome(error, out)
+        line = cells.stopping_line(self.stopped_by, filename)
+        self.stopped_by = None  # its traceback holds the cell's frames
+        if error is not None and line is not None:
+            reply["ran_until"] = line
+        return reply, []
 
     def _outcome(self, error, out: CappedText) -> dict:
         reply = {"output": out.getvalue(), "warnings": self._warning_texts()}
@@ -234,6 +245,7 @@ class Worker:
             "call": self.call,
             "names": lambda req, blobs: self.names(),
             "signatures": lambda req, blobs: self.signatures(),
+            "bindings": lambda req, blobs: ({"status": "ok", "data": cells.bound_names(str(req["source"]))}, []),
             "model": lambda req, blobs: model_request(self, req, blobs),
         }
         while True:
