@@ -19,18 +19,28 @@ from pathlib import Path
 
 from .intake import MAX_CELLS, MAX_CODE_CHARS, METADATA_KEY, CodeCell, Notebook, NotebookError, prepare, read_notebook
 
-MEMORY_BYTES = 384 * 1024 * 1024  # the child's data segment, on top of none of the grader's
-CPU_SECONDS = 10
+MEMORY_BYTES = 384 * 1024 * 1024  # what the child may allocate on top of what it was forked with
+CPU_SECONDS = 2  # JSON of a 64 MB notebook of outputs takes well under a second
 WALL_SECONDS = 20.0
 # Every character as a JSON escape at worst, plus room for numbers and names.
 MAX_REPLY_BYTES = 6 * MAX_CODE_CHARS + 64 * (MAX_CELLS + 1) + 4096
 
 
+def _data_in_use() -> int:
+    """The data segment this process already has (RLIMIT_DATA counts it too)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _child(path: Path, write_end: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
-    data, _ = resource.getrlimit(resource.RLIMIT_DATA)
-    if data == resource.RLIM_INFINITY or data > MEMORY_BYTES:
-        resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_BYTES, MEMORY_BYTES))
+    limit = _data_in_use() + MEMORY_BYTES
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
     try:
         notebook = prepare(read_notebook(path))
         reply = {"cells": [[c.number, c.source] for c in notebook.cells], "assignment": notebook.assignment}
