@@ -1012,7 +1012,6 @@ def test_visible_tests_run_before_any_hidden_input_reaches_the_notebook(attack):
     results = attack("recorder", RECORDER)
     visible = [t for t in results.tests if t.visibility == "visible"]
     assert visible and all("SEEN: []" in t.output for t in visible), [t.output for t in visible]
-    assert [t.number for t in results.tests] == sorted(t.number for t in results.tests)  # listed as written
 
 
 SLOW_CELL = "import time\ntime.sleep(1.5)\n"
