@@ -193,13 +193,13 @@ def _number(kind: str, raw: Any) -> float:
             raise EncodeError("malformed number")
         try:
             return float(raw)
-        except OverflowError:
-            return math.copysign(math.inf, raw)
+        except OverflowError:  # an integer beyond float range: its sign survives, as infinity
+            return math.inf if raw > 0 else -math.inf
     if type(raw) is int:
         try:
             return float(raw)
-        except OverflowError:
-            return math.copysign(math.inf, raw)
+        except OverflowError:  # an integer beyond float range: its sign survives, as infinity
+            return math.inf if raw > 0 else -math.inf
     if type(raw) is not str or not _INT_TEXT.fullmatch(raw):
         raise EncodeError("malformed integer")
     digits = raw.lstrip("-")
