@@ -152,7 +152,9 @@ def _cell_report(runs: list[CellRun]) -> str:
         if run.status == "ok":
             continue
         lost = _lost_note(run)
-        if run.status == "timeout":
+        if run.status == "timeout" and run.message:
+            lines.append(f"- Cell #{run.index} did not finish: {run.message}.")
+        elif run.status == "timeout":
             lines.append(f"- Cell #{run.index} did not finish in time and was stopped.")
         elif run.status == "stopped":
             lines.append(f"- Cell #{run.index} was not run: {run.message}.")

@@ -3,7 +3,9 @@
 The first worker is forked from the grading process before any test code is loaded, so it costs
 no new interpreter and holds nothing worth stealing. A worker that crashes or hangs is killed and
 replaced by a fresh interpreter (``python -m grader.sandbox.start``), never by a fork of a
-process that has since seen tests; the new worker replays the cells that ran cleanly before.
+process that has since seen tests; the new worker replays what ran before (whole cells that
+finished, the statements before the one that stopped a cell that did not). Every request carries
+one deadline for sending and receiving, within the submission's budget for all of them.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ class CellRun:
     status: str  # ok | error | timeout | crashed | stopped (no time or restarts left to run it)
     output: str = ""
     error: dict | None = None
+    message: str = ""  # for stopped, and a time-out cut short by the submission's budget: why
     # The line of the top-level statement that stopped an unfinished cell: a replay after a
     # restart runs the statements before it, so what the cell defined so far exists again.
     ran_until: int | None = None
-    message: str = ""
     # The worker died with the cell, so a restart cannot replay it: these names it binds are
     # missing for later cells and tests.
     lost: tuple[str, ...] | None = None
@@ -292,8 +294,7 @@ class Sandbox:
         try:
             reply, _ = self._exchange(header, [], self.limits.cell_seconds)
         except PeerTimedOut:
-            why = self._timed_out()
-            return CellRun(index, "stopped", message=why) if why else CellRun(index, "timeout")
+            return CellRun(index, "timeout", message=self._timed_out())
         except PeerGarbled:
             return CellRun(index, "error", error={"type": "WorkerError", "message": "its report could not be read back"})
         except WireError:
