@@ -135,11 +135,9 @@ class Worker:
         signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
         try:
             return fn(), None, out
-        except SoftTimeout as exc:
-            self.stopped_by = exc
+        except SoftTimeout:
             return None, "timeout", out
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
-            self.stopped_by = exc
             return None, exc, out
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -170,12 +168,19 @@ class Worker:
                 "type": "SyntaxError", "message": str(exc.msg),
                 "frames": [{"cell": str(index), "line": exc.lineno, "function": "<module>",
                             "code": (exc.text or "").strip()}]}}, []
-        self.stopped_by = None
+        stopped_by: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                exec(code, self.namespace)
+            except BaseException as exc:
+                stopped_by.append(exc)  # where it stopped the cell: what a replay may run again
+                raise
+
         timeout = request.get("timeout", 10) - (time.monotonic() - began)
-        _, error, out = self._run_guarded(lambda: exec(code, self.namespace), timeout)
+        _, error, out = self._run_guarded(run, timeout)
         reply = self._outcome(error, out)
-        line = cells.stopping_line(self.stopped_by, filename)
-        self.stopped_by = None  # its traceback holds the cell's frames
+        line = cells.stopping_line(stopped_by[0] if stopped_by else None, filename)
         if error is not None and line is not None:
             reply["ran_until"] = line
         return reply, []
