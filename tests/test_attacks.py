@@ -1111,12 +1111,16 @@ def _double(x):
 while True:  # stopped by the cell's time limit; _double exists already
     pass
 """, """
+def _half(x):
+    return np.asarray(x, dtype=float) / 2
+1 / 0
+""", """
 import os
 lost_value = 5
 os._exit(0)
 """, """
 def scale(x, factor):
-    return _double(x) * factor / 2
+    return _half(_double(x)) * factor
 """]
 
 
@@ -1127,5 +1131,6 @@ def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashe
     scale_tests = [t for t in results.tests if t.function == "scale"]
     assert scale_tests and all(t.outcome == "passed" for t in scale_tests), [t.output for t in scale_tests]
     assert "Cell #2 did not finish in time" in results.output
-    assert re.search(r"Cell #3 stopped the process.*\n.*without the names it defines \(os, lost_value\)",
+    assert "Cell #3 raised ZeroDivisionError" in results.output
+    assert re.search(r"Cell #4 stopped the process.*\n.*without the names it defines \(os, lost_value\)",
                      results.output), results.output
