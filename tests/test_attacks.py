@@ -876,8 +876,8 @@ def grade_measured(arena: Arena, stub_score: float, notebook: Path, solutions: P
     """Grade in a grading process of its own: results.json, its wall time, peak memory and CPU."""
     env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
     run = subprocess.run([sys.executable, "-c", MEASURED, str(notebook), str(solutions or arena.solutions)],
-                         env=env, capture_output=True, text=True, timeout=300, cwd=arena.base,
-                         preexec_fn=_limit_data)
+                         env=env, capture_output=True, text=True, timeout=300, cwd="/",
+                         preexec_fn=_limit_data)  # "/": no /tmp path on sys.path, so /tmp stays private
     assert run.returncode == 0, run.stderr[-3000:]
     measured = json.loads(run.stdout.strip().splitlines()[-1])
     data = assert_schema_valid(measured["results"])
