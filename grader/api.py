@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import Assignment, ConfigError, available_assignments, load_assignment
-from .notebook import Notebook, NotebookError, prepare, read_notebook
+from .notebook import Notebook, NotebookError
+from .notebook.isolated import read_prepared
 from .results import INTERNAL_PROBLEM, GradingResults, TestResult
 from .sandbox.session import CellRun, Sandbox
 
@@ -71,7 +72,7 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
            hidden: Sequence[Path]) -> GradingResults:
     notebook, problem = None, None
     try:
-        notebook = prepare(read_notebook(path))
+        notebook = read_prepared(path)
     except NotebookError as exc:
         problem = str(exc)
     try:
@@ -88,8 +89,10 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         results = _run_tests(spec, sandbox, None, public_only=public_only)
     finally:
         sandbox.close()
+    stopped = f"Grading stopped early: {sandbox.stopped}; the tests left then could not call your code." \
+        if sandbox.stopped else ""
     results.output = "\n".join(filter(None, [
-        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs), _cell_report(cell_runs),
+        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs), _cell_report(cell_runs), stopped,
         results.output]))
     results.extra_data.update({
         "protections": sandbox.protections,
@@ -150,6 +153,14 @@ def _import_report(runs: list[CellRun]) -> str:
             "uses them fails):\n" + "\n".join(lines))
 
 
+def _lost_note(run: CellRun) -> str:
+    if run.lost is None:
+        return ""
+    what = f"the names it defines ({', '.join(run.lost)})" if run.lost else "what it defines"
+    return (f"  The process stopped with this cell, so it is not run again: later cells and tests ran "
+            f"without {what}.")
+
+
 def _cell_report(runs: list[CellRun]) -> str:
     lines = []
     from .testing.explain import error_text
@@ -157,8 +168,13 @@ def _cell_report(runs: list[CellRun]) -> str:
     for run in runs:
         if run.status == "ok":
             continue
-        if run.status == "timeout":
+        lost = _lost_note(run)
+        if run.status == "timeout" and run.message:
+            lines.append(f"- Cell #{run.index} did not finish: {run.message}.")
+        elif run.status == "timeout":
             lines.append(f"- Cell #{run.index} did not finish in time and was stopped.")
+        elif run.status == "stopped":
+            lines.append(f"- Cell #{run.index} was not run: {run.message}.")
         elif run.status == "crashed":
             note = (run.error or {}).get("message", "the process running it stopped")
             lines.append(f"- Cell #{run.index} stopped the process running your notebook: {note}.")
@@ -168,6 +184,8 @@ def _cell_report(runs: list[CellRun]) -> str:
             if any(name in text for name in COLAB_ONLY):
                 lines.append("  (Colab-only code cannot run in the grader; this is fine as long as your "
                              "functions do not depend on it.)")
+        if lost:
+            lines.append(lost)
     if not lines:
         return ""
     return "Problems while running your notebook (later cells still ran):\n" + "\n".join(lines)

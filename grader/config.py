@@ -37,7 +37,11 @@ class Limits:
     file_size_mb: int = 16  # largest file the worker may write
     open_files: int = 256
     output_chars: int = 4000  # captured output kept per cell or call
-    value_mb: int = 16  # largest value a call may send back
+    value_mb: int = 16  # largest value a call may send back, counted as float64 numbers
+    # Cells, replays after restarts and calls together; well under Gradescope's 10 minutes, so
+    # that results.json is written by the grader, not replaced by the harness's time-out.
+    total_seconds: float = 300.0
+    max_restarts: int = 10  # replacements of a worker that crashed or hung, per submission
 
 
 @dataclass(frozen=True)

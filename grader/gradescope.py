@@ -220,9 +220,9 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
 
 def _mismatch(choice: Choice, assignment: Assignment) -> str:
     try:
-        from .notebook import read_notebook
+        from .notebook.isolated import read_prepared
 
-        named = read_notebook(choice.notebook).assignment
+        named = read_prepared(choice.notebook).assignment
     except Exception:
         return ""  # grading reports unreadable notebooks itself
     if named and named != assignment.name:

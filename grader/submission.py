@@ -22,7 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .notebook import NotebookError, read_notebook
+from .notebook import NotebookError
+from .notebook.isolated import read_prepared
 
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
 HOW_TO_DOWNLOAD = (
@@ -136,7 +137,7 @@ def _inspect(path: Path) -> _Candidate:
     except OSError:
         mtime = 0.0
     try:
-        notebook = read_notebook(path)
+        notebook = read_prepared(path)  # bounded: any candidate may be hostile
     except NotebookError:
         return _Candidate(path, False, None, False, mtime)
     has_code = any(cell.source.strip() for cell in notebook.cells)

@@ -848,3 +848,289 @@ raise RuntimeError(f"uid={os.getuid()} nproc={resource.getrlimit(resource.RLIMIT
         assert children < 300
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- round two: transport, decoding, intake, budget, test order ----------------------------------------
+MB = 1024 * 1024
+# A regression in what these tests measure must not take the machine's memory with it.
+GRADING_DATA_LIMIT = 1536 * MB
+MEASURED = """
+import json, resource, sys, time
+from pathlib import Path
+from grader.api import grade_notebook
+started = time.monotonic()
+results = grade_notebook(Path(sys.argv[1]), "demo", solutions_root=Path(sys.argv[2]))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"results": json.loads(results.to_json()), "seconds": time.monotonic() - started,
+                  "peak_mb": usage.ru_maxrss / 1024, "cpu": usage.ru_utime + usage.ru_stime}))
+"""
+
+
+def _limit_data() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_DATA, (GRADING_DATA_LIMIT, GRADING_DATA_LIMIT))
+
+
+def grade_measured(arena: Arena, stub_score: float, notebook: Path, solutions: Path | None = None) -> dict:
+    """Grade in a grading process of its own: results.json, its wall time, peak memory and CPU."""
+    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
+    run = subprocess.run([sys.executable, "-c", MEASURED, str(notebook), str(solutions or arena.solutions)],
+                         env=env, capture_output=True, text=True, timeout=300, cwd="/",
+                         preexec_fn=_limit_data)  # "/": no /tmp path on sys.path, so /tmp stays private
+    assert run.returncode == 0, run.stderr[-3000:]
+    measured = json.loads(run.stdout.strip().splitlines()[-1])
+    data = assert_schema_valid(measured["results"])
+    assert sum(t["score"] for t in data["tests"]) <= stub_score
+    assert MARKER not in json.dumps(data)
+    return measured
+
+
+def limited_solutions(arena: Arena, folder: Path, **limits) -> Path:
+    """A copy of the arena's solutions whose demo assignment has these extra limits."""
+    solutions = Path(shutil.copytree(arena.solutions, folder / "solutions"))
+    toml = solutions / "demo" / "assignment.toml"
+    toml.write_text(toml.read_text() + "".join(f"{key} = {value!r}\n" for key, value in limits.items()))
+    return solutions
+
+
+def test_a_peer_that_stops_reading_makes_a_deadline_carrying_send_time_out():
+    from grader.sandbox.wire import PeerTimedOut, send_message
+
+    ours, theirs = socket.socketpair()
+    try:
+        started = time.monotonic()
+        with pytest.raises(PeerTimedOut):
+            send_message(ours, {"op": "model"}, [bytes(4 * MB)], deadline=started + 0.5)
+        assert time.monotonic() - started < 2
+    finally:
+        ours.close()
+        theirs.close()
+
+
+STOP_READING = """
+import time as _time
+import grader.sandbox.worker as _worker
+if True:  # one statement with the raise: a replay after a restart does not patch again
+    _real_reader = _worker.recv_message
+    def _asleep(*args, **kwargs):
+        _worker.recv_message = _real_reader
+        _time.sleep(20)  # bounded: a grader without a send deadline waits this long, then goes on
+        return _real_reader(*args, **kwargs)
+    _worker.recv_message = _asleep
+    raise RuntimeError("the next request is not read for 20 s")
+"""
+
+
+def test_a_worker_that_stops_reading_costs_its_cell_no_more_than_the_limit_and_grace(arena, stub_score):
+    big_cell = "x = 1\n" + "# filler\n" * 100_000  # 0.9 MB: far more than a socket's buffer
+    measured = grade_measured(arena, stub_score, arena.notebook("stops-reading", [STOP_READING, big_cell]))
+    assert "Cell #3 did not finish in time" in measured["results"]["output"]
+    # The demo's cell limit is 2 s and the grace 2 s; the whole grading is a few seconds more.
+    assert measured["seconds"] < 14, measured
+
+
+FORGED_REPLY = """
+import grader.sandbox.worker as _worker
+def _forge(value, blobs):
+    real = _worker.send_message
+    def forged(sock, reply, reply_blobs=()):
+        _worker.send_message = real
+        real(sock, {"status": "ok", "output": "", "mutated": [], "value": value}, blobs)
+    _worker.send_message = forged
+
+def relu(z):
+    # Twenty arrays on one 4 MB blob: 640 MB of float64 for one answer, if it were decoded.
+    node = {"k": "array", "blob": 0, "dtype": "|b1", "shape": [4 * 1024 * 1024], "type": "ndarray", "scalar": False}
+    _forge({"k": "list", "items": [node] * 20}, [b"\\x01" * (4 * 1024 * 1024)])
+    return 0
+
+def scale(x, factor):
+    return np.ones(16 * 1024 * 1024, dtype=bool)  # 16 MB as sent, 128 MB as float64
+
+def count(n):
+    node = {"k": "array", "blob": 0, "dtype": "|b1", "shape": [-1, 2**40], "type": "ndarray", "scalar": False}
+    _forge({"k": "list", "items": [node, {"k": "float", "v": "nan"}]}, [b""])
+    return 0
+"""
+
+
+def test_forged_and_oversized_answers_are_refused_before_they_cost_the_grader_memory(arena, stub_score):
+    measured = grade_measured(arena, stub_score, arena.notebook("forged-reply", [FORGED_REPLY]))
+    tests = {t["name"]: t for t in measured["results"]["tests"]}
+    assert measured["peak_mb"] < 300, measured["peak_mb"]
+    for name in ("relu: negatives become 0, the rest pass through", "scale: multiplies every entry"):
+        assert "cannot examine" in tests[name]["output"], tests[name]["output"]
+    assert "problem in the test itself" not in json.dumps(measured["results"])
+
+
+MANY_MAGICS = "\n".join("!true" if i % 33 == 0 else f"x{i} = {i}" for i in range(10_000))
+
+
+def test_a_cell_full_of_magics_costs_the_grading_process_no_time(arena, stub_score):
+    from grader.notebook.isolated import read_prepared
+
+    path = arena.notebook("magics", [MANY_MAGICS])
+    cpu, children, started = time.process_time(), os.times(), time.monotonic()
+    cells = read_prepared(path).cells
+    after = os.times()
+    assert len(cells) == 5 and any(c.source == MANY_MAGICS for c in cells)
+    intake_cpu = time.process_time() - cpu + (after.children_user + after.children_system
+                                              - children.children_user - children.children_system)
+    assert intake_cpu < 2 and time.monotonic() - started < 5
+    measured = grade_measured(arena, stub_score, path)
+    assert "Cell #2 did not finish in time" in measured["results"]["output"]
+    assert measured["seconds"] < 20, measured
+
+
+def test_a_notebook_of_tiny_json_lists_is_refused_within_bounded_memory(arena, stub_score, tmp_path):
+    path = arena.notebook("tiny-lists", ["x = 1"])
+    data = json.loads(path.read_text())
+    data["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x", "junk": None}]
+    text = json.dumps(data).replace('"junk": null', '"junk": [' + "[]," * (16 * MB // 3) + "[]]")
+    path.write_text(text)  # 16 MB, well under the size limit: 5 million lists as Python objects
+    measured = grade_measured(arena, stub_score, path)
+    assert measured["peak_mb"] < 300, measured["peak_mb"]
+    assert "could not be read within the grader's limits" in measured["results"]["output"]
+    assert measured["seconds"] < 20
+
+
+RECORDER = """
+_seen = []
+def scale(x, factor):
+    _seen.append(repr(x))
+    return 0
+def count(n):
+    _seen.append(n)
+    return 0
+def relu(z):
+    raise RuntimeError(f"SEEN: {_seen}")
+"""
+
+
+def test_visible_tests_run_before_any_hidden_input_reaches_the_notebook(attack):
+    results = attack("recorder", RECORDER)
+    visible = [t for t in results.tests if t.visibility == "visible"]
+    assert visible and all("SEEN: []" in t.output for t in visible), [t.output for t in visible]
+
+
+SLOW_CELL = "import time\ntime.sleep(1.5)\n"
+EXITING = """
+import os
+def relu(z):
+    os._exit(0)
+def scale(x, factor):
+    os._exit(0)
+def count(n):
+    os._exit(0)
+"""
+
+
+def test_cells_replays_and_calls_share_one_budget_and_results_are_still_written(arena, stub_score, tmp_path):
+    solutions = limited_solutions(arena, tmp_path, total_seconds=5.0)
+    path = arena.notebook("budget", [EXITING, *[SLOW_CELL] * 6])
+    measured = grade_measured(arena, stub_score, path, solutions)
+    output = measured["results"]["output"]
+    assert "the time for running your whole notebook (5 s" in output
+    assert len(measured["results"]["tests"]) == 5
+    assert all("was not called" in t["output"] or "stopped the process" in t["output"]
+               for t in measured["results"]["tests"]), measured["results"]["tests"]
+    assert measured["seconds"] < 5 + 2 + 6, measured  # budget, one grace, start-up and pytest
+
+
+def test_functions_that_kill_the_worker_stop_at_the_restart_cap(arena, stub_score, tmp_path):
+    solutions = limited_solutions(arena, tmp_path, max_restarts=3)
+    measured = grade_measured(arena, stub_score, arena.notebook("restarts", [EXITING]), solutions)
+    results = measured["results"]
+    assert results["extra_data"]["worker_restarts"] <= 3
+    assert "had to be restarted 3 times" in results["output"]
+    count_test = next(t for t in results["tests"] if t["name"].startswith("count"))
+    assert "was not called" in count_test["output"]
+
+
+MALFORMED = """
+import grader.sandbox.worker as _worker
+_worker.Worker.signatures = lambda self: ({"status": "ok", "data": {"relu": 7, "scale": 8, "count": 9}}, [])
+def _forge(value):
+    real = _worker.send_message
+    def forged(sock, reply, reply_blobs=()):
+        _worker.send_message = real
+        real(sock, {"status": "ok", "output": "", "mutated": [], "value": value}, [])
+    _worker.send_message = forged
+
+def relu(z):
+    _forge({"k": "float", "v": 10**400})
+    return 0
+def scale(x, factor):
+    _forge({"k": "int", "v": "9" * 4299})
+    return 0
+def count(n):
+    _forge({"k": "array", "blob": 0, "dtype": "<f8", "shape": [], "scalar": "yes"})
+    return 0
+"""
+
+
+def test_malformed_answers_fail_as_unreadable_never_as_a_problem_in_the_test(attack):
+    results = attack("malformed", MALFORMED)
+    for test in results.tests:
+        assert test.outcome == "failed", (test.name, test.output)
+        assert "problem in the test itself" not in test.output
+
+
+def test_huge_parameter_shapes_are_unreadable_answers_not_test_errors(arena, monkeypatch):
+    from grader.config import Limits
+    from grader.sandbox.session import Sandbox
+    from grader.testing import GradingFailure, Student
+
+    monkeypatch.setenv(HIDDEN_ENV, arena.hidden)
+    cell = """
+import grader.sandbox.worker as _worker
+class Model:
+    def named_parameters(self):
+        return []
+def make():
+    return Model()
+_worker.model_request = lambda worker, request, blobs: (
+    {"status": "ok", "data": [["weight", [10**4298] * 8, True]] * 100}, [])
+"""
+    sandbox = Sandbox([(1, cell)], Limits(cell_seconds=5.0, call_seconds=2.0), hidden=[str(arena.solutions)])
+    try:
+        assert [run.status for run in sandbox.start()] == ["ok"]
+        model = Student(sandbox).make()
+        started = time.process_time()
+        with pytest.raises(GradingFailure, match="could not be read back"):
+            model.parameters()
+        assert time.process_time() - started < 1
+    finally:
+        sandbox.close()
+
+
+KEPT_AFTER_RESTART = ["""
+def _double(x):
+    return 2 * np.asarray(x, dtype=float)
+while True:  # stopped by the cell's time limit; _double exists already
+    pass
+""", """
+def _half(x):
+    return np.asarray(x, dtype=float) / 2
+1 / 0
+""", """
+import os
+lost_value = 5
+os._exit(0)
+""", """
+def scale(x, factor):
+    return _half(_double(x)) * factor
+"""]
+
+
+def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashed_one_lost(arena, monkeypatch):
+    monkeypatch.setenv(HIDDEN_ENV, arena.hidden)
+    results = grade_notebook(arena.notebook("kept", KEPT_AFTER_RESTART), "demo", solutions_root=arena.solutions)
+    assert_schema_valid(results)
+    scale_tests = [t for t in results.tests if t.function == "scale"]
+    assert scale_tests and all(t.outcome == "passed" for t in scale_tests), [t.output for t in scale_tests]
+    assert "Cell #2 did not finish in time" in results.output
+    assert "Cell #3 raised ZeroDivisionError" in results.output
+    assert re.search(r"Cell #4 stopped the process.*\n.*without the names it defines \(os, lost_value\)",
+                     results.output), results.output

@@ -79,3 +79,44 @@ def test_deeply_nested_or_huge_values_are_refused_when_encoding():
         roundtrip(nested)
     with pytest.raises(EncodeError):
         roundtrip(list(range(30_000)))
+
+
+def _array_node(blob: int = 0, shape=(4,), dtype: str = "|b1") -> dict:
+    return {"k": "array", "blob": blob, "dtype": dtype, "shape": list(shape), "type": "ndarray", "scalar": False}
+
+
+def test_one_blob_behind_two_nodes_is_refused():
+    with pytest.raises(EncodeError, match="sent twice"):
+        decode_value({"k": "list", "items": [_array_node(), _array_node()]}, [b"\x01" * 4])
+
+
+def test_the_decoding_budget_counts_bytes_after_widening_to_float64():
+    blob = b"\x01" * 1024
+    assert decode_value(_array_node(shape=(1024,)), [blob], max_bytes=8 * 1024).array.nbytes == 8 * 1024
+    with pytest.raises(EncodeError, match="larger than"):
+        decode_value(_array_node(shape=(1024,)), [blob], max_bytes=8 * 1024 - 1)
+
+
+@pytest.mark.parametrize("shape", [[-1, 0], [2**31], [1] * 9, [True], [1.0]])
+def test_shapes_must_be_at_most_eight_sizes_from_zero_to_two_to_the_31(shape):
+    with pytest.raises(EncodeError, match="shape"):
+        decode_value(_array_node(shape=shape), [b""])
+
+
+@pytest.mark.parametrize("node", [
+    {"k": "bool", "v": "yes"},
+    {"k": "float", "v": "1.0"},
+    {"k": "int", "v": "12a"},
+    {"k": "str", "v": 5},
+    {"k": "handle", "id": "1"},
+    {"k": "array", "blob": 0, "dtype": "<f8", "shape": [1], "scalar": "yes"},
+    {"k": "other", "type": ["x"]},
+])
+def test_every_field_is_type_checked(node):
+    with pytest.raises(EncodeError):
+        decode_value(node, [b"\x00" * 8])
+
+
+def test_integers_beyond_float_range_keep_only_their_sign_whatever_their_length():
+    assert decode_value({"k": "int", "v": "-" + "9" * 4000}, []).array == -np.inf
+    assert decode_value({"k": "float", "v": 10**400}, []).array == np.inf

@@ -1,5 +1,7 @@
 """Reading a notebook and preparing its code cells, as a pipeline of small steps.
 
+Each step's work is linear in the notebook's size; nothing here parses or transforms code.
+
 Reading takes the plain JSON route for the current format (nbformat 4) and hands anything older or
 odd to nbformat to upgrade. Validation is deliberately lenient: Colab and old Jupyter versions
 write notebooks that fail strict schema checks, and the grader needs only the code.
@@ -7,7 +9,6 @@ write notebooks that fail strict schema checks, and the grader needs only the co
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -102,42 +103,39 @@ def read_notebook(path: Path) -> Notebook:
 Step = Callable[[Notebook], Notebook]
 
 
-def _parses(source: str) -> bool:
-    try:
-        ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
-def neutralise_ipython_syntax(notebook: Notebook) -> Notebook:
-    """Turn magics and shell lines into harmless ``get_ipython()`` calls with IPython's transformer.
-
-    Cells that already parse as Python are left alone, so IPython is imported only for notebooks
-    that use its syntax.
-    """
-    if all(_parses(cell.source) for cell in notebook.cells):
-        return notebook
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    manager = TransformerManager()
-
-    def transformed(source: str) -> str:
-        try:
-            return manager.transform_cell(source)
-        except Exception:  # IPython cannot read it either: the worker reports the SyntaxError
-            return source
-
-    cells = tuple(cell if _parses(cell.source) else replace(cell, source=transformed(cell.source))
-                  for cell in notebook.cells)
-    return replace(notebook, cells=cells)
-
-
 def drop_empty_cells(notebook: Notebook) -> Notebook:
     return replace(notebook, cells=tuple(c for c in notebook.cells if c.source.strip()))
 
 
-DEFAULT_STEPS: tuple[Step, ...] = (drop_empty_cells, neutralise_ipython_syntax)
+# Per cell and for the whole notebook: what the grader sends to the worker, and replays after a
+# restart. A cell over the cap is not run; it raises an error that says why.
+MAX_CELL_CHARS = 1_000_000
+MAX_CODE_CHARS = 8_000_000
+MAX_CELLS = 2_000
+
+
+def cap_cell_sizes(notebook: Notebook) -> Notebook:
+    cells, total = [], 0
+    for cell in notebook.cells[:MAX_CELLS]:
+        total += len(cell.source)
+        if len(cell.source) > MAX_CELL_CHARS or total > MAX_CODE_CHARS:
+            too_long = (f"this cell has {len(cell.source):,} characters of code; cells over {MAX_CELL_CHARS:,} "
+                        f"characters, or beyond {MAX_CODE_CHARS:,} in the whole notebook, are not run")
+            cell = replace(cell, source=f"raise RuntimeError({too_long!r})")
+        cells.append(cell)
+    if len(notebook.cells) > MAX_CELLS:
+        cut = notebook.cells[MAX_CELLS]
+        cells.append(CodeCell(cut.number, f"raise RuntimeError({too_many(len(notebook.cells))!r})"))
+    return replace(notebook, cells=tuple(cells))
+
+
+def too_many(count: int) -> str:
+    return f"the notebook has {count:,} code cells; only the first {MAX_CELLS:,} are run"
+
+
+# Magics and shell lines are turned into Python by the worker (grader/sandbox/cells.py), within
+# the cell's deadline: IPython's transformer costs too much on hostile cells to run here.
+DEFAULT_STEPS: tuple[Step, ...] = (drop_empty_cells, cap_cell_sizes)
 
 
 def prepare(notebook: Notebook, steps: tuple[Step, ...] = DEFAULT_STEPS) -> Notebook:

@@ -3,13 +3,16 @@
 The first worker is forked from the grading process before any test code is loaded, so it costs
 no new interpreter and holds nothing worth stealing. A worker that crashes or hangs is killed and
 replaced by a fresh interpreter (``python -m grader.sandbox.start``), never by a fork of a
-process that has since seen tests; the new worker replays the cells that ran cleanly before.
+process that has since seen tests; the new worker replays what ran before (whole cells that
+finished, the statements before the one that stopped a cell that did not). Every request carries
+one deadline for sending and receiving, within the submission's budget for all of them.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import shutil
 import signal
@@ -21,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import HIDDEN_ENV, Limits
-from . import confine
+from . import confine, replies
 from .values import EncodeError, Value, decode_value
-from .wire import PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
+from .wire import PeerGarbled, PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
 
 # Extra wall-clock time the worker gets to report its own (soft) time-out before it is killed;
 # generous because a loaded machine (a batch on every core) delays the worker's answer.
@@ -33,17 +36,26 @@ GRACE_SECONDS = 2.0
 @dataclass
 class CellRun:
     index: int
-    status: str  # ok | error | timeout | crashed
+    status: str  # ok | error | timeout | crashed | stopped (no time or restarts left to run it)
     output: str = ""
     error: dict | None = None
     failed_imports: list[dict] = field(default_factory=list)  # {"module", "message", "line"}
+    message: str = ""  # for stopped, and a time-out cut short by the submission's budget: why
+    # The line of the top-level statement that stopped an unfinished cell: a replay after a
+    # restart runs the statements before it, so what the cell defined so far exists again.
+    ran_until: int | None = None
+    # The worker died with the cell, so a restart cannot replay it: these names it binds are
+    # missing for later cells and tests.
+    lost: tuple[str, ...] | None = None
 
 
 @dataclass
 class CallOutcome:
     """What became of one call into student code. ``status`` is one of:
 
-    ok, raised, timeout, crashed, missing, not_callable, unsendable, refused.
+    ok, raised, timeout, crashed, missing, not_callable, unsendable, refused, and stopped (not
+    called: the submission's time budget or its restarts are used up, or the function already
+    stopped the worker twice; ``message`` says which).
     """
 
     status: str
@@ -125,6 +137,9 @@ class Sandbox:
         self.cell_runs: list[CellRun] = []
         self.restarts = 0
         self.timeouts_by_name: dict[str, int] = {}
+        self.crashes_by_name: dict[str, int] = {}
+        self.deadline = math.inf  # of the whole submission: set when the first worker starts
+        self.stopped = ""  # why no more student code runs (the budget or the restarts are spent)
 
     # ---- lifecycle --------------------------------------------------------
     def _settings(self) -> dict:
@@ -189,8 +204,23 @@ class Sandbox:
         header, _ = recv_message(self.sock, deadline=deadline)
         self.protections = list(header.get("protections", []))
 
+    def remaining(self) -> float:
+        """Seconds left of the submission's budget for cells, replays and calls together."""
+        return self.deadline - time.monotonic()
+
+    def _stop(self, why: str) -> str:
+        if not self.stopped:
+            if why == "budget":
+                self.stopped = (f"the time for running your whole notebook ({self.limits.total_seconds:g} s for "
+                                "its cells and all calls to your functions) ran out")
+            else:
+                self.stopped = (f"the process running your notebook had to be restarted "
+                                f"{self.limits.max_restarts} times, so it was not started again")
+        return self.stopped
+
     def start(self) -> list[CellRun]:
         """Start the first worker and run every cell in order."""
+        self.deadline = time.monotonic() + self.limits.total_seconds
         if _TESTS_HAVE_RUN or _tests_loaded(self.isolation.hidden):
             # A fork would carry the tests and oracles of an earlier grading in this process
             # (batch grading, validate): a fresh interpreter instead.
@@ -199,53 +229,87 @@ class Sandbox:
         else:
             self._fork_worker()
         try:
-            self._hello(time.monotonic() + 30)
+            self._hello(min(time.monotonic() + 30, self.deadline))
         except WireError:
             self._kill()
             self.cell_runs = [CellRun(n, "crashed", error={"type": "WorkerError", "message": "the worker did not start"}) for n in self.cells]
             return self.cell_runs
         for number, source in self.cells.items():
             if not self._ensure_worker():
-                self.cell_runs.append(CellRun(number, "crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"}))
+                if self.stopped:
+                    self.cell_runs.append(CellRun(number, "stopped", message=self.stopped))
+                else:
+                    self.cell_runs.append(CellRun(number, "crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"}))
                 continue
             self.cell_runs.append(self._run_cell(number, source))
+        for run in self.cell_runs:
+            if run.status in ("timeout", "crashed") and run.ran_until is None:
+                outcome = self.request({"op": "bindings", "source": self.cells[run.index]}, [],
+                                       self.limits.call_seconds, "bindings")
+                run.lost = tuple(replies.bound_names(outcome.data))
         return self.cell_runs
 
     def _ensure_worker(self) -> bool:
-        if self.sock is not None:
+        if self.sock is not None and self.remaining() > 0:
             return True
+        if self.stopped:
+            return False
+        if self.remaining() <= 0:
+            self._stop("budget")
+            return False
+        if self.restarts >= self.limits.max_restarts:
+            self._stop("restarts")
+            return False
         self._exec_worker()
         try:
-            self._hello(time.monotonic() + 60)
+            self._hello(min(time.monotonic() + 60, self.deadline))
         except WireError:
             self._kill()
             return False
-        # Replay the cells that ran cleanly, so the functions they defined exist again.
+        # Replay what ran before, so the names it defined exist again: whole cells that finished,
+        # and the statements before the one that stopped a cell that did not.
         for run in self.cell_runs:
-            if run.status == "ok":
-                self._run_cell(run.index, self.cells[run.index])
+            if run.status == "ok" or run.ran_until is not None:
+                self._run_cell(run.index, self.cells[run.index], until_line=run.ran_until)
                 if self.sock is None:
                     return False
         return True
 
-    def _run_cell(self, index: int, source: str) -> CellRun:
-        timeout = self.limits.cell_seconds
+    def _exchange(self, header: dict, blobs, timeout: float, max_bytes: int = 64 * 1024 * 1024):
+        """One request and its reply, both under the request's deadline (within the budget's):
+        a worker that does not take its request in time is as late as one that does not answer."""
+        soft = max(min(timeout, self.remaining()), 0.001)
+        deadline = time.monotonic() + soft + GRACE_SECONDS
+        send_message(self.sock, {**header, "timeout": soft}, blobs, deadline=deadline)
+        return recv_message(self.sock, deadline=deadline, max_bytes=max_bytes)
+
+    def _timed_out(self) -> str:
+        """Kill a worker that ran out of time; the budget's reason if the budget is what ran out."""
+        self._kill()
+        return self._stop("budget") if self.remaining() <= 0 else ""
+
+    def _run_cell(self, index: int, source: str, until_line: int | None = None) -> CellRun:
+        header = {"op": "cell", "index": index, "source": source}
+        if until_line is not None:
+            header["until_line"] = until_line
         try:
-            send_message(self.sock, {"op": "cell", "index": index, "source": source, "timeout": timeout})
-            reply, _ = recv_message(self.sock, deadline=time.monotonic() + timeout + GRACE_SECONDS)
+            reply, _ = self._exchange(header, [], self.limits.cell_seconds)
         except PeerTimedOut:
-            self._kill()
-            return CellRun(index, "timeout")
+            return CellRun(index, "timeout", message=self._timed_out())
+        except PeerGarbled:
+            return CellRun(index, "error", error={"type": "WorkerError", "message": "its report could not be read back"})
         except WireError:
             return CellRun(index, "crashed", error=self._death_note())
         status = reply.get("status")
-        output = str(reply.get("output", ""))[: self.limits.output_chars + 200]
+        output = _plain_text(reply.get("output"), self.limits.output_chars + 200)
         failed = _clean_failed_imports(reply.get("imports_failed"))
+        ran_until = reply.get("ran_until")
+        ran_until = ran_until if type(ran_until) is int and 0 < ran_until < 2**31 else None
         if status == "ok":
             return CellRun(index, "ok", output, failed_imports=failed)
         if status == "timeout":
-            return CellRun(index, "timeout", output, failed_imports=failed)
-        return CellRun(index, "error", output, _clean_error(reply.get("error")), failed)
+            return CellRun(index, "timeout", output, failed_imports=failed, ran_until=ran_until)
+        return CellRun(index, "error", output, _clean_error(reply.get("error")), failed, ran_until=ran_until)
 
     def _death_note(self) -> dict:
         """Why the worker went away, in words a student can act on."""
@@ -309,9 +373,9 @@ class Sandbox:
         """End the worker and every process it started; remove its scratch directory."""
         if self.sock is not None:
             try:
-                send_message(self.sock, {"op": "bye"})
+                send_message(self.sock, {"op": "bye"}, deadline=time.monotonic() + 0.5)
                 self._await_exit(0.5)
-            except OSError:
+            except (OSError, WireError):
                 pass
         self._kill()
         # Whatever escaped the group (a double fork, an init that left it) still has the uid.
@@ -325,31 +389,34 @@ class Sandbox:
     # ---- requests ---------------------------------------------------------
     def request(self, header: dict, blobs: list[bytes], timeout: float, label: str) -> CallOutcome:
         if not self._ensure_worker():
+            if self.stopped:
+                return CallOutcome("stopped", message=self.stopped)
             return CallOutcome("crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"})
+        value_bytes = self.limits.value_mb * 1024 * 1024
         try:
-            send_message(self.sock, {**header, "timeout": timeout}, blobs)
-            reply, reply_blobs = recv_message(
-                self.sock,
-                deadline=time.monotonic() + timeout + GRACE_SECONDS,
-                max_bytes=self.limits.value_mb * 1024 * 1024 + 1024 * 1024,
-            )
+            reply, reply_blobs = self._exchange(header, blobs, timeout, max_bytes=value_bytes + 1024 * 1024)
         except PeerTimedOut:
-            self._kill()
-            return CallOutcome("timeout")
+            why = self._timed_out()
+            return CallOutcome("stopped", message=why) if why else CallOutcome("timeout")
         except PeerTooLarge:
             self._kill()  # the rest of that message is still in the socket: start afresh
             return CallOutcome("unsendable", message=f"an answer larger than the {self.limits.value_mb} MB limit")
-        except WireError:
+        except PeerGarbled as exc:
+            return CallOutcome("unsendable", message=f"its answer could not be read back: {exc}")
+        except (WireError, OSError):
+            self.crashes_by_name[label] = self.crashes_by_name.get(label, 0) + 1
             return CallOutcome("crashed", error=self._death_note())
-        except OSError:
-            return CallOutcome("crashed", error=self._death_note())
-        return _outcome(reply, reply_blobs, self.limits.output_chars)
+        return _outcome(reply, reply_blobs, self.limits.output_chars, value_bytes)
 
     def call(self, name: str | None, args: list, kwargs: dict, *, handle: int | None = None,
              method: str | None = None, encoded: tuple[list, dict, list[bytes]] | None = None) -> CallOutcome:
         label = name or f"handle {handle}.{method}"
         if self.timeouts_by_name.get(label, 0) >= 2:
             return CallOutcome("timeout", message="skipped: this function already timed out twice")
+        if self.crashes_by_name.get(label, 0) >= 2:
+            # Each crash costs a restart and a replay of the notebook: a third is not worth it.
+            return CallOutcome("stopped", message="it already stopped the process running your notebook twice, "
+                                                  "so it was not called again")
         args_nodes, kwargs_nodes, blobs = encoded
         header = {"op": "call", "name": name, "handle": handle, "method": method,
                   "args": args_nodes, "kwargs": kwargs_nodes}
@@ -360,8 +427,7 @@ class Sandbox:
 
     def names(self) -> dict[str, str]:
         outcome = self.request({"op": "names"}, [], self.limits.call_seconds, "names")
-        data = outcome.data if isinstance(outcome.data, dict) else {}
-        return {str(k)[:100]: str(v)[:20] for k, v in list(data.items())[:2000]}
+        return replies.names(outcome.data)
 
 
 def _children_of(pid: int) -> list[int]:
@@ -433,14 +499,22 @@ def _debug_note() -> None:
             handle.write(traceback.format_exc())
 
 
+def _plain_text(value: Any, limit: int) -> str:
+    """Text the worker sent; anything else (a number, a nested list) counts as no text."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def _clean_error(error: Any) -> dict:
     if not isinstance(error, dict):
         return {"type": "Error", "message": "", "frames": []}
     frames = []
     for frame in error.get("frames", [])[:8] if isinstance(error.get("frames"), list) else []:
         if isinstance(frame, dict):
-            frames.append({key: str(frame.get(key, ""))[:300] for key in ("cell", "line", "function", "code")})
-    return {"type": str(error.get("type", "Error"))[:100], "message": str(error.get("message", ""))[:1000], "frames": frames}
+            frames.append({key: _plain_text(frame.get(key), 300) if key != "line" else
+                           (str(frame.get(key)) if type(frame.get(key)) is int else "")
+                           for key in ("cell", "line", "function", "code")})
+    return {"type": _plain_text(error.get("type"), 100) or "Error",
+            "message": _plain_text(error.get("message"), 1000), "frames": frames}
 
 
 def _clean_failed_imports(raw: Any) -> list[dict]:
@@ -450,36 +524,42 @@ def _clean_failed_imports(raw: Any) -> list[dict]:
     for item in raw[:20]:
         if isinstance(item, dict):
             line = item.get("line")
-            cleaned.append({"module": str(item.get("module", ""))[:100], "message": str(item.get("message", ""))[:300],
+            cleaned.append({"module": _plain_text(item.get("module"), 100), "message": _plain_text(item.get("message"), 300),
                             "line": line if type(line) is int and 0 <= line < 10**7 else None})
     return cleaned
 
 
-def _outcome(reply: dict, blobs: list[bytes], output_chars: int) -> CallOutcome:
-    outcome = _decode_outcome(reply, blobs, output_chars)
+def _outcome(reply: dict, blobs: list, output_chars: int, value_bytes: int) -> CallOutcome:
+    try:
+        outcome = _decode_outcome(reply, blobs, output_chars, value_bytes)
+    except Exception as exc:  # noqa: BLE001 - whatever the worker sent, only this call is lost
+        return CallOutcome("unsendable", message=f"its answer could not be read back ({type(exc).__name__})")
     raw = reply.get("warnings")
     if isinstance(raw, list):
-        outcome.warnings = [str(w)[:300] for w in raw[:20]]
+        outcome.warnings = [w[:300] for w in raw[:20] if isinstance(w, str)]
     return outcome
 
 
-def _decode_outcome(reply: dict, blobs: list[bytes], output_chars: int) -> CallOutcome:
-    status = str(reply.get("status"))
-    output = str(reply.get("output", ""))[: output_chars + 200]
-    mutated = [str(m)[:100] for m in reply.get("mutated", [])][:20] if isinstance(reply.get("mutated"), list) else []
+def _decode_outcome(reply: dict, blobs: list, output_chars: int, value_bytes: int) -> CallOutcome:
+    status = reply.get("status")
+    output = _plain_text(reply.get("output"), output_chars + 200)
+    raw_mutated = reply.get("mutated")
+    mutated = [m[:100] for m in raw_mutated[:20] if isinstance(m, str)] if isinstance(raw_mutated, list) else []
     if status == "ok":
         if "value" not in reply:
             if "data" not in reply:
                 return CallOutcome("refused", output=output, message="an answer without a value")
             return CallOutcome("ok", output=output, mutated=mutated, data=reply.get("data"))
         try:
-            value = decode_value(reply["value"], blobs)
-        except (EncodeError, ValueError, TypeError, KeyError, IndexError) as exc:
-            return CallOutcome("unsendable", output=output, mutated=mutated, message=f"an unreadable value ({exc})")
+            value = decode_value(reply["value"], blobs, value_bytes)
+        except Exception as exc:  # noqa: BLE001 - every way a value can be malformed is the same to a student
+            reason = str(exc) if isinstance(exc, EncodeError) else type(exc).__name__
+            return CallOutcome("unsendable", output=output, mutated=mutated,
+                               message=f"its answer could not be read back: {reason[:200]}")
         return CallOutcome("ok", value=value, output=output, mutated=mutated)
     if status == "raised":
         return CallOutcome("raised", error=_clean_error(reply.get("error")), output=output, mutated=mutated)
     if status in ("timeout", "missing", "not_callable", "unsendable", "refused"):
-        message = str(reply.get("message", reply.get("type", "")))[:500]
+        message = _plain_text(reply.get("message"), 500) or _plain_text(reply.get("type"), 500)
         return CallOutcome(status, output=output, mutated=mutated, message=message)
     return CallOutcome("refused", message="the worker sent an answer the grader does not understand")

@@ -35,12 +35,17 @@ def _array_node(array: np.ndarray) -> tuple[dict, bytes]:
     return {"dtype": array.dtype.str, "shape": list(array.shape)}, array.tobytes(order="C")
 
 
-def load_array(node: dict, blob: bytes) -> np.ndarray:
+MAX_AXES = 8
+MAX_AXIS = 2**31
+
+
+def load_array(node: dict, blob) -> np.ndarray:
     """The array a node and its bytes describe; anything inconsistent raises EncodeError."""
     dtype, shape = node.get("dtype"), node.get("shape")
     if not isinstance(dtype, str) or not _DTYPE.match(dtype):
         raise EncodeError("an array of an unsupported type")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+    if (not isinstance(shape, list) or len(shape) > MAX_AXES
+            or not all(type(n) is int and 0 <= n < MAX_AXIS for n in shape)):
         raise EncodeError("an array with a malformed shape")
     dt = np.dtype(dtype)
     if len(blob) != math.prod(shape) * dt.itemsize:
@@ -105,7 +110,9 @@ class Encoder:
         plain = np.array(array, copy=True, subok=False)
         if plain.dtype.kind not in "biuf":
             return {"k": "other", "type": f"{type_name} of dtype {plain.dtype}"}
-        self.bytes += plain.nbytes
+        # Counted as the float64 numbers the grading process will hold, so that the worker refuses
+        # what the grading process would refuse before sending it.
+        self.bytes += plain.size * 8
         if self.bytes > self.max_bytes:
             raise EncodeError("the value is too large to send back")
         node, data = _array_node(plain)
@@ -170,60 +177,114 @@ class Value:
         return self.type_name
 
 
-def decode_value(node: Any, blobs: list[bytes], depth: int = 0) -> Value:
-    """Strictly decode what the worker sent; anything unexpected raises EncodeError."""
-    if not isinstance(node, dict) or depth > MAX_DEPTH:
-        raise EncodeError("malformed value")
-    kind = node.get("k")
-    if kind == "none":
-        return Value("none", "NoneType")
-    if kind == "bool":
-        return Value("bool", "bool", np.array(float(bool(node["v"]))), "bool")
-    if kind in ("int", "float"):
-        raw = node["v"]
-        if kind == "int":
-            try:
-                number = float(int(raw)) if isinstance(raw, (int, str)) else math.nan
-            except OverflowError:  # an integer beyond float range: its sign survives, as infinity
-                number = math.copysign(math.inf, int(raw))
-            except ValueError:
-                number = math.nan
-        else:
-            number = float(raw) if isinstance(raw, (int, float)) else math.nan
-        return Value("number", kind, np.array(number, dtype=np.float64), kind)
-    if kind == "array":
+_INT_TEXT = re.compile(r"-?[0-9]{1,5000}")
+
+
+def _text(node: dict, key: str, default: str, limit: int) -> str:
+    value = node.get(key, default)
+    if not isinstance(value, str):
+        raise EncodeError(f"malformed {key}")
+    return value[:limit]
+
+
+def _number(kind: str, raw: Any) -> float:
+    if kind == "float":
+        if type(raw) not in (int, float):
+            raise EncodeError("malformed number")
+        try:
+            return float(raw)
+        except OverflowError:  # an integer beyond float range: its sign survives, as infinity
+            return math.inf if raw > 0 else -math.inf
+    if type(raw) is int:
+        try:
+            return float(raw)
+        except OverflowError:  # an integer beyond float range: its sign survives, as infinity
+            return math.inf if raw > 0 else -math.inf
+    if type(raw) is not str or not _INT_TEXT.fullmatch(raw):
+        raise EncodeError("malformed integer")
+    digits = raw.lstrip("-")
+    if len(digits.lstrip("0")) > 309:  # beyond float range whatever the digits: only the sign survives
+        return -math.inf if raw.startswith("-") else math.inf
+    return float(int(raw))
+
+
+class Decoder:
+    """Strictly decodes what the worker sent, within a budget counted AFTER widening to float64.
+
+    The budget is what the grading process will hold: a 1-byte bool costs 8 bytes here, and a blob
+    may back only one node (twenty nodes on one blob would cost twenty copies).
+    """
+
+    def __init__(self, blobs: list, max_bytes: int, max_nodes: int = MAX_NODES):
+        self.blobs = blobs
+        self.max_bytes = max_bytes
+        self.max_nodes = max_nodes
+        self.nodes = 0
+        self.bytes = 0
+        self.used: set[int] = set()
+
+    def decode(self, node: Any, depth: int = 0) -> Value:
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            raise EncodeError("an answer with too many parts")
+        if not isinstance(node, dict) or depth > MAX_DEPTH:
+            raise EncodeError("malformed value")
+        kind = node.get("k")
+        if kind == "none":
+            return Value("none", "NoneType")
+        if kind == "bool":
+            if type(node.get("v")) is not bool:
+                raise EncodeError("malformed bool")
+            return Value("bool", "bool", np.array(float(node["v"])), "bool")
+        if kind in ("int", "float"):
+            return Value("number", kind, np.array(_number(kind, node.get("v")), dtype=np.float64), kind)
+        if kind == "array":
+            return self._array(node)
+        if kind in ("list", "tuple"):
+            items = node.get("items")
+            if not isinstance(items, list):
+                raise EncodeError("malformed sequence")
+            return Value("sequence", kind, items=tuple(self.decode(i, depth + 1) for i in items))
+        if kind == "dict":
+            items = node.get("items")
+            if not isinstance(items, dict):
+                raise EncodeError("malformed mapping")
+            return Value("mapping", "dict", keys=tuple(k[:200] for k in items),
+                         items=tuple(self.decode(v, depth + 1) for v in items.values()))
+        if kind == "str":
+            return Value("text", "str", text=_text(node, "v", "", MAX_TEXT))
+        if kind == "handle":
+            handle = node.get("id")
+            if type(handle) is not int or not 0 < handle < 2**31:
+                raise EncodeError("malformed handle")
+            return Value("handle", _text(node, "type", "object", 100), handle=handle)
+        if kind == "other":
+            return Value("other", _text(node, "type", "object", 200))
+        raise EncodeError("an unknown kind of value")
+
+    def _array(self, node: dict) -> Value:
         index = node.get("blob")
-        if not isinstance(index, int) or not 0 <= index < len(blobs):
+        if type(index) is not int or not 0 <= index < len(self.blobs):
             raise EncodeError("malformed array reference")
-        raw = load_array(node, blobs[index])
-        type_name = str(node.get("type", "numpy.ndarray"))[:100]
+        if index in self.used:
+            raise EncodeError("an array sent twice")
+        self.used.add(index)
+        scalar = node.get("scalar", False)
+        if type(scalar) is not bool:
+            raise EncodeError("malformed array")
+        type_name = _text(node, "type", "numpy.ndarray", 100)
+        raw = load_array(node, self.blobs[index])
+        self.bytes += raw.size * 8
+        if self.bytes > self.max_bytes:
+            raise EncodeError(f"an answer larger than {self.max_bytes // (1024 * 1024)} MB as float64 numbers")
         fresh = np.array(raw, dtype=np.float64, copy=True)
-        if node.get("scalar"):
+        if scalar:
+            if fresh.size != 1:
+                raise EncodeError("a scalar with more than one value")
             return Value("number", type_name, fresh.reshape(()), str(raw.dtype))
         return Value("array", type_name, fresh, str(raw.dtype))
-    if kind in ("list", "tuple"):
-        items = node.get("items")
-        if not isinstance(items, list):
-            raise EncodeError("malformed sequence")
-        return Value("sequence", kind, items=tuple(decode_value(i, blobs, depth + 1) for i in items))
-    if kind == "dict":
-        items = node.get("items")
-        if not isinstance(items, dict):
-            raise EncodeError("malformed mapping")
-        return Value(
-            "mapping",
-            "dict",
-            keys=tuple(str(k)[:200] for k in items),
-            items=tuple(decode_value(v, blobs, depth + 1) for v in items.values()),
-        )
-    if kind == "str":
-        text = node.get("v")
-        return Value("text", "str", text=str(text)[:MAX_TEXT])
-    if kind == "handle":
-        handle = node.get("id")
-        if not isinstance(handle, int):
-            raise EncodeError("malformed handle")
-        return Value("handle", str(node.get("type", "object"))[:100], handle=handle)
-    if kind == "other":
-        return Value("other", str(node.get("type", "object"))[:200])
-    raise EncodeError(f"unknown value kind {kind!r}")
+
+
+def decode_value(node: Any, blobs: list, max_bytes: int = 64 * 1024 * 1024) -> Value:
+    """Strictly decode what the worker sent; anything unexpected raises EncodeError."""
+    return Decoder(blobs, max_bytes).decode(node)

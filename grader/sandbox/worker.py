@@ -9,13 +9,13 @@ backstop when it does not.
 
 from __future__ import annotations
 
-import ast
 import builtins
 import dis
 import inspect
 import linecache
 import signal
 import sys
+import time
 import traceback
 import types
 import warnings
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import imports, ipython_shim, models
+from . import cells, imports, ipython_shim, models
 from .values import EncodeError, Encoder, decode_plain
 from .wire import WireError, recv_message, send_message
 
@@ -162,11 +162,12 @@ class Worker:
         return sorted(set(texts))
 
     def run_cell(self, request: dict) -> tuple[dict, list[bytes]]:
+        began = time.monotonic()  # turning magics into Python counts against the cell's time
         index, source = int(request["index"]), str(request["source"])
         filename = f"{CELL_PREFIX}{index}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
-            code = compile(imports.guard_imports(ast.parse(source, filename)), filename, "exec")
+            code = cells.compile_cell(source, filename, request.get("until_line"))
         except SyntaxError as exc:
             return {"status": "raised", "error": {
                 "type": "SyntaxError", "message": str(exc.msg),
@@ -177,13 +178,23 @@ class Worker:
                 "type": "SyntaxError", "message": f"the cell cannot be read as Python ({type(exc).__name__})",
                 "frames": []}}, []
         self.failed_imports.take()
+        stopped_by: list[BaseException] = []
+
         def run() -> None:
             imports.preload(source)
-            exec(code, self.namespace)
+            try:
+                exec(code, self.namespace)
+            except BaseException as exc:
+                stopped_by.append(exc)  # where it stopped the cell: what a replay may run again
+                raise
 
-        _, error, out = self._run_guarded(run, request.get("timeout", 10))
+        timeout = request.get("timeout", 10) - (time.monotonic() - began)
+        _, error, out = self._run_guarded(run, timeout)
         reply = self._outcome(error, out)
         reply["imports_failed"] = self.failed_imports.take()
+        line = cells.stopping_line(stopped_by[0] if stopped_by else None, filename)
+        if error is not None and line is not None:
+            reply["ran_until"] = line
         return reply, []
 
     def _outcome(self, error, out: CappedText) -> dict:
@@ -267,6 +278,7 @@ class Worker:
             "names": lambda req, blobs: self.names(),
             "signatures": lambda req, blobs: self.signatures(),
             "uses": lambda req, blobs: self.uses(req),
+            "bindings": lambda req, blobs: ({"status": "ok", "data": cells.bound_names(str(req["source"]))}, []),
             "model": lambda req, blobs: model_request(self, req, blobs),
         }
         while True:

@@ -110,6 +110,8 @@ def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, pa
         if error.get("type") in ("SystemExit", "KeyboardInterrupt"):
             return f"{context}\nit called exit() or raised {error['type']}; a function must return its result instead."
         return f"{context}\nit raised {error_text(error)}"
+    if status == "stopped":
+        return f"{name} was not called: {outcome.message}."
     if status == "timeout":
         if outcome.message:
             return f"{name} was not called again: it already ran out of time twice."

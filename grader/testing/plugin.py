@@ -20,6 +20,8 @@ from .proxy import GradingFailure, Student
 INTERNAL_ERROR = ("The grader could not finish this test because of a problem in the test itself, "
                   "not in your code. Your instructor can see the details.")
 PUBLIC_PREFIX = "test_public"
+# Visibilities from the one students see first to the one they see last (or never).
+REVEAL_ORDER = ("visible", "after_due_date", "after_published", "hidden")
 
 
 def test_metadata(item: pytest.Item) -> TestResult:
@@ -70,7 +72,11 @@ class GradingPlugin:
             kept.append(item)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
-            items[:] = kept
+        # The most visible tests run first, so their feedback is fixed before any test whose
+        # inputs must stay hidden longer has called student code: a notebook that records its
+        # arguments has nothing hidden to show in a visible test's feedback.
+        kept.sort(key=lambda item: REVEAL_ORDER.index(self.results[item.nodeid].visibility))
+        items[:] = kept
 
     # ---- running ----------------------------------------------------------
     def pytest_runtest_setup(self, item) -> None:

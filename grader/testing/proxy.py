@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..sandbox import replies
 from ..sandbox.session import CallOutcome, Sandbox
 from ..sandbox.values import Encoder, Value
 from . import explain
@@ -60,9 +61,9 @@ class Handle:
         """(name, shape, trainable) of every parameter, from ``named_parameters()``."""
         data = self._student._model("params", {"handle": self.id}, self.label)
         try:
-            return [(str(n)[:200], tuple(int(s) for s in shape), bool(t)) for n, shape, t in data[:10_000]]
-        except (TypeError, ValueError):
-            raise GradingFailure(f"The parameters of {self.label} could not be read.") from None
+            return replies.parameters(data)
+        except replies.ReplyError as exc:
+            raise GradingFailure(f"The parameters of {self.label} could not be read back: {exc}.") from None
 
     def layers(self, names: list[str]) -> dict[str, "Layer | None"]:
         """The attributes ``names`` of the model (``conv1``, ``fc``), each with its own parameters."""
@@ -213,8 +214,7 @@ class Student:
         if self._signatures is None:
             outcome = self._sandbox.request({"op": "signatures"}, [],
                                             self._sandbox.limits.call_seconds, "signatures")
-            data = outcome.data if outcome.status == "ok" else None
-            self._signatures = {str(k): [str(p)[:40] for p in v][:20] for k, v in data.items()} if isinstance(data, dict) else {}
+            self._signatures = replies.signatures(outcome.data if outcome.status == "ok" else None)
         return self._signatures.get(name, [])
 
     def uses(self, name: str) -> set[str]:
@@ -240,6 +240,8 @@ class Student:
         ``["Linear", in, out, {...}]``, ``["ReLU"]``, ``["MaxPool2d", k]``, ``["Flatten"]``.
         """
         data = self._model("build", {"layers": layers}, "a test model")
-        if type(data) is not int:
-            raise GradingFailure("The test's model could not be built in your notebook's process.")
-        return Handle(self, Value("handle", "Sequential", handle=data), "the test's model")
+        try:
+            handle = replies.handle(data)
+        except replies.ReplyError:
+            raise GradingFailure("The test's model could not be built in your notebook's process.") from None
+        return Handle(self, Value("handle", "Sequential", handle=handle), "the test's model")
