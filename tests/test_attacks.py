@@ -782,7 +782,7 @@ def test_the_socket_filter_alone_refuses_internet_sockets():
         verdict = b"?"
         try:
             confine._prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
-            if not confine.forbid_inet_sockets():
+            if not confine.forbid_sockets():
                 verdict = b"no filter"
             else:
                 socket.socket(socket.AF_UNIX).close()

@@ -110,6 +110,7 @@ class Sandbox:
             gid=self.gid,
             scratch=self.scratch,
             memory_bytes=limits.memory_mb * 1024 * 1024,
+            library_bytes=limits.libraries_mb * 1024 * 1024,
             cpu_seconds=limits.cpu_seconds,
             processes=limits.processes,
             file_bytes=limits.file_size_mb * 1024 * 1024,
