@@ -95,6 +95,11 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         "worker_restarts": sandbox.restarts,
         "cells": {run.index: run.status for run in cell_runs},
     })
+    if sandbox.cleanup_problems:
+        # The scores stand (the grading process computed them); the instructor is told.
+        results.extra_data["cleanup_problems"] = [problem.step for problem in sandbox.cleanup_problems]
+        for problem in sandbox.cleanup_problems:
+            print(f"grader: after grading, {problem.step} could not be cleaned up: {problem.detail}", file=sys.stderr)
     return results
 
 

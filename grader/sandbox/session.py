@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import HIDDEN_ENV, Limits
-from . import confine
+from . import confine, leftovers, reaper
 from .values import EncodeError, Value, decode_value
 from .wire import PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
 
@@ -53,6 +52,14 @@ class CallOutcome:
     message: str = ""
     data: Any = None  # plain data answering a non-call request (names, model parameters)
     warnings: list[str] = field(default_factory=list)  # "RuntimeWarning: overflow encountered in exp"
+
+
+@dataclass(frozen=True)
+class CleanupProblem:
+    """A step of ending a sandbox that failed; the steps after it still ran."""
+
+    step: str  # goodbye, kill, descendants, processes, ipc, files, slot, scratch
+    detail: str
 
 
 # Always hidden from student code where a mount namespace is available: the image's layout.
@@ -91,12 +98,18 @@ class Sandbox:
         self.as_root = os.geteuid() == 0
         self.slot_lock: int | None = None
         self.uid = self.gid = None
+        self.subreaper = False
+        self.spare = reaper.children_of(os.getpid())  # this process's own children, not the worker's
+        self.cleanup_problems: list[CleanupProblem] = []
         if self.as_root:
             slot, self.slot_lock = confine.claim_slot()
             self.uid, self.gid = confine.sandbox_ids(slot)
-        elif not _warned:
-            _warned = True
-            print(NON_ROOT_WARNING, file=sys.stderr, flush=True)
+        else:
+            # Whatever the worker's processes orphan comes back to this process, to be killed.
+            self.subreaper = reaper.become_subreaper()
+            if not _warned:
+                _warned = True
+                print(NON_ROOT_WARNING, file=sys.stderr, flush=True)
         try:
             self.scratch = tempfile.mkdtemp(prefix="grader-work-")
             if self.uid is not None:
@@ -305,21 +318,40 @@ class Sandbox:
         return status
 
     def close(self) -> None:
-        """End the worker and every process it started; remove its scratch directory."""
+        """End the worker and every process it started, remove what its uid left behind, release
+        the slot, remove the scratch directory. Each step runs whatever became of the others; the
+        slot is released only after the steps that need the uid to be this sandbox's alone, and
+        before the scratch removal, which depends on what the student left there."""
+        steps = [("goodbye", self._say_goodbye), ("kill", self._kill), ("descendants", self._end_descendants)]
+        if self.uid is not None:
+            uid = self.uid
+            # Whatever escaped the group (a double fork, an init that left it) still has the uid;
+            # IPC objects and files in shared places outlive every process.
+            steps += [("processes", lambda: confine.sweep_user(uid)), ("ipc", lambda: leftovers.remove_ipc_of(uid)),
+                      ("files", lambda: leftovers.remove_files_of(uid))]
+        steps += [("slot", self._release_slot), ("scratch", lambda: leftovers.remove_tree(self.scratch))]
+        for name, step in steps:
+            try:
+                step()
+            except Exception as exc:
+                self.cleanup_problems.append(CleanupProblem(name, f"{type(exc).__name__}: {exc}"[:300]))
+
+    def _say_goodbye(self) -> None:
         if self.sock is not None:
             try:
                 send_message(self.sock, {"op": "bye"})
                 self._await_exit(0.5)
             except OSError:
                 pass
-        self._kill()
-        # Whatever escaped the group (a double fork, an init that left it) still has the uid.
-        if self.uid is not None:
-            confine.sweep_user(self.uid)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _end_descendants(self) -> None:
+        if self.subreaper and not reaper.kill_descendants(self.spare):
+            raise ProcessLookupError("processes the notebook started could not all be stopped")
+
+    def _release_slot(self) -> None:
         if self.slot_lock is not None:
-            os.close(self.slot_lock)  # releases the slot for the next grading process
-            self.slot_lock = None
+            lock, self.slot_lock = self.slot_lock, None
+            os.close(lock)  # releases the slot for the next grading process
 
     # ---- requests ---------------------------------------------------------
     def request(self, header: dict, blobs: list[bytes], timeout: float, label: str) -> CallOutcome:
