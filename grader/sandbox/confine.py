@@ -28,6 +28,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -166,6 +167,16 @@ def enter_namespaces(as_root: bool) -> list[str]:
     return []
 
 
+def namespaces_available() -> bool:
+    """Whether a worker started now would get its mount and PID namespaces (tried in a child)."""
+    extra = 0 if os.geteuid() == 0 else CLONE_NEWUSER
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _unshare(CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | extra) else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def become_pid_namespace_init() -> None:
     """After unshare(CLONE_NEWPID) only children enter the namespace: fork, and let the parent wait.
 
@@ -188,6 +199,35 @@ def _covered(path: str, roots: list[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
 
+def _hide_dir(path: str, keep: list[str]) -> bool:
+    """An empty read-only tmpfs over ``path``, with the needed paths inside it bound back.
+
+    A folder that also holds the interpreter or its packages (results written next to a venv)
+    is hidden all the same: everything in it but those paths disappears.
+    """
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if not keep:
+        return _mount("none", path, "tmpfs", MS_RDONLY | flags, "size=4k,nr_inodes=16,mode=000")
+    keep = [need for need in keep if not _covered(need, [k for k in keep if k != need])]
+    # Opened before the tmpfs covers them: the bind mounts are made from these descriptors.
+    handles = [os.open(need, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for need in keep]
+    try:
+        if not _mount("none", path, "tmpfs", flags, f"size=64k,nr_inodes={16 + 64 * len(keep)},mode=711"):
+            return False
+        ok = True
+        for need, handle in zip(keep, handles):
+            target = path
+            for part in os.path.relpath(need, path).split(os.sep):
+                target = os.path.join(target, part)
+                if not os.path.isdir(target):
+                    os.mkdir(target, 0o711)  # traversable, not listable
+            ok &= _mount(f"/proc/self/fd/{handle}", need, None, MS_BIND | MS_REC)
+        return _mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags) and ok
+    finally:
+        for handle in handles:
+            os.close(handle)
+
+
 def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
     """In the worker's own mount namespace: hide the secret paths, give it private scratch space.
 
@@ -201,14 +241,14 @@ def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
     hidden_ok = True
     done: list[str] = []
     for path in sorted({os.path.realpath(p) for p in iso.hidden}, key=len):
-        if _covered(path, done) or not os.path.exists(path):
+        bound_back = any(_covered(path, [need]) and _covered(need, done) for need in iso.needed)
+        if (_covered(path, done) and not bound_back) or not os.path.exists(path):
             continue
-        if any(_covered(need, [path]) for need in iso.needed):
-            hidden_ok = False  # would hide the interpreter itself: left visible, reported
+        if path in iso.needed:
+            hidden_ok = False  # it is the interpreter or its packages: left visible, reported
             continue
         if os.path.isdir(path):
-            ok = _mount("none", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                        "size=4k,nr_inodes=16,mode=000")
+            ok = _hide_dir(path, [need for need in iso.needed if _covered(need, [path])])
         else:
             ok = _mount("/dev/null", path, None, MS_BIND)
         hidden_ok &= ok
