@@ -141,14 +141,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_grade_all(args: argparse.Namespace) -> int:
-    from .batch import grade_all
+    from .batch import IsolationUnavailable, grade_all
 
     source = Path(args.input)
     out = Path(args.out) if args.out else Path(f"{source.stem or 'batch'}-graded")
     try:
         summary = grade_all(source, out, jobs=args.jobs, force=args.force, assignment=args.assignment,
                             solutions_root=args.solutions)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, IsolationUnavailable) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     print(f"{summary.submissions} submissions: {summary.graded} graded in {summary.seconds:.1f} s, "
