@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import Assignment, ConfigError, available_assignments, load_assignment
 from .notebook import Notebook, NotebookError, prepare, read_notebook
 from .results import INTERNAL_PROBLEM, GradingResults, TestResult
-from .sandbox.session import CellRun, Sandbox
+from .sandbox.session import CannotHide, CellRun, Sandbox
 
 COLAB_ONLY = ("google.colab",)
 
@@ -81,8 +81,12 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
     if notebook is None:
         return results_for_problem(spec, f"Your submission could not be graded: {problem}")
     secret = [spec.root.parent, spec.tests_dir, path.resolve().parent, *hidden]
-    sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits,
-                      hidden=[str(Path(p).resolve()) for p in secret])
+    try:
+        sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits,
+                          hidden=[str(Path(p).resolve()) for p in secret])
+    except CannotHide as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name})
     try:
         cell_runs = sandbox.start()
         results = _run_tests(spec, sandbox, None, public_only=public_only)

@@ -87,6 +87,11 @@ def needed_paths(scratch: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(os.path.realpath(p) for p in paths))
 
 
+class CannotHide(ValueError):
+    """A path to hide is itself one the worker needs (the interpreter, its packages): grading it
+    would show the worker what it was meant not to see, so the sandbox refuses to start."""
+
+
 class Sandbox:
     def __init__(self, cells: list[tuple[int, str]], limits: Limits, *, hidden=()):
         """``hidden``: paths the grading process names as secret (solutions, tests, results, the
@@ -118,6 +123,14 @@ class Sandbox:
             if self.slot_lock is not None:
                 os.close(self.slot_lock)
             raise
+        needed = needed_paths(self.scratch)
+        clash = sorted({os.path.realpath(p) for p in hidden_paths(hidden)} & set(needed))
+        if clash:
+            leftovers.remove_tree(self.scratch)
+            if self.slot_lock is not None:
+                os.close(self.slot_lock)
+            raise CannotHide(f"{clash[0]} should be hidden from student code but holds the Python "
+                             "the worker runs; write results and keep submissions elsewhere")
         self.isolation = confine.Isolation(
             uid=self.uid,
             gid=self.gid,
@@ -129,7 +142,7 @@ class Sandbox:
             file_bytes=limits.file_size_mb * 1024 * 1024,
             open_files=limits.open_files,
             hidden=hidden_paths(hidden),
-            needed=needed_paths(self.scratch),
+            needed=needed,
         )
         self.sock: socket.socket | None = None
         self.pid: int | None = None
