@@ -80,11 +80,16 @@ def hidden_paths(extra=()) -> tuple[str, ...]:
     return tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
 
 
-def needed_paths(scratch: str) -> tuple[str, ...]:
-    """What the worker cannot do without: the interpreter, its packages, the grader's own modules."""
+def essential_paths(scratch: str) -> tuple[str, ...]:
+    """What the worker cannot run without: the interpreter, the grader's own modules, its scratch."""
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(__file__)), scratch]
-    paths += [p for p in sys.path if p and os.path.isdir(p)]
     return tuple(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
+def needed_paths(scratch: str) -> tuple[str, ...]:
+    """What the worker should keep: the essential paths and everything on sys.path (packages)."""
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    return tuple(dict.fromkeys([*essential_paths(scratch), *(os.path.realpath(p) for p in paths)]))
 
 
 class CannotHide(ValueError):
@@ -123,8 +128,11 @@ class Sandbox:
             if self.slot_lock is not None:
                 os.close(self.slot_lock)
             raise
-        needed = needed_paths(self.scratch)
-        clash = sorted({os.path.realpath(p) for p in hidden_paths(hidden)} & set(needed))
+        # A sys.path entry that is also secret (the folder `python -m` was started in, holding the
+        # submission) stays hidden; the interpreter itself cannot be.
+        secret = {os.path.realpath(p) for p in hidden_paths(hidden)}
+        needed = tuple(p for p in needed_paths(self.scratch) if p not in secret)
+        clash = sorted(secret & set(essential_paths(self.scratch)))
         if clash:
             leftovers.remove_tree(self.scratch)
             if self.slot_lock is not None:
