@@ -379,6 +379,7 @@ def _run_child(task: dict) -> tuple[str, str]:
     pid = os.fork()
     if pid == 0:  # the child: grade, write, leave without running the server's clean-up
         code = 0
+        target = None
         try:
             os.setpgid(0, 0)  # so a stuck child and anything it started can be killed as a group
             if _PROTO_FD is not None:
@@ -401,6 +402,8 @@ def _run_child(task: dict) -> tuple[str, str]:
             code = 70
             try:
                 traceback.print_exc()
+                if target is not None:
+                    target.discard()  # the server writes the internal-error result instead
             except BaseException:
                 pass
         finally:

@@ -67,6 +67,8 @@ GRADESCOPE_SECRETS = ("/autograder/source", "/autograder/results", "/autograder/
                       "/autograder/submission_metadata.json")
 NON_ROOT_WARNING = ("grader: warning: not running as root, so student code runs as your own user and "
                     "could read or change your files; file isolation needs root or the container")
+NO_REAPER_WARNING = ("grader: warning: this system refuses a child subreaper, so processes student "
+                     "code detaches may outlive grading unless it runs in a PID namespace")
 _warned = False
 
 
@@ -120,6 +122,8 @@ class Sandbox:
             if not _warned:
                 _warned = True
                 print(NON_ROOT_WARNING, file=sys.stderr, flush=True)
+                if not self.subreaper:
+                    print(NO_REAPER_WARNING, file=sys.stderr, flush=True)
         try:
             self.scratch = tempfile.mkdtemp(prefix="grader-work-")
             if self.uid is not None:
