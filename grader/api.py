@@ -101,9 +101,10 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
     })
     if sandbox.cleanup_problems:
         # The scores stand (the grading process computed them); the instructor is told.
-        results.extra_data["cleanup_problems"] = [problem.step for problem in sandbox.cleanup_problems]
+        results.extra_data["cleanup_problems"] = [problem.step.value for problem in sandbox.cleanup_problems]
         for problem in sandbox.cleanup_problems:
-            print(f"grader: after grading, {problem.step} could not be cleaned up: {problem.detail}", file=sys.stderr)
+            print(f"grader: after grading, {problem.step.value} could not be cleaned up: {problem.detail}",
+                  file=sys.stderr)
     return results
 
 

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .text import plain
@@ -198,8 +198,7 @@ class ResultsFile:
 
 def _within(results: GradingResults, limit: int) -> bytes:
     """The same scores without the test output, for results too large for their reservation."""
-    bare = [TestResult(t.name[:200], t.max_score, t.score, "", t.number, t.visibility, t.tags, t.function,
-                       t.outcome) for t in results.tests]
+    bare = [replace(t, name=t.name[:200], output="") for t in results.tests]
     slim = GradingResults(tests=bare, output=STORE_PROBLEM, execution_time=results.execution_time,
                           score_override=results.score_override, adjustments=results.adjustments)
     data = slim.to_json().encode("utf-8")

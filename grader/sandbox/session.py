@@ -8,6 +8,7 @@ process that has since seen tests; the new worker replays the cells that ran cle
 
 from __future__ import annotations
 
+import enum
 import gc
 import json
 import os
@@ -54,11 +55,22 @@ class CallOutcome:
     warnings: list[str] = field(default_factory=list)  # "RuntimeWarning: overflow encountered in exp"
 
 
+class CleanupStep(enum.Enum):
+    GOODBYE = "goodbye"
+    KILL = "kill"
+    DESCENDANTS = "descendants"  # an ordinary user's detached processes
+    PROCESSES = "processes"  # the sandbox uid's
+    IPC = "ipc"
+    FILES = "files"  # in the shared writable places
+    SLOT = "slot"
+    SCRATCH = "scratch"
+
+
 @dataclass(frozen=True)
 class CleanupProblem:
     """A step of ending a sandbox that failed; the steps after it still ran."""
 
-    step: str  # goodbye, kill, descendants, processes, ipc, files, slot, scratch
+    step: CleanupStep
     detail: str
 
 
@@ -95,8 +107,9 @@ def needed_paths(scratch: str) -> tuple[str, ...]:
 
 
 class CannotHide(ValueError):
-    """A path to hide is itself one the worker needs (the interpreter, its packages): grading it
-    would show the worker what it was meant not to see, so the sandbox refuses to start."""
+    """A path to hide is itself one the worker cannot run without (the interpreter, the grader's
+    package): grading would show the worker what it was meant not to see, so the sandbox refuses
+    to start."""
 
 
 class Sandbox:
@@ -347,17 +360,18 @@ class Sandbox:
         the slot, remove the scratch directory. Each step runs whatever became of the others; the
         slot is released only after the steps that need the uid to be this sandbox's alone, and
         before the scratch removal, which depends on what the student left there."""
-        steps = [("goodbye", self._say_goodbye), ("kill", self._kill), ("descendants", self._end_descendants)]
+        step = CleanupStep
+        steps = [(step.GOODBYE, self._say_goodbye), (step.KILL, self._kill), (step.DESCENDANTS, self._end_descendants)]
         if self.uid is not None:
             uid = self.uid
             # Whatever escaped the group (a double fork, an init that left it) still has the uid;
             # IPC objects and files in shared places outlive every process.
-            steps += [("processes", lambda: confine.sweep_user(uid)), ("ipc", lambda: leftovers.remove_ipc_of(uid)),
-                      ("files", lambda: leftovers.remove_files_of(uid))]
-        steps += [("slot", self._release_slot), ("scratch", lambda: leftovers.remove_tree(self.scratch))]
-        for name, step in steps:
+            steps += [(step.PROCESSES, lambda: confine.sweep_user(uid)), (step.IPC, lambda: leftovers.remove_ipc_of(uid)),
+                      (step.FILES, lambda: leftovers.remove_files_of(uid))]
+        steps += [(step.SLOT, self._release_slot), (step.SCRATCH, lambda: leftovers.remove_tree(self.scratch))]
+        for name, run in steps:
             try:
-                step()
+                run()
             except Exception as exc:
                 self.cleanup_problems.append(CleanupProblem(name, f"{type(exc).__name__}: {exc}"[:300]))
 
