@@ -976,7 +976,8 @@ raise RuntimeError(" ".join(made))
 def test_a_full_disk_under_the_results_folder_still_ends_in_results_json(arena, stub_score):
     disk = arena.base / "small-disk"
     disk.mkdir()
-    assert confine._mount("none", str(disk), "tmpfs", 0, "size=8m,mode=755")
+    if not confine._mount("none", str(disk), "tmpfs", 0, "size=8m,mode=755"):
+        pytest.skip("no small tmpfs can be mounted here (a container without CAP_SYS_ADMIN)")
     try:
         (disk / "drop").mkdir(mode=0o777)
         (disk / "drop").chmod(0o777)
@@ -1133,7 +1134,9 @@ if os.fork() == 0:
         os._exit(0)
     os._exit(0)
 os.wait()
-time.sleep(0.2)
+deadline = time.monotonic() + 1.5
+while not os.path.exists(PID_FILE) and time.monotonic() < deadline:
+    time.sleep(0.02)
 """.replace("PID_FILE", repr(str(pid_file)))]), folder / "nb.ipynb")
         out = folder / "results.json"
         run = subprocess.run(

@@ -57,10 +57,13 @@ def refuse_namespaces() -> None:
     program = _program(machine)
     filters = (_Filter * len(program))(*[_Filter(*ins) for ins in program])
     libc = ctypes.CDLL(None, use_errno=True)
-    if os.geteuid() != 0:  # root (CAP_SYS_ADMIN) may install a filter without no_new_privs
+    fprog = ctypes.byref(_Program(len(program), filters))
+    # With CAP_SYS_ADMIN (root on a host) no_new_privs is not needed, and is left off so that
+    # setuid helpers behave as usual; without it (a container's root, a user) it is.
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0) != 0:
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_Program(len(program), filters)), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "the namespace filter could not be installed")
+        if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "the namespace filter could not be installed")
 
 
 if __name__ == "__main__":
