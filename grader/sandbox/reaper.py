@@ -18,9 +18,10 @@ _ROUNDS = 50  # a fork bomb is bounded by RLIMIT_NPROC; each round kills everyth
 _REAP_SECONDS = 2.0
 
 
-def become_subreaper() -> bool:
+def become_subreaper(on: bool = True) -> bool:
+    """Make this process (``on=False``: no longer) the reaper of its descendants' orphans."""
     libc = ctypes.CDLL(None, use_errno=True)
-    return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    return libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
 
 
 def children_of(pid: int) -> set[int]:

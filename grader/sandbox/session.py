@@ -384,7 +384,12 @@ class Sandbox:
                 pass
 
     def _end_descendants(self) -> None:
-        if self.subreaper and not reaper.kill_descendants(self.spare):
+        if not self.subreaper:
+            return
+        ended = reaper.kill_descendants(self.spare)
+        # Later orphans of this process's other children are not this sandbox's to collect.
+        self.subreaper = not reaper.become_subreaper(False)
+        if not ended:
             raise ProcessLookupError("processes the notebook started could not all be stopped")
 
     def _release_slot(self) -> None:
