@@ -17,6 +17,7 @@ from .config import Assignment, ConfigError, available_assignments, load_assignm
 from .notebook import Notebook, NotebookError, prepare, read_notebook
 from .results import INTERNAL_PROBLEM, GradingResults, TestResult
 from .sandbox.session import CannotHide, CellRun, Sandbox
+from .text import plain
 
 COLAB_ONLY = ("google.colab",)
 
@@ -103,7 +104,7 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         # The scores stand (the grading process computed them); the instructor is told.
         results.extra_data["cleanup_problems"] = [problem.step.value for problem in sandbox.cleanup_problems]
         for problem in sandbox.cleanup_problems:
-            print(f"grader: after grading, {problem.step.value} could not be cleaned up: {problem.detail}",
+            print(plain(f"grader: after grading, {problem.step.value} could not be cleaned up: {problem.detail}"),
                   file=sys.stderr)
     return results
 
@@ -127,7 +128,7 @@ def _run_tests(spec: Assignment, sandbox: Sandbox | None, problem: str | None, *
         for error in plugin.collection_errors:
             print(f"grader: collection error: {error}", file=sys.stderr)
     for note in plugin.instructor_notes:
-        print(f"grader: test error: {note}", file=sys.stderr)
+        print(plain(f"grader: test error: {note}"), file=sys.stderr)  # may quote what student code raised
     results = GradingResults(tests=tests, extra_data={"assignment": spec.name})
     notes.append(_hidden_summary(tests))
     results.output = "\n".join(filter(None, notes))
