@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import HIDDEN_ENV
-from .sandbox.leftovers import remove_tree
 from .results import INTERNAL_PROBLEM
+from .sandbox.leftovers import remove_tree
 from .text import plain
 
 METADATA_FILE = "submission_metadata.yml"
