@@ -17,7 +17,8 @@ from .config import Assignment, ConfigError, available_assignments, load_assignm
 from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_prepared
 from .results import INTERNAL_PROBLEM, GradingResults, TestResult
-from .sandbox.session import CellRun, Sandbox
+from .sandbox.session import CannotHide, CellRun, Sandbox
+from .text import plain
 
 COLAB_ONLY = ("google.colab",)
 
@@ -82,8 +83,12 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
     if notebook is None:
         return results_for_problem(spec, f"Your submission could not be graded: {problem}")
     secret = [spec.root.parent, spec.tests_dir, path.resolve().parent, *hidden]
-    sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits,
-                      hidden=[str(Path(p).resolve()) for p in secret])
+    try:
+        sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits,
+                          hidden=[str(Path(p).resolve()) for p in secret])
+    except CannotHide as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name})
     try:
         cell_runs = sandbox.start()
         results = _run_tests(spec, sandbox, None, public_only=public_only)
@@ -99,6 +104,12 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         "worker_restarts": sandbox.restarts,
         "cells": {run.index: run.status for run in cell_runs},
     })
+    if sandbox.cleanup_problems:
+        # The scores stand (the grading process computed them); the instructor is told.
+        results.extra_data["cleanup_problems"] = [problem.step.value for problem in sandbox.cleanup_problems]
+        for problem in sandbox.cleanup_problems:
+            print(plain(f"grader: after grading, {problem.step.value} could not be cleaned up: {problem.detail}"),
+                  file=sys.stderr)
     return results
 
 
@@ -121,7 +132,7 @@ def _run_tests(spec: Assignment, sandbox: Sandbox | None, problem: str | None, *
         for error in plugin.collection_errors:
             print(f"grader: collection error: {error}", file=sys.stderr)
     for note in plugin.instructor_notes:
-        print(f"grader: test error: {note}", file=sys.stderr)
+        print(plain(f"grader: test error: {note}"), file=sys.stderr)  # may quote what student code raised
     results = GradingResults(tests=tests, extra_data={"assignment": spec.name})
     notes.append(_hidden_summary(tests))
     results.output = "\n".join(filter(None, notes))

@@ -43,6 +43,8 @@ from pathlib import Path
 
 from .config import HIDDEN_ENV
 from .results import INTERNAL_PROBLEM
+from .sandbox.leftovers import remove_tree
+from .text import plain
 
 METADATA_FILE = "submission_metadata.yml"
 RESULTS_FILE = "results.json"
@@ -52,6 +54,7 @@ REPORT_FILE = "report.html"
 # A submission that has not finished after this long is stopped: more than any honest notebook
 # needs with the per-cell and per-call limits, and more than Gradescope's default 10 minutes.
 SUBMISSION_SECONDS = 1200.0
+METADATA_BYTES = 16 << 20  # Gradescope's file for thousands of submissions is a few MB
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 
 
@@ -115,7 +118,14 @@ def _yaml_loader():
     import yaml
 
     class Loader(yaml.SafeLoader):
-        """SafeLoader that reads Ruby object tags (``!ruby/hash:...``) as plain data."""
+        """SafeLoader that reads Ruby object tags (``!ruby/hash:...``) as plain data and refuses
+        aliases: a few hundred bytes of nested aliases expand to gigabytes."""
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, "aliases are not accepted", mark)
+            return super().compose_node(parent, index)
 
     def plain(loader, suffix, node):
         if isinstance(node, yaml.MappingNode):
@@ -142,7 +152,7 @@ def parse_metadata(text: str) -> dict[str, dict]:
     try:
         data = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:
-        return _parse_metadata_plain(text)
+        return _parse_metadata_plain(text)  # reads aliases as the text they are
     if not isinstance(data, dict):
         return {}
     return {_norm_key(k): _normalise(v) if isinstance(v, dict) else {} for k, v in data.items()}
@@ -196,7 +206,7 @@ def _submitters(meta: dict) -> tuple[Submitter, ...]:
     found = []
     for person in people if isinstance(people, list) else []:
         if isinstance(person, dict):
-            found.append(Submitter(*(str(person.get(k) or "") for k in ("name", "email", "sid"))))
+            found.append(Submitter(*(plain(str(person.get(k) or ""))[:200] for k in ("name", "email", "sid"))))
     return tuple(found)
 
 
@@ -211,12 +221,17 @@ def _newest_mtime(folder: Path) -> float:
     return newest
 
 
-def _export_root(folder: Path) -> Path | None:
-    """The folder holding submission_metadata.yml: ``folder`` itself or one level down."""
+def _export_root(folder: Path, skip: Path | None = None) -> Path | None:
+    """The folder holding submission_metadata.yml: ``folder`` itself, or its one top folder (a
+    zip of the export folder). Never a folder among others: that is a student's, and a metadata
+    file in it must not turn the batch into that student's files alone."""
     if (folder / METADATA_FILE).is_file():
         return folder
-    inner = [p for p in sorted(folder.iterdir()) if p.is_dir() and (p / METADATA_FILE).is_file()]
-    return inner[0] if len(inner) == 1 else None
+    entries = [p for p in folder.iterdir() if _visible(p) and (skip is None or p.resolve() != skip)]
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        if (entries[0] / METADATA_FILE).is_file():
+            return entries[0]
+    return None
 
 
 def _visible(path: Path) -> bool:
@@ -228,11 +243,17 @@ def discover(folder: Path, *, mtime_floor: float = 0.0, exclude: Path | None = N
     folder = Path(folder)
     if exclude is not None:
         skip = Path(exclude).resolve()
-        subs = discover(folder, mtime_floor=mtime_floor)
+        subs = _discover(folder, mtime_floor, skip)
         return [s for s in subs if s.source.resolve() != skip]
-    root = _export_root(folder)
+    return _discover(folder, mtime_floor, None)
+
+
+def _discover(folder: Path, mtime_floor: float, skip: Path | None) -> list[Submission]:
+    root = _export_root(folder, skip)
     if root is not None:
-        metadata = parse_metadata((root / METADATA_FILE).read_text(encoding="utf-8", errors="replace"))
+        with open(root / METADATA_FILE, "rb") as handle:
+            text = handle.read(METADATA_BYTES).decode("utf-8", errors="replace")
+        metadata = parse_metadata(text)
         subs = []
         for path in sorted(p for p in root.iterdir() if p.is_dir() and _visible(p) and not p.is_symlink()):
             meta = metadata.get(path.name, {})
@@ -349,14 +370,16 @@ def _fault(kind: str, submission: str) -> bool:
 def _run_child(task: dict) -> tuple[str, str]:
     """Fork a child that grades ``task``; wait for it. Returns (status, detail)."""
     result_path = Path(task["results"])
-    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(result_path.parent, 0o700)
     log_path = result_path.parent / LOG_FILE
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the child: grade, write, leave without running the server's clean-up
         code = 0
+        target = None
         try:
             os.setpgid(0, 0)  # so a stuck child and anything it started can be killed as a group
             if _PROTO_FD is not None:
@@ -369,15 +392,18 @@ def _run_child(task: dict) -> tuple[str, str]:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             if _fault("child-dies", task["id"]):
                 os._exit(9)
-            from .results import write_atomically
+            from .results import ResultsFile
 
+            target = ResultsFile(result_path)  # before any student code runs: a full disk costs nothing
             results = grade_submission(Path(task["source"]), task.get("assignment"),
                                        solutions_root=Path(task["solutions"]) if task.get("solutions") else None)
-            write_atomically(results, result_path)
+            target.write(results)
         except BaseException:
             code = 70
             try:
                 traceback.print_exc()
+                if target is not None:
+                    target.discard()  # the server writes the internal-error result instead
             except BaseException:
                 pass
         finally:
@@ -682,6 +708,28 @@ def _run_pool(todo: list[Submission], out: Path, jobs: int, assignment: str | No
         log.close()
 
 
+class IsolationUnavailable(RuntimeError):
+    """Batch grading was refused: this system gives the worker no mount and PID namespaces."""
+
+
+ISOLATION_NEEDED = (
+    "grade-all needs mount and PID namespaces to keep each student's code away from the other "
+    "submissions and their results, and this system refuses them (a container's default seccomp "
+    "profile, or user namespaces disabled). Run it as root on the host, or as a user allowed user "
+    "namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu also "
+    "kernel.apparmor_restrict_unprivileged_userns=0), or in a container started with "
+    "--cap-add SYS_ADMIN --security-opt seccomp=unconfined.")
+
+
+def require_isolation() -> None:
+    """Without mount and PID namespaces a worker can find the batch's input in /proc and read
+    (and run) a classmate's notebook: batch grading refuses rather than grade like that."""
+    from .sandbox.confine import namespaces_available
+
+    if not namespaces_available():
+        raise IsolationUnavailable(ISOLATION_NEEDED)
+
+
 def grade_all(
     input: Path,
     out: Path,
@@ -696,7 +744,9 @@ def grade_all(
     """Grade every submission in ``input`` into ``out`` (see the module docstring)."""
     started = time.monotonic()
     input, out = Path(input), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not out.is_dir():
+        out.mkdir(mode=0o700, parents=True)
+    os.chmod(out, os.stat(out).st_mode & 0o700)  # every result and every name: the instructor's only
     jobs = max(1, jobs or os.cpu_count() or 1)
     summary = BatchSummary(out=out)
     unpacked = None
@@ -715,11 +765,15 @@ def grade_all(
         todo = [s for s in subs if force or not _is_current(s, out / s.id / RESULTS_FILE)]
         summary.skipped = len(subs) - len(todo)
         if todo:
+            require_isolation()
             hidden = tuple(p for p in (input, unpacked, out) if p is not None)
             _run_pool(todo, out, jobs, assignment, solutions_root, progress, summary, hidden)
     finally:
         if unpacked is not None:
-            shutil.rmtree(unpacked, ignore_errors=True)
+            try:
+                remove_tree(str(unpacked))  # any depth a zip's paths have
+            except OSError:
+                traceback.print_exc(file=sys.stderr)
     records = load_records(out, subs)
     summary.scores = {r.id: r.score for r in records}
     summary.grades_csv = write_grades_csv(out / GRADES_FILE, records)
@@ -794,23 +848,35 @@ def write_grades_csv(path: Path, records: list[Record]) -> Path:
     ordered = sorted(columns, key=lambda c: columns[c])
     full = max((r.max_score for r in records), default=0.0)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)  # names and emails: the instructor's eyes only
+    with open(fd, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["submission", "names", "emails", "sids", "total", "max", *ordered])
+        writer.writerow(["submission", "names", "emails", "sids", "total", "max", *map(spreadsheet_text, ordered)])
         for record in records:
             scores = {test_column(t): t.get("score", 0) for t in record.tests}
             people = record.submitters
             writer.writerow([
-                record.id,
-                "; ".join(p.name for p in people if p.name),
-                "; ".join(p.email for p in people if p.email),
-                "; ".join(p.sid for p in people if p.sid),
+                *map(spreadsheet_text, (
+                    record.id,
+                    "; ".join(p.name for p in people if p.name),
+                    "; ".join(p.email for p in people if p.email),
+                    "; ".join(p.sid for p in people if p.sid))),
                 _fmt(record.score),
                 _fmt(record.max_score or full),
                 *(_fmt(scores[c]) if c in scores else "" for c in ordered),
             ])
     os.replace(tmp, path)
     return path
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage
+    return before them) would be run as a formula when the instructor opens grades.csv."""
+    return f"'{text}" if text[:1] in _FORMULA_STARTS else text
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _fmt(value) -> str:

@@ -6,10 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from .results import GradingResults, number_key, write_atomically
+from .results import GradingResults, ResultsFile, number_key
+from .text import plain
 
 
 def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
+    """The terminal's view of results; every line of student-derived text is made plain."""
     lines = [title]
     if results.output:
         lines += ["  " + line for line in results.output.splitlines()]
@@ -24,17 +26,27 @@ def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
             if len(shown) > details:
                 lines.append("          ...")
     lines.append(f"\nScore: {results.score:g}/{results.max_score:g}")
-    return "\n".join(lines)
+    return plain("\n".join(lines))
 
 
 def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
     from .api import grade_notebook
 
     out = getattr(args, "out", None)
-    results = grade_notebook(Path(args.notebook), args.assignment, solutions_root=args.solutions,
-                             public_only=public_only, hidden=[Path(out).resolve().parent] if out else [])
-    if getattr(args, "out", None):
-        write_atomically(results, Path(args.out))
+    try:
+        # Before any student code runs: a notebook that fills the disk cannot cost the file.
+        target = ResultsFile(Path(out)) if out else None
+    except OSError as exc:
+        print(f"grader: cannot write results to {out}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        results = grade_notebook(Path(args.notebook), args.assignment, solutions_root=args.solutions,
+                                 public_only=public_only, hidden=[Path(out).resolve().parent] if out else [])
+        if target is not None:
+            target.write(results)
+    finally:
+        if target is not None:
+            target.discard()
     if getattr(args, "json", False):
         print(results.to_json(), end="")
     else:
@@ -129,14 +141,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_grade_all(args: argparse.Namespace) -> int:
-    from .batch import grade_all
+    from .batch import IsolationUnavailable, grade_all
 
     source = Path(args.input)
     out = Path(args.out) if args.out else Path(f"{source.stem or 'batch'}-graded")
     try:
         summary = grade_all(source, out, jobs=args.jobs, force=args.force, assignment=args.assignment,
                             solutions_root=args.solutions)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, IsolationUnavailable) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     print(f"{summary.submissions} submissions: {summary.graded} graded in {summary.seconds:.1f} s, "

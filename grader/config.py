@@ -32,6 +32,9 @@ class Limits:
     cell_seconds: float = 20.0  # wall clock for one notebook cell
     call_seconds: float = 5.0  # wall clock for one call into a student's function
     memory_mb: int = 512  # data segment of the worker: torch needs ~230 MB, the grader ~110 MB of 768
+    # Address space beyond memory_mb for the code student code imports: torch maps ~500 MB and
+    # reserves more as it runs. Only a backstop: shared mappings are refused, RLIMIT_DATA holds.
+    libraries_mb: int = 768
     cpu_seconds: int = 120  # CPU time of the worker over its whole life
     processes: int = 64  # processes and threads of the sandbox user
     file_size_mb: int = 16  # largest file the worker may write

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import late
 from .config import Assignment, ConfigError, available_assignments, load_assignment
-from .results import GradingResults, TestResult, write_atomically
+from .results import GradingResults, ResultsFile, TestResult, write_atomically
 from .submission import Choice, choose, notebook_assignments, submitted_files
 
 INTERNAL_ERROR = (
@@ -37,6 +37,12 @@ def run_gradescope(
     root = Path(root)
     started = time.monotonic()
     notes: list[str] = []
+    target = None
+    try:
+        # Before any student code runs: a notebook that fills the disk cannot cost the file.
+        target = ResultsFile(root / "results" / "results.json")
+    except OSError as exc:
+        notes.append(f"Could not reserve space for results.json: {exc}")
     try:
         results = _grade(root, solutions_root, assignment, notes)
     except Exception:
@@ -45,13 +51,21 @@ def run_gradescope(
     except BaseException:
         # Someone is stopping the process (Ctrl-C, SystemExit): leave a result behind, then stop.
         notes.append("Grading was interrupted:\n" + traceback.format_exc())
-        _finish(root, _problem(None, INTERNAL_ERROR), notes, started)
+        _finish(root, _problem(None, INTERNAL_ERROR), notes, started, target)
         raise
-    _finish(root, results, notes, started)
+    _finish(root, results, notes, started, target)
     return results
 
 
-def _finish(root: Path, results: GradingResults, notes: list[str], started: float) -> None:
+def _write(results: GradingResults, path: Path, target: ResultsFile | None) -> None:
+    if target is not None and target.fd is not None:
+        target.write(results)
+    else:
+        write_atomically(results, path)
+
+
+def _finish(root: Path, results: GradingResults, notes: list[str], started: float,
+            target: ResultsFile | None = None) -> None:
     results.execution_time = max(results.execution_time, time.monotonic() - started)
     if notes:
         results.extra_data.setdefault("instructor_notes", []).extend(n.splitlines()[0] for n in notes)
@@ -59,14 +73,17 @@ def _finish(root: Path, results: GradingResults, notes: list[str], started: floa
             print(f"[grader] {note}", flush=True)
     path = root / "results" / "results.json"
     try:
-        write_atomically(results, path)
+        _write(results, path, target)
     except Exception:
         # Odd content must not cost the student the file: fall back to the bare verdict.
         print(f"[grader] Writing {path} failed:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
         try:
-            write_atomically(GradingResults(output=INTERNAL_ERROR, score_override=0.0), path)
+            _write(GradingResults(output=INTERNAL_ERROR, score_override=0.0), path, target)
         except Exception:
             print(f"[grader] Writing a fallback {path} failed too.", file=sys.stderr, flush=True)
+    finally:
+        if target is not None:
+            target.discard()
 
 
 def _problem(assignment: Assignment | None, message: str) -> GradingResults:

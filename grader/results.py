@@ -6,8 +6,10 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from .text import plain
 
 # Gradescope truncates at 100,000 characters; our caps keep whole messages well under that.
 MAX_TEST_OUTPUT = 5_000
@@ -18,7 +20,7 @@ INTERNAL_PROBLEM = ("The autograder ran into an internal problem while grading t
 
 
 def cap(text: str, limit: int) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = plain(text.replace("\r\n", "\n").replace("\r", "\n"))
     if len(text) <= limit:
         return text
     note = f"\n[... {len(text) - limit} more characters not shown]"
@@ -45,7 +47,7 @@ class TestResult:
 
     def to_dict(self) -> dict:
         entry = {
-            "name": self.name,
+            "name": plain(self.name),
             "score": _number(self.score),
             "max_score": _number(self.max_score),
             "status": self.status,
@@ -104,11 +106,22 @@ class GradingResults:
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": [t.to_dict() for t in [*ordered, *self.adjustments]],
-            "extra_data": self.extra_data,
+            "extra_data": _plain_data(self.extra_data),
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _plain_data(value):
+    """extra_data holds student-derived strings too (the graded file's name, cell statuses)."""
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, dict):
+        return {plain(str(k)) if isinstance(k, str) else k: _plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_data(v) for v in value]
+    return value
 
 
 def number_key(number: str | None) -> tuple:
@@ -121,22 +134,83 @@ def number_key(number: str | None) -> tuple:
     return tuple(parts)
 
 
-def write_atomically(results: GradingResults, path: Path) -> None:
-    """Write via a private temporary file and rename, so no reader ever sees a partial file and a
-    file put there earlier by anyone else is replaced, not appended to or followed as a link."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(results.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
+# Room taken for results.json before any student code runs: a full disk then costs the student
+# nothing. Capped outputs (4 bytes a character at most) of a few hundred tests fit.
+RESERVED_BYTES = 2 << 20
+STORE_PROBLEM = ("The full feedback was too large to store; the scores are complete, the test "
+                 "output is not.")
+
+
+class ResultsFile:
+    """results.json whose disk space is claimed now and which is written, later, all at once.
+
+    The space is a private (0600) temporary file next to the target, preallocated, so writing
+    into it later needs no free blocks; ``write`` truncates it to the results and renames it over
+    the target, so no reader ever sees a partial file and a file put there earlier by anyone else
+    is replaced, not appended to or followed as a link. Raises OSError now if not even the
+    reservation fits.
+    """
+
+    def __init__(self, path: Path, reserve: int = RESERVED_BYTES):
+        self.path = Path(path)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.reserved = reserve
+        fd, self.tmp = tempfile.mkstemp(prefix=".results-", dir=self.path.parent)
         try:
-            os.unlink(tmp)
+            os.posix_fallocate(fd, 0, reserve)
         except OSError:
-            pass
-        raise
+            os.close(fd)
+            os.unlink(self.tmp)
+            raise
+        self.fd: int | None = fd
+
+    def write(self, results: GradingResults) -> None:
+        if self.fd is None:
+            raise ValueError("this results file was already written")
+        data = results.to_json().encode("utf-8")
+        try:
+            self._store(data)
+        except OSError:
+            if len(data) <= self.reserved:
+                raise
+            self._store(_within(results, self.reserved))  # only the reserved space is certain
+        os.replace(self.tmp, self.path)
+        os.close(self.fd)
+        self.fd = None
+
+    def _store(self, data: bytes) -> None:
+        view = memoryview(data)
+        offset = 0
+        while offset < len(view):
+            offset += os.pwrite(self.fd, view[offset:], offset)
+        os.ftruncate(self.fd, len(data))
+        os.fsync(self.fd)
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+
+
+def _within(results: GradingResults, limit: int) -> bytes:
+    """The same scores without the test output, for results too large for their reservation."""
+    bare = [replace(t, name=t.name[:200], output="") for t in results.tests]
+    slim = GradingResults(tests=bare, output=STORE_PROBLEM, execution_time=results.execution_time,
+                          score_override=results.score_override, adjustments=results.adjustments)
+    data = slim.to_json().encode("utf-8")
+    if len(data) > limit:
+        data = GradingResults(output=STORE_PROBLEM, score_override=results.score).to_json().encode()
+    return data
+
+
+def write_atomically(results: GradingResults, path: Path) -> None:
+    """Write results.json at once (a :class:`ResultsFile` reserved and written on the spot)."""
+    target = ResultsFile(path, reserve=max(4096, len(results.to_json().encode("utf-8"))))
+    try:
+        target.write(results)
+    finally:
+        target.discard()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -11,6 +12,11 @@ import pytest
 from grader.api import grade_notebook
 from grader.results import GradingResults
 from nbtools import REPO, write_notebook
+
+if os.environ.get("GRADER_TEST_REFUSE_NAMESPACES") == "1":  # the whole session as in Docker or on Gradescope
+    from without_namespaces import refuse_namespaces
+
+    refuse_namespaces()
 
 CORE = Path(__file__).parent / "fixtures" / "core"
 SCHEMA = json.loads((REPO / "grader" / "schema" / "results.schema.json").read_text())

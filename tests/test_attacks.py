@@ -38,7 +38,7 @@ from grader.config import default_solutions_root
 from grader.results import GradingResults
 from grader.sandbox import confine
 from grader.sandbox.session import HIDDEN_ENV, needed_paths
-from nbtools import REPO, write_notebook
+from nbtools import write_notebook
 
 AS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not AS_ROOT, reason="needs root or the container")
@@ -782,10 +782,11 @@ def test_the_socket_filter_alone_refuses_internet_sockets():
         verdict = b"?"
         try:
             confine._prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
-            if not confine.forbid_inet_sockets():
+            if not confine.forbid_sockets():
                 verdict = b"no filter"
             else:
-                socket.socket(socket.AF_UNIX).close()
+                for end in socket.socketpair():
+                    end.close()
                 try:
                     socket.create_connection(("127.0.0.1", 9), timeout=0.2)
                     verdict = b"connected"
@@ -1134,3 +1135,383 @@ def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashe
     assert "Cell #3 raised ZeroDivisionError" in results.output
     assert re.search(r"Cell #4 stopped the process.*\n.*without the names it defines \(os, lost_value\)",
                      results.output), results.output
+
+
+# ---- round two: isolation, cleanup, batch, text ---------------------------------------------------------
+from grader import cli as grader_cli  # noqa: E402
+from grader.sandbox import leftovers  # noqa: E402
+from without_namespaces import refuse_namespaces  # noqa: E402
+
+NO_NAMESPACES = [sys.executable, str(Path(__file__).parent / "without_namespaces.py")]
+# What no stored or printed student text may hold: terminal escapes, other controls, bidi overrides.
+UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def grade_without_namespaces(arena: Arena, stub_score: float, path: Path) -> dict:
+    """Grade ``path`` in a forked child that is refused namespaces (as in Docker, on Gradescope)."""
+    out = arena.base / f"no-namespaces-{path.parent.name}.json"
+    out.unlink(missing_ok=True)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            refuse_namespaces()
+            os.environ[HIDDEN_ENV] = arena.hidden
+            out.write_text(grade_notebook(path, "demo", solutions_root=arena.solutions).to_json())
+            code = 0
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    data = assert_schema_valid(json.loads(out.read_text()))
+    assert sum(t["score"] for t in data["tests"]) <= stub_score
+    assert MARKER not in json.dumps(data)
+    return data
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [*_strings(k), *_strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_shared_memory_counts_against_the_memory_limit(attack):
+    # One cell per kind (each has its own time limit); at most 640 MiB each way, over the limit.
+    results = attack("shared-memory", """
+import ctypes, mmap, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+CHUNK = 64 << 20
+held, got = [], {"mmap": 0, "shm": 0, "memfd": 0}
+for _ in range(10):
+    try:
+        view = mmap.mmap(-1, CHUNK)
+    except OSError:
+        break
+    ctypes.memset(ctypes.addressof(ctypes.c_char.from_buffer(view)), 1, CHUNK)
+    held.append(view)
+    got["mmap"] += 64
+""", """
+for _ in range(10):
+    ident = libc.shmget(0, CHUNK, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+    if ident < 0:
+        break
+    address = libc.shmat(ident, None, 0)
+    libc.shmctl(ident, 0, None)  # IPC_RMID now: gone once detached, whatever the grader does
+    if address in (None, 2**64 - 1):
+        break
+    ctypes.memset(address, 1, CHUNK)
+    got["shm"] += 64
+""", """
+block = b"x" * (4 << 20)
+for _ in range(10):
+    try:
+        fd = os.memfd_create("hog")
+        for offset in range(0, CHUNK, len(block)):
+            os.pwrite(fd, block, offset)
+    except OSError:
+        break
+    held.append(fd)
+    got["memfd"] += 64
+""", """
+raise RuntimeError(f"held {sum(got.values())} MiB of shared memory {got}")
+""")
+    held = int(cell_message(results, r"held (\d+) MiB").group(1))
+    assert held <= 512
+
+
+@needs_root
+def test_ipc_objects_and_files_in_shared_places_do_not_outlive_grading(arena, stub_score):
+    path = arena.notebook("leftovers", ["""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+made = [f"uid={os.getuid()}"]
+made.append(f"msg={libc.msgget(0, 0o1600)}")  # IPC_PRIVATE, IPC_CREAT | 0600
+made.append(f"sem={libc.semget(0, 1, 0o1600)}")
+made.append(f"shm={libc.shmget(0, 1 << 20, 0o1600)}")
+for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        with open(f"{folder}/grader-leftover-{os.getuid()}", "w") as handle:
+            handle.write("still here")
+        made.append(folder)
+    except OSError as exc:
+        made.append(type(exc).__name__)
+raise RuntimeError(" ".join(made))
+"""])
+    data = grade_without_namespaces(arena, stub_score, path)
+    uid = int(re.search(r"uid=(\d+)", data["output"]).group(1))
+    try:
+        owned = []
+        for table in ("shm", "msg", "sem"):
+            lines = Path(f"/proc/sysvipc/{table}").read_text().splitlines()
+            header = lines[0].split()
+            rows = [dict(zip(header, line.split())) for line in lines[1:]]
+            owned += [(table, row) for row in rows if uid in (int(row["uid"]), int(row["cuid"]))]
+        assert not owned
+        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+            assert not [e.name for e in os.scandir(folder) if e.stat(follow_symlinks=False).st_uid == uid]
+    finally:
+        leftovers.remove_ipc_of(uid)
+        leftovers.remove_files_of(uid)
+
+
+@needs_root
+def test_a_full_disk_under_the_results_folder_still_ends_in_results_json(arena, stub_score):
+    disk = arena.base / "small-disk"
+    disk.mkdir()
+    if not confine._mount("none", str(disk), "tmpfs", 0, "size=8m,mode=755"):
+        pytest.skip("no small tmpfs can be mounted here (a container without CAP_SYS_ADMIN)")
+    try:
+        (disk / "drop").mkdir(mode=0o777)
+        (disk / "drop").chmod(0o777)
+        (disk / "results").mkdir()
+        path = arena.notebook("fill-disk", ["""
+import os
+block = b"x" * (1 << 20)
+written = 0
+for n in range(64):  # at most 64 MB, and the disk holds 8
+    try:
+        with open(f"DROP/fill-{n}", "wb") as handle:
+            handle.write(block)
+        written += 1
+    except OSError:
+        break
+raise RuntimeError(f"wrote {written} MB")
+""".replace("DROP", str(disk / "drop"))])
+        out = disk / "results" / "results.json"
+        env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
+        run = subprocess.run([*NO_NAMESPACES, sys.executable, "-m", "grader", "--solutions", str(arena.solutions),
+                              "grade", str(path), "--out", str(out)],
+                             env=env, capture_output=True, text=True, timeout=120, cwd=arena.base)
+        assert run.returncode in (0, 1), run.stderr[-2000:]
+        data = assert_schema_valid(json.loads(out.read_text()))
+        assert re.search(r"wrote [1-7] MB", data["output"])  # the disk really was full
+        assert sum(t["score"] for t in data["tests"]) <= stub_score
+        assert out.stat().st_mode & 0o777 == 0o600
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@needs_isolation
+@pytest.mark.skipif(IN_CONTAINER, reason="needs a mount namespace")
+def test_a_results_folder_that_holds_the_graders_paths_is_hidden_all_the_same(arena, stub_score):
+    folder = arena.base / "out-with-lib"
+    (folder / "lib").mkdir(parents=True)
+    (folder / "lib" / "visible.txt").write_text("bound back\n")
+    (folder / "classmate").mkdir()
+    (folder / "classmate" / "results.json").write_text('{"output": "CLASSMATE-RESULTS-55"}')
+    for item in [folder, *folder.rglob("*")]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
+    path = arena.notebook("beside-lib", ["""
+import os
+seen = []
+for name in ("classmate/results.json", "lib/visible.txt"):
+    try:
+        with open(os.path.join(FOLDER, name)) as handle:
+            seen.append(handle.read().strip())
+    except OSError as exc:
+        seen.append(type(exc).__name__)
+try:
+    seen.append(",".join(os.listdir(FOLDER)))
+except OSError as exc:
+    seen.append(type(exc).__name__)
+raise RuntimeError(" | ".join(seen))
+""".replace("FOLDER", repr(str(folder)))])
+    out = folder / "results.json"
+    # A PYTHONPATH entry inside the results folder makes it one of the paths the worker needs.
+    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": os.pathsep.join([GRADER_HOME, str(folder / "lib")])}
+    run = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), "grade", str(path),
+                          "--out", str(out)], env=env, capture_output=True, text=True, timeout=120, cwd=arena.base)
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    data = assert_schema_valid(json.loads(out.read_text()))
+    assert "CLASSMATE-RESULTS-55" not in data["output"] and "classmate" not in data["output"]
+    assert "bound back" in data["output"]
+    assert "hidden-files" in data["extra_data"]["protections"]
+    assert sum(t["score"] for t in data["tests"]) <= stub_score
+
+
+def test_terminal_escapes_and_bidi_overrides_never_reach_results_or_the_terminal(attack):
+    lie = ("\\x1b]0;owned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2K\\r  PASS  1.1 relu  5/5"
+           "\\u202eScore: 20/20\\u2066\\x9b31m\\x00")
+    results = attack("escapes", f"""
+LIE = "{lie}"
+print(LIE)
+raise RuntimeError(LIE)
+""", """
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    print(LIE)
+    raise ValueError(LIE)
+def scale(x, factor):
+    raise type(LIE[:20], (Exception,), {})(LIE)
+""")
+    stored = _strings(results.to_dict())
+    assert any("owned" in text for text in stored)  # the text is there, its escapes are not
+    assert not [text for text in stored if UNSAFE_TEXT.search(text)]
+    assert not UNSAFE_TEXT.search(grader_cli._summary("escapes.ipynb", results))
+
+
+def test_student_code_cannot_reach_any_unix_socket(attack, arena):
+    # Where D-Bus and systemd keep theirs (visible to the worker), or this user's own runtime folder.
+    folder = "/run" if AS_ROOT else os.environ.get("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    path = os.path.join(folder, f"grader-test-bus-{os.getpid()}.sock")
+    abstract = f"\0grader-test-bus-{os.getpid()}"
+    listeners = []
+    for address in (path, abstract):
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(address)
+        listener.listen(8)
+        listener.setblocking(False)
+        listeners.append(listener)
+    os.chmod(path, 0o777)
+    try:
+        results = attack("unix-sockets", """
+import socket
+def _dial():
+    got = []
+    for address in (PATH, ABSTRACT):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(0.5)
+                conn.connect(address)
+                conn.sendall(b"leak")
+                got.append("connected")
+        except OSError as exc:
+            got.append(type(exc).__name__)
+    return " ".join(got)
+raise RuntimeError(_dial())
+def relu(z):
+    z[...] = -7.0  # a changed input: no points for "leaves input alone"
+    _dial()
+    return z
+""".replace("PATH", repr(path)).replace("ABSTRACT", repr(abstract)))
+        assert "connected" not in results.output
+        assert "no-unix-sockets" in results.extra_data["protections"]
+        for listener in listeners:
+            with pytest.raises(BlockingIOError):
+                listener.accept()
+    finally:
+        for listener in listeners:
+            listener.close()
+        os.unlink(path)
+
+
+@needs_root
+def test_an_ordinary_users_detached_processes_end_with_grading_without_namespaces(arena):
+    folder = Path(tempfile.mkdtemp(prefix="grader-nonroot-detach-"))
+    pid = None
+    try:
+        folder.chmod(0o777)
+        solutions = Path(shutil.copytree(arena.solutions, folder / "solutions"))
+        for item in [solutions, *solutions.rglob("*")]:
+            item.chmod(0o755 if item.is_dir() else 0o644)
+        pid_file = folder / "detached.pid"
+        notebook = shutil.copy(arena.notebook("nonroot-detach", ["""
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        with open(PID_FILE, "w") as handle:
+            handle.write(str(os.getpid()))
+        time.sleep(8)  # bounded: gone by itself after 8 s whatever the grader does
+        os._exit(0)
+    os._exit(0)
+os.wait()
+deadline = time.monotonic() + 1.5
+while not os.path.exists(PID_FILE) and time.monotonic() < deadline:
+    time.sleep(0.02)
+""".replace("PID_FILE", repr(str(pid_file)))]), folder / "nb.ipynb")
+        out = folder / "results.json"
+        run = subprocess.run(
+            [*NO_NAMESPACES, "runuser", "-u", "nobody", "--", sys.executable, "-m", "grader", "--solutions",
+             str(solutions), "grade", str(notebook), "--out", str(out)],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
+            capture_output=True, text=True, timeout=120, cwd=folder)
+        assert run.returncode in (0, 1), run.stderr[-2000:]
+        data = assert_schema_valid(json.loads(out.read_text()))
+        assert "pid" not in data["extra_data"]["protections"]  # really without namespaces
+        pid = int(pid_file.read_text())
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{pid}").exists() else "gone"
+        assert state in ("gone", "Z")
+    finally:
+        if pid is not None:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_three_thousand_deep_tree_in_scratch_is_removed_and_the_grade_stands(arena, stub_score):
+    path = arena.notebook("deep-tree", ["""
+import os
+start = os.getcwd()
+for _ in range(3000):
+    os.mkdir("d")
+    os.chdir("d")
+os.chdir(start)
+raise RuntimeError(f"scratch={start}")
+"""])
+    data = grade_without_namespaces(arena, stub_score, path)
+    assert "internal problem" not in data["output"] and "cleanup_problems" not in data["extra_data"]
+    scratch = re.search(r"scratch=(\S+)", data["output"]).group(1)
+    assert scratch.startswith(tempfile.gettempdir()) and not os.path.exists(scratch)
+
+
+def test_batch_grading_without_namespaces_refuses_rather_than_expose_classmates(arena, stub_score):
+    inputs = arena.base / "batch-input"
+    inputs.mkdir()
+    shutil.copy(arena.solutions / "demo" / "demo.ipynb", inputs / "alice.ipynb")
+    mallory = arena.notebook("mallory", ["""
+import json, os
+def _classmates():
+    found = {}
+    for pid in sorted(p for p in os.listdir("/proc") if p.isdigit())[:500]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                args = handle.read(4096).decode(errors="replace").split("\\x00")
+        except OSError:
+            continue
+        for arg in args:
+            if not os.path.isdir(arg):
+                continue
+            for name in sorted(os.listdir(arg))[:20]:
+                if name.endswith(".ipynb") and "mallory" not in name:
+                    try:
+                        with open(os.path.join(arg, name)) as handle:
+                            cells = json.load(handle)["cells"]
+                        for cell in cells:
+                            if cell["cell_type"] == "code":
+                                exec("".join(cell["source"]), found)
+                    except Exception:
+                        pass
+    return found
+_theirs = _classmates()
+def relu(z):
+    return _theirs["relu"](z)
+def scale(x, factor):
+    return _theirs["scale"](x, factor)
+def count(n):
+    return _theirs["count"](n)
+"""])
+    shutil.copy(mallory, inputs / "mallory.ipynb")
+    for item in [inputs, *inputs.iterdir()]:
+        item.chmod(0o755 if item.is_dir() else 0o644)  # as an instructor's umask leaves them
+    out = arena.base / "batch-output"
+    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
+    run = subprocess.run([*NO_NAMESPACES, sys.executable, "-m", "grader", "--solutions", str(arena.solutions),
+                          "grade-all", str(inputs), "--out", str(out), "--jobs", "1", "--assignment", "demo"],
+                         env=env, capture_output=True, text=True, timeout=300, cwd=arena.base)
+    try:
+        if run.returncode == 2:
+            assert "needs mount and PID namespaces" in run.stderr
+            assert not (out / "mallory" / "results.json").exists()
+        else:
+            assert run.returncode == 0, run.stderr[-2000:]
+            data = assert_schema_valid(json.loads((out / "mallory" / "results.json").read_text()))
+            assert sum(t["score"] for t in data["tests"]) <= stub_score
+    finally:
+        shutil.rmtree(out, ignore_errors=True)

@@ -267,3 +267,99 @@ def test_single_grading_through_the_api_matches_the_batch_for_an_export_notebook
         data.pop("execution_time")
         data["extra_data"].pop("graded_file", None)
     assert alone == batch
+
+
+# ---- round two: export root, metadata aliases, spreadsheet cells, output permissions ----------------
+LAUGHS = "\n".join([
+    "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]",
+    *(f"lol{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)),
+    "submission_1:",
+    "  :submitters: *a8",
+    "",
+])
+
+
+def _bounded(function, seconds: float = 30.0, memory: int = 512 << 20):
+    """Run ``function`` in a child with its memory and CPU capped; its JSON-able answer, or None."""
+    import resource
+    import select
+    import signal
+    import time
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            vm = int(Path("/proc/self/status").read_text().split("VmSize:")[1].split()[0]) * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (vm + memory, vm + memory))
+            resource.setrlimit(resource.RLIMIT_CPU, (int(seconds), int(seconds)))
+            os.write(write, json.dumps(function()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    deadline, answer = time.monotonic() + seconds, b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([read], [], [], 0.5)
+        if ready:
+            chunk = os.read(read, 1 << 20)
+            if not chunk:
+                break
+            answer += chunk
+    os.close(read)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    return json.loads(answer) if answer else None
+
+
+def test_a_metadata_file_in_one_students_folder_does_not_hide_the_other_students(tmp_path):
+    for name in ("alice", "bob", "mallory"):
+        (tmp_path / name).mkdir()
+        shutil.copyfile(STUB, tmp_path / name / "nn_basics.ipynb")
+    (tmp_path / "mallory" / "submission_metadata.yml").write_text("mallory:\n  :submitters: []\n")
+    (tmp_path / "mallory" / "mallory").mkdir()
+    assert [s.id for s in discover(tmp_path)] == ["alice", "bob", "mallory"]
+
+
+def test_an_export_zipped_with_its_top_folder_is_still_an_export(tmp_path):
+    export = tmp_path / "wrapped"
+    (export / "assignment_export" / "submission_1").mkdir(parents=True)
+    (export / "assignment_export" / "submission_metadata.yml").write_text(
+        "submission_1:\n  :submitters:\n  - :name: Ada\n")
+    assert [(s.id, s.submitters[0].name) for s in discover(export)] == [("submission_1", "Ada")]
+
+
+def test_metadata_aliases_are_refused_instead_of_expanding_to_gigabytes():
+    assert len(LAUGHS) < 600
+    answer = _bounded(lambda: {k: repr(v)[:200] for k, v in parse_metadata(LAUGHS).items()})
+    assert answer is not None, "parsing did not finish within its memory and time"
+    assert "submission_1" in answer and "lol" not in answer["submission_1"]  # nothing expanded
+
+
+def test_names_and_emails_that_look_like_formulas_are_written_as_text(tmp_path):
+    from grader.batch import Record, Submitter, write_grades_csv
+
+    people = (Submitter('=HYPERLINK("http://evil.example","x")', "+1@example.edu", "-2+3"),
+              Submitter("@SUM(A1)", "\t=1", "0042"))
+    write_grades_csv(tmp_path / "grades.csv", [Record("@id", people, {"score": -1, "tests": []})])
+    row = read_csv(tmp_path / "grades.csv")[0]
+    assert row["submission"] == "'@id"
+    assert row["names"] == "'=HYPERLINK(\"http://evil.example\",\"x\"); @SUM(A1)"
+    assert row["emails"] == "'+1@example.edu; \t=1" and row["sids"] == "'-2+3; 0042"
+    assert row["total"] == "-1"  # numbers stay numbers
+    for text in (row["submission"], row["names"], row["emails"], row["sids"]):
+        assert text[:1] not in "=+-@\t\r"
+
+
+def test_batch_output_is_readable_only_by_the_instructor(folder_batch):
+    _, out, _ = folder_batch
+    assert out.stat().st_mode & 0o777 == 0o700
+    assert (out / "grades.csv").stat().st_mode & 0o777 == 0o600
+    for name in ("alice", "bob", "carol", "dave"):
+        assert (out / name).stat().st_mode & 0o777 == 0o700
+        assert (out / name / "results.json").stat().st_mode & 0o777 == 0o600

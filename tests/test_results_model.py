@@ -56,3 +56,34 @@ def test_writing_replaces_an_existing_file_and_never_follows_a_planted_link(tmp_
     assert victim.read_text() == "keep"
     assert not target.is_symlink() and json.loads(target.read_text())["score"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "victim.txt"]
+
+
+def test_results_space_is_taken_when_reserved_and_the_written_file_is_private(tmp_path):
+    from grader.results import RESERVED_BYTES, ResultsFile
+
+    target = ResultsFile(tmp_path / "out" / "results.json")
+    assert os.stat(target.tmp).st_blocks * 512 >= RESERVED_BYTES  # claimed now, not at the end
+    target.write(sample())
+    path = tmp_path / "out" / "results.json"
+    assert json.loads(path.read_text())["score"] == 3
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["results.json"]
+
+
+def test_results_larger_than_their_reservation_keep_every_score_when_the_disk_is_full(tmp_path, monkeypatch):
+    from grader.results import ResultsFile
+
+    original = ResultsFile._store
+
+    def full_disk(self, data):
+        if len(data) > self.reserved:
+            raise OSError(28, "No space left on device")
+        original(self, data)
+
+    monkeypatch.setattr(ResultsFile, "_store", full_disk)
+    results = sample()
+    ResultsFile(tmp_path / "results.json", reserve=2000).write(results)
+    data = assert_schema_valid(json.loads((tmp_path / "results.json").read_text()))
+    assert data["score"] == results.score
+    assert sorted(t["score"] for t in data["tests"]) == sorted(t.score for t in [*results.tests, *results.adjustments])
+    assert "too large to store" in data["output"]

@@ -28,6 +28,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -62,6 +63,7 @@ class Isolation:
     processes: int
     file_bytes: int
     open_files: int
+    library_bytes: int = 0  # address space for libraries student code loads (torch: ~500 MB)
     hidden: tuple[str, ...] = ()  # paths the worker must not see (solutions, tests, results, submission)
     needed: tuple[str, ...] = ()  # paths the worker must keep (the interpreter, its packages)
 
@@ -165,6 +167,16 @@ def enter_namespaces(as_root: bool) -> list[str]:
     return []
 
 
+def namespaces_available() -> bool:
+    """Whether a worker started now would get its mount and PID namespaces (tried in a child)."""
+    extra = 0 if os.geteuid() == 0 else CLONE_NEWUSER
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _unshare(CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | extra) else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def become_pid_namespace_init() -> None:
     """After unshare(CLONE_NEWPID) only children enter the namespace: fork, and let the parent wait.
 
@@ -187,6 +199,35 @@ def _covered(path: str, roots: list[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
 
+def _hide_dir(path: str, keep: list[str]) -> bool:
+    """An empty read-only tmpfs over ``path``, with the needed paths inside it bound back.
+
+    A folder that also holds the interpreter or its packages (results written next to a venv)
+    is hidden all the same: everything in it but those paths disappears.
+    """
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if not keep:
+        return _mount("none", path, "tmpfs", MS_RDONLY | flags, "size=4k,nr_inodes=16,mode=000")
+    keep = [need for need in keep if not _covered(need, [k for k in keep if k != need])]
+    # Opened before the tmpfs covers them: the bind mounts are made from these descriptors.
+    handles = [os.open(need, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for need in keep]
+    try:
+        if not _mount("none", path, "tmpfs", flags, f"size=64k,nr_inodes={16 + 64 * len(keep)},mode=711"):
+            return False
+        ok = True
+        for need, handle in zip(keep, handles):
+            target = path
+            for part in os.path.relpath(need, path).split(os.sep):
+                target = os.path.join(target, part)
+                if not os.path.isdir(target):
+                    os.mkdir(target, 0o711)  # traversable, not listable
+            ok &= _mount(f"/proc/self/fd/{handle}", need, None, MS_BIND | MS_REC)
+        return _mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags) and ok
+    finally:
+        for handle in handles:
+            os.close(handle)
+
+
 def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
     """In the worker's own mount namespace: hide the secret paths, give it private scratch space.
 
@@ -200,14 +241,14 @@ def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
     hidden_ok = True
     done: list[str] = []
     for path in sorted({os.path.realpath(p) for p in iso.hidden}, key=len):
-        if _covered(path, done) or not os.path.exists(path):
+        bound_back = any(_covered(path, [need]) and _covered(need, done) for need in iso.needed)
+        if (_covered(path, done) and not bound_back) or not os.path.exists(path):
             continue
-        if any(_covered(need, [path]) for need in iso.needed):
-            hidden_ok = False  # would hide the interpreter itself: left visible, reported
+        if path in iso.needed:
+            hidden_ok = False  # it is the interpreter or its packages: left visible, reported
             continue
         if os.path.isdir(path):
-            ok = _mount("none", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                        "size=4k,nr_inodes=16,mode=000")
+            ok = _hide_dir(path, [need for need in iso.needed if _covered(need, [path])])
         else:
             ok = _mount("/dev/null", path, None, MS_BIND)
         hidden_ok &= ok
@@ -239,6 +280,11 @@ def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
 def apply_limits(iso: Isolation, own_user_namespace: bool = False) -> None:
     _set_limit(resource.RLIMIT_CORE, 0)
     _set_limit(resource.RLIMIT_DATA, iso.memory_bytes)
+    # RLIMIT_DATA misses the stack and shared mappings (the filter refuses those): the whole
+    # address space is capped too, at what the worker maps now plus the memory limit plus room
+    # for libraries (code is mapped, not allocated, and torch maps ~500 MB of it).
+    _set_limit(resource.RLIMIT_AS, _address_space() + iso.memory_bytes + iso.library_bytes)
+    _set_limit(resource.RLIMIT_MSGQUEUE, 0)  # POSIX message queues: kernel memory no limit counts
     # SIGXCPU at the limit (reported as "used up its CPU time"), SIGKILL a second later.
     _set_limit(resource.RLIMIT_CPU, iso.cpu_seconds, iso.cpu_seconds + 1)
     _set_limit(resource.RLIMIT_FSIZE, iso.file_bytes)
@@ -249,6 +295,17 @@ def apply_limits(iso: Isolation, own_user_namespace: bool = False) -> None:
         # user already runs counts too, so the worker gets that many more.
         processes += _tasks_of(os.getuid())
     _set_limit(resource.RLIMIT_NPROC, processes)
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 30
 
 
 def _tasks_of(uid: int) -> int:
@@ -364,22 +421,33 @@ def confine(iso: Isolation, sock_fd: int) -> list[str]:
     # Changing uid clears the parent-death signal and makes the process undumpable: arm it again.
     _die_with_parent()
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    if forbid_inet_sockets():
-        achieved.append("no-inet-sockets")
+    if forbid_sockets():
+        achieved += FILTER_PROTECTIONS
     os.umask(0o077)
     return achieved
 
 
 # seccomp: where no network namespace can be had (Docker's and podman's default profiles refuse
 # unshare, and Gradescope runs containers with network access), a filter makes socket() fail for
-# every address family but AF_UNIX. It needs no privilege once no_new_privs is set.
+# every address family, AF_UNIX included: a Unix socket reaches a user's D-Bus, systemd or
+# docker.sock, abstract ones even through a private mount view. The worker's own socket exists
+# before the filter; socketpair() stays allowed (it reaches nothing). The filter also refuses
+# memory no rlimit counts: shared mappings, SysV shared memory, memfd files. It needs no
+# privilege once no_new_privs is set.
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-_SYSCALLS = {"x86_64": {"socket": 41, "io_uring_setup": 425}, "aarch64": {"socket": 198, "io_uring_setup": 425}}
+_SYSCALLS = {
+    "x86_64": {"socket": 41, "io_uring_setup": 425, "shmget": 29, "memfd_create": 319, "mmap": 9},
+    "aarch64": {"socket": 198, "io_uring_setup": 425, "shmget": 194, "memfd_create": 279, "mmap": 222},
+}
+_REFUSED = ("socket", "io_uring_setup", "shmget", "memfd_create")  # io_uring opens sockets unseen
+_MAP_SHARED = 0x01  # MAP_SHARED_VALIDATE (0x03) has the bit too
 _X32_BIT = 0x40000000
 _RET_ALLOW = 0x7FFF0000
 _RET_EACCES = 0x00050000 | 13
-_LD_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
+_LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_MMAP_FLAGS = 16 + 3 * 8  # seccomp_data.args[3], its low 32 bits
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+FILTER_PROTECTIONS = ["no-inet-sockets", "no-unix-sockets", "no-shared-memory"]
 
 
 class _SockFilter(ctypes.Structure):
@@ -390,30 +458,38 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def inet_filter_program(machine: str) -> list[tuple[int, int, int, int]]:
+def filter_program(machine: str) -> list[tuple[int, int, int, int]]:
     """The BPF program: (code, jump if true, jump if false, k) per instruction."""
     nr = _SYSCALLS[machine]
-    return [
-        (_LD_ABS, 0, 0, 4),                           # 0: architecture
-        (_JEQ, 1, 0, _AUDIT_ARCH[machine]),           # 1: ours? go on : deny
-        (_RET, 0, 0, _RET_EACCES),                    # 2
-        (_LD_ABS, 0, 0, 0),                           # 3: syscall number
-        (_JGE, 5, 0, _X32_BIT),                       # 4: x32 numbering would dodge the checks: deny
-        (_JEQ, 2, 0, nr["socket"]),                   # 5: socket() -> check its family
-        (_JEQ, 3, 0, nr["io_uring_setup"]),           # 6: io_uring can open sockets unseen: deny
-        (_RET, 0, 0, _RET_ALLOW),                     # 7
-        (_LD_ABS, 0, 0, 16),                          # 8: socket's first argument, the family
-        (_JEQ, 1, 0, 1),                              # 9: AF_UNIX? allow : deny
-        (_RET, 0, 0, _RET_EACCES),                    # 10
-        (_RET, 0, 0, _RET_ALLOW),                     # 11
+    refused = [(_JEQ, "deny", None, nr[name]) for name in _REFUSED]
+    labelled = [
+        (_LD_ABS, None, None, 4),                        # architecture
+        (_JEQ, None, "deny", _AUDIT_ARCH[machine]),      # another ABI (i386's socketcall): deny
+        (_LD_ABS, None, None, 0),                        # syscall number
+        (_JGE, "deny", None, _X32_BIT),                  # x32 numbering would dodge the checks
+        *refused,
+        (_JEQ, "mmap", None, nr["mmap"]),
+        (_RET, None, None, _RET_ALLOW),
+        ("mmap", _LD_ABS, None, None, _MMAP_FLAGS),
+        (_JSET, "deny", None, _MAP_SHARED),
+        (_RET, None, None, _RET_ALLOW),
+        ("deny", _RET, None, None, _RET_EACCES),
     ]
+    labels, plain = {}, []
+    for ins in labelled:
+        if isinstance(ins[0], str):
+            labels[ins[0]] = len(plain)
+            ins = ins[1:]
+        plain.append(ins)
+    jump = lambda here, target: 0 if target is None else labels[target] - here - 1  # noqa: E731
+    return [(code, jump(i, jt), jump(i, jf), k) for i, (code, jt, jf, k) in enumerate(plain)]
 
 
-def forbid_inet_sockets() -> bool:
+def forbid_sockets() -> bool:
     machine = os.uname().machine
     if machine not in _SYSCALLS:
         return False
-    program = inet_filter_program(machine)
+    program = filter_program(machine)
     filters = (_SockFilter * len(program))(*[_SockFilter(*ins) for ins in program])
     fprog = _SockFprog(len(program), filters)
     return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0

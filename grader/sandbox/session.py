@@ -10,11 +10,11 @@ one deadline for sending and receiving, within the submission's budget for all o
 
 from __future__ import annotations
 
+import enum
 import gc
 import json
 import math
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import HIDDEN_ENV, Limits
-from . import confine, replies
+from . import confine, leftovers, reaper, replies
 from .values import EncodeError, Value, decode_value
 from .wire import PeerGarbled, PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
 
@@ -68,11 +68,32 @@ class CallOutcome:
     warnings: list[str] = field(default_factory=list)  # "RuntimeWarning: overflow encountered in exp"
 
 
+class CleanupStep(enum.Enum):
+    GOODBYE = "goodbye"
+    KILL = "kill"
+    DESCENDANTS = "descendants"  # an ordinary user's detached processes
+    PROCESSES = "processes"  # the sandbox uid's
+    IPC = "ipc"
+    FILES = "files"  # in the shared writable places
+    SLOT = "slot"
+    SCRATCH = "scratch"
+
+
+@dataclass(frozen=True)
+class CleanupProblem:
+    """A step of ending a sandbox that failed; the steps after it still ran."""
+
+    step: CleanupStep
+    detail: str
+
+
 # Always hidden from student code where a mount namespace is available: the image's layout.
 GRADESCOPE_SECRETS = ("/autograder/source", "/autograder/results", "/autograder/submission",
                       "/autograder/submission_metadata.json")
 NON_ROOT_WARNING = ("grader: warning: not running as root, so student code runs as your own user and "
                     "could read or change your files; file isolation needs root or the container")
+NO_REAPER_WARNING = ("grader: warning: this system refuses a child subreaper, so processes student "
+                     "code detaches may outlive grading unless it runs in a PID namespace")
 _warned = False
 
 
@@ -86,11 +107,22 @@ def hidden_paths(extra=()) -> tuple[str, ...]:
     return tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
 
 
-def needed_paths(scratch: str) -> tuple[str, ...]:
-    """What the worker cannot do without: the interpreter, its packages, the grader's own modules."""
+def essential_paths(scratch: str) -> tuple[str, ...]:
+    """What the worker cannot run without: the interpreter, the grader's own modules, its scratch."""
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(__file__)), scratch]
-    paths += [p for p in sys.path if p and os.path.isdir(p)]
     return tuple(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
+def needed_paths(scratch: str) -> tuple[str, ...]:
+    """What the worker should keep: the essential paths and everything on sys.path (packages)."""
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    return tuple(dict.fromkeys([*essential_paths(scratch), *(os.path.realpath(p) for p in paths)]))
+
+
+class CannotHide(ValueError):
+    """A path to hide is itself one the worker cannot run without (the interpreter, the grader's
+    package): grading would show the worker what it was meant not to see, so the sandbox refuses
+    to start."""
 
 
 class Sandbox:
@@ -104,12 +136,20 @@ class Sandbox:
         self.as_root = os.geteuid() == 0
         self.slot_lock: int | None = None
         self.uid = self.gid = None
+        self.subreaper = False
+        self.spare = reaper.children_of(os.getpid())  # this process's own children, not the worker's
+        self.cleanup_problems: list[CleanupProblem] = []
         if self.as_root:
             slot, self.slot_lock = confine.claim_slot()
             self.uid, self.gid = confine.sandbox_ids(slot)
-        elif not _warned:
-            _warned = True
-            print(NON_ROOT_WARNING, file=sys.stderr, flush=True)
+        else:
+            # Whatever the worker's processes orphan comes back to this process, to be killed.
+            self.subreaper = reaper.become_subreaper()
+            if not _warned:
+                _warned = True
+                print(NON_ROOT_WARNING, file=sys.stderr, flush=True)
+                if not self.subreaper:
+                    print(NO_REAPER_WARNING, file=sys.stderr, flush=True)
         try:
             self.scratch = tempfile.mkdtemp(prefix="grader-work-")
             if self.uid is not None:
@@ -118,17 +158,29 @@ class Sandbox:
             if self.slot_lock is not None:
                 os.close(self.slot_lock)
             raise
+        # A sys.path entry that is also secret (the folder `python -m` was started in, holding the
+        # submission) stays hidden; the interpreter itself cannot be.
+        secret = {os.path.realpath(p) for p in hidden_paths(hidden)}
+        needed = tuple(p for p in needed_paths(self.scratch) if p not in secret)
+        clash = sorted(secret & set(essential_paths(self.scratch)))
+        if clash:
+            leftovers.remove_tree(self.scratch)
+            if self.slot_lock is not None:
+                os.close(self.slot_lock)
+            raise CannotHide(f"{clash[0]} should be hidden from student code but holds the Python "
+                             "the worker runs; write results and keep submissions elsewhere")
         self.isolation = confine.Isolation(
             uid=self.uid,
             gid=self.gid,
             scratch=self.scratch,
             memory_bytes=limits.memory_mb * 1024 * 1024,
+            library_bytes=limits.libraries_mb * 1024 * 1024,
             cpu_seconds=limits.cpu_seconds,
             processes=limits.processes,
             file_bytes=limits.file_size_mb * 1024 * 1024,
             open_files=limits.open_files,
             hidden=hidden_paths(hidden),
-            needed=needed_paths(self.scratch),
+            needed=needed,
         )
         self.sock: socket.socket | None = None
         self.pid: int | None = None
@@ -370,21 +422,46 @@ class Sandbox:
         return status
 
     def close(self) -> None:
-        """End the worker and every process it started; remove its scratch directory."""
+        """End the worker and every process it started, remove what its uid left behind, release
+        the slot, remove the scratch directory. Each step runs whatever became of the others; the
+        slot is released only after the steps that need the uid to be this sandbox's alone, and
+        before the scratch removal, which depends on what the student left there."""
+        step = CleanupStep
+        steps = [(step.GOODBYE, self._say_goodbye), (step.KILL, self._kill), (step.DESCENDANTS, self._end_descendants)]
+        if self.uid is not None:
+            uid = self.uid
+            # Whatever escaped the group (a double fork, an init that left it) still has the uid;
+            # IPC objects and files in shared places outlive every process.
+            steps += [(step.PROCESSES, lambda: confine.sweep_user(uid)), (step.IPC, lambda: leftovers.remove_ipc_of(uid)),
+                      (step.FILES, lambda: leftovers.remove_files_of(uid))]
+        steps += [(step.SLOT, self._release_slot), (step.SCRATCH, lambda: leftovers.remove_tree(self.scratch))]
+        for name, run in steps:
+            try:
+                run()
+            except Exception as exc:
+                self.cleanup_problems.append(CleanupProblem(name, f"{type(exc).__name__}: {exc}"[:300]))
+
+    def _say_goodbye(self) -> None:
         if self.sock is not None:
             try:
                 send_message(self.sock, {"op": "bye"}, deadline=time.monotonic() + 0.5)
                 self._await_exit(0.5)
             except (OSError, WireError):
                 pass
-        self._kill()
-        # Whatever escaped the group (a double fork, an init that left it) still has the uid.
-        if self.uid is not None:
-            confine.sweep_user(self.uid)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _end_descendants(self) -> None:
+        if not self.subreaper:
+            return
+        ended = reaper.kill_descendants(self.spare)
+        # Later orphans of this process's other children are not this sandbox's to collect.
+        self.subreaper = not reaper.become_subreaper(False)
+        if not ended:
+            raise ProcessLookupError("processes the notebook started could not all be stopped")
+
+    def _release_slot(self) -> None:
         if self.slot_lock is not None:
-            os.close(self.slot_lock)  # releases the slot for the next grading process
-            self.slot_lock = None
+            lock, self.slot_lock = self.slot_lock, None
+            os.close(lock)  # releases the slot for the next grading process
 
     # ---- requests ---------------------------------------------------------
     def request(self, header: dict, blobs: list[bytes], timeout: float, label: str) -> CallOutcome:
