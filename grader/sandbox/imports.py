@@ -21,7 +21,6 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
-import re
 import sys
 import types
 from typing import Any
@@ -178,17 +177,16 @@ class _LazyAlias:
         return f"<module {self._module!r}>"
 
 
-HEAVY = re.compile(r"\btorch\b")
+PRELOADABLE = ("torch",)
 
 
-def preload(source: str) -> None:
-    """Import torch before a cell that mentions it runs, so that a function importing torch in its
-    body (or using the ``torch`` alias) does not spend its short call limit on the import."""
-    if "torch" not in sys.modules and HEAVY.search(source):
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            pass
+def preload(name: str) -> None:
+    """Import a module the notebook will use before its cells run, so that a function importing
+    it in its body (or using the ``torch`` alias) does not spend its short call limit on it."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
 
 
 def install() -> None:

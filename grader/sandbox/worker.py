@@ -181,7 +181,6 @@ class Worker:
         stopped_by: list[BaseException] = []
 
         def run() -> None:
-            imports.preload(source)
             try:
                 exec(code, self.namespace)
             except BaseException as exc:
@@ -256,6 +255,13 @@ class Worker:
                 pass
         return {"status": "ok", "data": found}, []
 
+    def preload(self, request: dict) -> tuple[dict, list[bytes]]:
+        """Import the heavy modules a notebook will use, before its cells run (see the session)."""
+        for name in request.get("modules", []) if isinstance(request.get("modules"), list) else []:
+            if name in imports.PRELOADABLE:
+                self._run_guarded(lambda: imports.preload(name), request.get("timeout", 60))
+        return {"status": "ok", "data": None}, []
+
     def uses(self, request: dict) -> tuple[dict, list[bytes]]:
         """The global names a function's code refers to (its own and its nested functions')."""
         target = self.namespace.get(str(request.get("name")))
@@ -278,6 +284,7 @@ class Worker:
             "names": lambda req, blobs: self.names(),
             "signatures": lambda req, blobs: self.signatures(),
             "uses": lambda req, blobs: self.uses(req),
+            "preload": lambda req, blobs: self.preload(req),
             "bindings": lambda req, blobs: ({"status": "ok", "data": cells.bound_names(str(req["source"]))}, []),
             "model": lambda req, blobs: model_request(self, req, blobs),
         }
