@@ -110,6 +110,9 @@ class Encoder:
         plain = np.array(array, copy=True, subok=False)
         if plain.dtype.kind not in "biuf":
             return {"k": "other", "type": f"{type_name} of dtype {plain.dtype}"}
+        if plain.dtype.kind == "f" and plain.dtype.itemsize > 8:
+            # np.longdouble: the grading process compares in float64 anyway.
+            plain = plain.astype(np.float64)
         # Counted as the float64 numbers the grading process will hold, so that the worker refuses
         # what the grading process would refuse before sending it.
         self.bytes += plain.size * 8
