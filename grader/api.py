@@ -20,7 +20,7 @@ from .results import INTERNAL_PROBLEM, GradingResults, TestResult
 from .sandbox.session import CannotHide, CellRun, Sandbox
 from .text import plain
 
-COLAB_ONLY = ("google.colab",)
+COLAB_ONLY = ("google.colab", "/content/")  # Colab's modules (stand-ins here) and its files
 
 
 def grade_notebook(
@@ -193,7 +193,7 @@ def _cell_report(runs: list[CellRun]) -> str:
             text = error_text(run.error).replace("\n", "\n  ")
             lines.append(f"- Cell #{run.index} raised {text}")
             if any(name in text for name in COLAB_ONLY):
-                lines.append("  (Colab-only code cannot run in the grader; this is fine as long as your "
+                lines.append("  (Colab-only code and files (/content/...) are not in the grader; this is fine as long as your "
                              "functions do not depend on it.)")
         if lost:
             lines.append(lost)
