@@ -17,7 +17,7 @@ from pathlib import Path
 from . import late
 from .config import Assignment, ConfigError, available_assignments, load_assignment
 from .results import GradingResults, TestResult, write_atomically
-from .submission import Choice, choose, notebook_assignments, submitted_files
+from .submission import Choice, choose, submitted_files
 
 INTERNAL_ERROR = (
     "The autograder ran into an internal problem and could not grade this submission. This is "
@@ -148,29 +148,23 @@ def protect_metadata(path: Path, notes: list[str]) -> None:
         notes.append(f"{path} could not be made root-only ({exc.strerror}); student code may read it.")
 
 
-def _assignment_name(
-    explicit: str | None, notebooks: list[Path], solutions_root: Path | None, notes: list[str]
-) -> str | None:
-    """The explicit name, else the one the notebooks name, else the only one installed."""
+def _assignment_name(explicit: str | None, solutions_root: Path | None, notes: list[str]) -> str | None:
+    """The assignment this deployment grades: the configured one, else the only one installed.
+
+    Never the one a notebook's metadata names: students write that metadata, and a notebook from
+    another assignment must not be graded (and scored) as that assignment. It may only earn the
+    student a warning (``_mismatch``)."""
     if explicit:
         return explicit
     available = available_assignments(solutions_root)
-    named = sorted({name for name in notebook_assignments(notebooks) if name})
-    # A name nothing is installed under (an old template, a typo) must not hide the only real one.
-    known = [name for name in named if name in available]
-    if len(known) == 1:
-        if len(available) > 1:
-            notes.append(
-                f"Assignment {known[0]!r} taken from the notebook's metadata; pass --assignment in "
-                "run_autograder so a notebook from another assignment is not graded as that one."
-            )
-        return known[0]
     if len(available) == 1:
         return available[0]
     notes.append(
-        "Could not tell which assignment to grade: no --assignment given, the notebook metadata names "
-        f"{', '.join(named) or 'none'}, and the assignments available are {', '.join(available) or 'none'}. "
-        "Pass --assignment NAME in run_autograder."
+        "Could not tell which assignment to grade: no --assignment given and "
+        + (f"{len(available)} assignments are installed ({', '.join(available)})" if available
+           else "no assignment is installed")
+        + ". Build one autograder per assignment (grader package NAME, or docker build --build-arg "
+        "ASSIGNMENT=NAME), or pass --assignment NAME in run_autograder."
     )
     return None
 
@@ -182,9 +176,8 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
         notes.append(metadata_note)
     submission_dir = root / "submission"
     files = submitted_files(submission_dir)
-    notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
 
-    name = _assignment_name(explicit, notebooks, solutions_root, notes)
+    name = _assignment_name(explicit, solutions_root, notes)
     assignment: Assignment | None = None
     if name is not None:
         try:

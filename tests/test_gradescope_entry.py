@@ -229,14 +229,16 @@ def test_an_unreadable_notebook_scores_zero_says_why_and_still_writes_results(au
     assert len(data["tests"]) == 2
 
 
-def test_the_assignment_comes_from_the_notebook_when_not_given(autograder, tmp_path):
+def test_with_several_assignments_installed_the_notebooks_metadata_never_picks_the_one_graded(autograder, tmp_path):
+    # A finished notebook of one assignment submitted to another must not be scored as its own.
     solutions = tmp_path / "several"
     make_assignment(solutions, "tiny")
     make_assignment(solutions, "other")
-    submit_notebook(autograder)
+    submit_notebook(autograder, assignment="tiny")
     write_metadata(autograder, DUE)
     results, data = grade(autograder, solutions)
-    assert data["score"] == 4 and results.extra_data["assignment"] == "tiny"
+    assert data["score"] == 0 and "not set up correctly" in data["output"]
+    assert results.extra_data.get("assignment") != "tiny"
     assert any("--assignment" in n for n in data["extra_data"]["instructor_notes"])
 
 
