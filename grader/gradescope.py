@@ -17,7 +17,7 @@ from pathlib import Path
 from . import late
 from .config import Assignment, ConfigError, available_assignments, load_assignment
 from .results import GradingResults, TestResult, write_atomically
-from .submission import Choice, choose, submitted_files
+from .submission import Choice, choose, handout_fingerprints, submitted_files
 
 INTERNAL_ERROR = (
     "The autograder ran into an internal problem and could not grade this submission. This is "
@@ -169,6 +169,36 @@ def _assignment_name(explicit: str | None, solutions_root: Path | None, notes: l
     return None
 
 
+def handout_of(assignment: Assignment) -> frozenset[str] | None:
+    """Fingerprints of the code cells students are handed, or None when they cannot be made.
+
+    The handout is generated from the reference solution, whose text must never be in the memory
+    the first worker is forked from: it is built in a short-lived child and only the
+    fingerprints come back."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            from .authoring import build_stub
+
+            stub = build_stub(assignment)
+            sources = [c["source"] for c in stub["cells"] if c.get("cell_type") == "code"]
+            with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
+                json.dump(sorted(handout_fingerprints(sources)), pipe)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "r", encoding="utf-8") as pipe:
+        raw = pipe.read()
+    os.waitpid(pid, 0)
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return None
+    return frozenset(str(f) for f in found) if isinstance(found, list) and found else None
+
+
 def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes: list[str]) -> GradingResults:
     metadata, metadata_note = read_metadata(root / "submission_metadata.json")
     protect_metadata(root / "submission_metadata.json", notes)
@@ -185,7 +215,8 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
         except ConfigError as exc:
             notes.append(f"Assignment {name!r} could not be loaded: {exc}")
 
-    choice = choose(files, name, assignment.notebook if assignment else None, submission_dir)
+    handout = handout_of(assignment) if assignment is not None and len(files) > 1 else None
+    choice = choose(files, name, assignment.notebook if assignment else None, submission_dir, handout)
     if choice.notebook is None:
         return _problem(assignment, choice.message)
     if assignment is None:

@@ -347,3 +347,17 @@ def test_student_code_cannot_read_the_submission_metadata(solutions, monkeypatch
         assert os.stat(meta).st_mode & 0o777 == 0o600
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_with_the_expected_name(autograder):
+    from nbtools import ASSIGNMENTS, SOLUTIONS
+
+    stub = autograder / "submission" / "nn_basics.ipynb"
+    shutil.copyfile(ASSIGNMENTS / "nn_basics" / "nn_basics.ipynb", stub)
+    os.utime(stub, (1_000_000_000, 1_000_000_000))
+    shutil.copyfile(SOLUTIONS / "nn_basics" / "nn_basics.ipynb", autograder / "submission" / "nn_basics_final.ipynb")
+    write_metadata(autograder, DUE)
+    results, data = grade(autograder, SOLUTIONS, assignment="nn_basics")
+    assert results.extra_data["graded_file"] == "nn_basics_final.ipynb"
+    assert data["score"] == results.max_score > 0
+    assert "unchanged copies of the handout" in data["output"]
