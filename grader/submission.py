@@ -105,8 +105,34 @@ def _describe(path: Path, root: Path | None) -> str:
     return f"{shown} ({kind})" if kind else shown
 
 
+def symbolic_links(root: Path) -> list[Path]:
+    """The symbolic links under ``root`` (never followed), outside ignored folders, in a stable order."""
+    found: list[Path] = []
+    if not Path(root).is_dir():
+        return found
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        found += [Path(folder) / n for n in sorted(dirs + files)
+                  if not _ignored(n) and os.path.islink(os.path.join(folder, n))]
+        dirs[:] = sorted(d for d in dirs if not _ignored(d) and not os.path.islink(os.path.join(folder, d)))
+    return sorted(found)
+
+
+def _links_note(links: list[Path], root: Path | None) -> str:
+    if not links:
+        return ""
+    names = ", ".join(_shown(p, root) for p in links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+    one = len(links) == 1
+    return (f"{names} {'is a symbolic link' if one else 'are symbolic links'} (a shortcut to a file elsewhere), "
+            "which the autograder never follows, so nothing behind "
+            f"{'it' if one else 'them'} was submitted. Upload the notebook file itself.")
+
+
 def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
-    if not files:
+    links = symbolic_links(root) if root is not None else []
+    if not files and links:
+        opening = ("Your submission contains no regular files, only symbolic links. "
+                   + _links_note(links, root) + " A Jupyter notebook (.ipynb) is required.")
+    elif not files:
         opening = "Your submission contains no files. A Jupyter notebook (.ipynb) is required."
     else:
         listed = ", ".join(_describe(p, root) for p in files[:5])
@@ -122,6 +148,8 @@ def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
             opening += " A PDF or HTML export holds no runnable code."
         if ".zip" in suffixes:
             opening += " A zip archive is not unpacked: upload the notebook on its own."
+        if links:
+            opening += " " + _links_note(links, root)
     return f"{opening} {ZERO_CREDIT} {HOW_TO_DOWNLOAD}"
 
 
