@@ -213,7 +213,7 @@ def choose(
     pool = [_inspect(p, handout or frozenset()) for p in notebooks]
     if handout:
         work = (True, lambda c: c.has_work,
-                "the others are unchanged copies of the handout, with none of your code in them",
+                "the others hold none of your own code (only the handout's cells, or no code at all)",
                 "notebooks with your work in them")
     else:
         work = (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them")

@@ -360,4 +360,4 @@ def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_wit
     results, data = grade(autograder, SOLUTIONS, assignment="nn_basics")
     assert results.extra_data["graded_file"] == "nn_basics_final.ipynb"
     assert data["score"] == results.max_score > 0
-    assert "unchanged copies of the handout" in data["output"]
+    assert "none of your own code" in data["output"]

@@ -202,7 +202,7 @@ def test_an_untouched_copy_of_the_handout_never_wins_over_a_notebook_with_work(t
                           assignment="nn_basics", mtime=2_000_000_000)
     choice = choose(submitted_files(tmp_path), "nn_basics", "nn_basics.ipynb", tmp_path, handout)
     assert choice.notebook == work
-    assert "unchanged copies of the handout" in choice.message and "most recently" not in choice.message
+    assert "none of your own code" in choice.message and "most recently" not in choice.message
 
 
 def test_a_newer_untouched_handout_loses_to_older_work_without_metadata(tmp_path):
