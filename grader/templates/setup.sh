@@ -125,9 +125,13 @@ step_slim() {
         rm -f "$site"/torch/lib/*test*.so "$site/torch/lib/libbackend_with_compiler.so"
         "$VENV/bin/python" -c "import torch, torch.nn, torch.nn.functional"  # still whole
     fi
-    if [ -d "$site/numpy" ]; then
-        find "$site/numpy" -depth -type d -name tests -exec rm -rf {} +
-    fi
+    local package
+    for package in numpy scipy matplotlib; do  # their own test suites, never imported
+        if [ -d "$site/$package" ]; then
+            find "$site/$package" -depth -type d -name tests -exec rm -rf {} +
+        fi
+    done
+    "$VENV/bin/python" -c "import numpy, scipy.signal, matplotlib.pyplot"  # still whole
     echo "setup.sh: $VENV went from $before MB to $(du -sm "$VENV" | cut -f1) MB"
 }
 
