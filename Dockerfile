@@ -1,6 +1,9 @@
 # Gradescope "manual Docker" image for the notebook grader.
 #
 #   docker build --build-arg ASSIGNMENT=nn_basics -t course/nn-autograder .
+#
+# One image per assignment: ASSIGNMENT is required, only that assignment's solutions and tests are
+# installed, and run_autograder grades that assignment whatever a notebook's metadata says.
 #   docker run --rm -v "$PWD/sub:/autograder/submission" -v "$PWD/res:/autograder/results" \
 #       -v "$PWD/submission_metadata.json:/autograder/submission_metadata.json" \
 #       course/nn-autograder /autograder/run_autograder
@@ -19,22 +22,25 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_CERT=
 ARG PIP_FIND_LINKS=
 ARG PIP_INDEX_URL=
-# The assignment run_autograder grades (e.g. nn_basics). Empty: the one the notebook's metadata names.
-ARG ASSIGNMENT=
-
 COPY grader/templates/setup.sh /autograder/source/setup.sh
 
 # System packages (python3-venv, ...) and the unprivileged user that runs student code.
 RUN sed -i 's/\r$//' /autograder/source/setup.sh && bash /autograder/source/setup.sh system user
 
 # The pinned dependencies, torch included: this layer is rebuilt only when pyproject.toml changes.
+# What grading never uses (torch's tests, tools and headers) goes in the same layer.
 COPY pyproject.toml /autograder/source/
-RUN bash /autograder/source/setup.sh python
+RUN bash /autograder/source/setup.sh python slim
 
-# The grader, the assignments' reference solutions and tests, and the entry point.
+# The assignment this image grades (e.g. nn_basics); declared here so that the layers above are
+# shared by every assignment's image.
+ARG ASSIGNMENT=
+RUN test -n "$ASSIGNMENT" || { echo "Dockerfile: pass --build-arg ASSIGNMENT=NAME (one image per assignment)" >&2; exit 1; }
+
+# The grader, this assignment's reference solution and tests, and the entry point.
 COPY README.md /autograder/source/
 COPY grader /autograder/source/grader
-COPY solutions /autograder/source/solutions
+COPY solutions/${ASSIGNMENT} /autograder/source/solutions/${ASSIGNMENT}
 RUN bash /autograder/source/setup.sh grader protect \
     && /autograder/venv/bin/python -c "import sys, grader.packaging as p; \
           sys.stdout.buffer.write(p.render_run_autograder(sys.argv[1]))" "$ASSIGNMENT" > /autograder/run_autograder \

@@ -21,6 +21,11 @@ from .sandbox.session import CannotHide, CellRun, Sandbox
 from .text import plain
 
 COLAB_ONLY = ("google.colab", "/content/")  # Colab's modules (stand-ins here) and its files
+# What running out of the memory limit looks like when it is not a MemoryError: the dynamic loader
+# cannot map a shared library (``import torch`` after a cell that holds large arrays), or C++ code
+# fails to allocate.
+OUT_OF_MEMORY = ("MemoryError", "cannot map zero-fill pages", "failed to map segment",
+                 "Cannot allocate memory", "std::bad_alloc", "DefaultCPUAllocator: can't allocate")
 
 
 def grade_notebook(
@@ -97,8 +102,8 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
     stopped = f"Grading stopped early: {sandbox.stopped}; the tests left then could not call your code." \
         if sandbox.stopped else ""
     results.output = "\n".join(filter(None, [
-        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs), _cell_report(cell_runs), stopped,
-        results.output]))
+        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs),
+        _cell_report(cell_runs, spec.limits.memory_mb), stopped, results.output]))
     results.extra_data.update({
         "protections": sandbox.protections,
         "worker_restarts": sandbox.restarts,
@@ -172,7 +177,17 @@ def _lost_note(run: CellRun) -> str:
             f"without {what}.")
 
 
-def _cell_report(runs: list[CellRun]) -> str:
+def memory_hint(text: str, memory_mb: int) -> str:
+    """A plain-words note when an error is the memory limit in disguise, else ''."""
+    if not any(sign in text for sign in OUT_OF_MEMORY):
+        return ""
+    return (f"  (Your notebook ran out of memory: it may use {memory_mb} MB, and what earlier cells keep, "
+            "large arrays or tensors above all, leaves too little for this step; an import such as "
+            "`import torch` needs a few hundred MB of its own. Use smaller arrays, `del` the ones you "
+            "no longer need, or move the import to the top of the notebook.)")
+
+
+def _cell_report(runs: list[CellRun], memory_mb: int) -> str:
     lines = []
     from .testing.explain import error_text
 
@@ -192,6 +207,9 @@ def _cell_report(runs: list[CellRun]) -> str:
         else:
             text = error_text(run.error).replace("\n", "\n  ")
             lines.append(f"- Cell #{run.index} raised {text}")
+            hint = memory_hint(text, memory_mb)
+            if hint:
+                lines.append(hint)
             if any(name in text for name in COLAB_ONLY):
                 lines.append("  (Colab-only code and files (/content/...) are not in the grader; this is fine as long as your "
                              "functions do not depend on it.)")

@@ -730,6 +730,22 @@ def require_isolation() -> None:
         raise IsolationUnavailable(ISOLATION_NEEDED)
 
 
+def batch_assignment(assignment: str | None, solutions_root: Path | None) -> str:
+    """The one assignment a batch grades: the one given, else the only one installed.
+
+    Raises ValueError when it is ambiguous: a batch never takes it from the notebooks' own
+    metadata, which students write, nor mixes assignments."""
+    from .config import available_assignments
+
+    if assignment:
+        return assignment
+    known = available_assignments(solutions_root)
+    if len(known) == 1:
+        return known[0]
+    raise ValueError(f"--assignment is required: {len(known)} assignments are installed "
+                     f"({', '.join(known) or 'none'}), and a batch grades one of them")
+
+
 def grade_all(
     input: Path,
     out: Path,
@@ -743,6 +759,7 @@ def grade_all(
 ) -> BatchSummary:
     """Grade every submission in ``input`` into ``out`` (see the module docstring)."""
     started = time.monotonic()
+    assignment = batch_assignment(assignment, solutions_root)
     input, out = Path(input), Path(out)
     if not out.is_dir():
         out.mkdir(mode=0o700, parents=True)

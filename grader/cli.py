@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gs = sub.add_parser("gradescope", help="grade the submission in a Gradescope /autograder layout")
     gs.add_argument("--root", default="/autograder", help="the /autograder folder (default: /autograder)")
-    gs.add_argument("--assignment", help="assignment name (default: from the notebook or the only one installed)")
+    gs.add_argument("--assignment", help="the assignment this autograder grades (default: the only one installed)")
     gs.set_defaults(func=cmd_gradescope)
 
     package = sub.add_parser("package", help="write autograder.zip for Gradescope's zip upload route")
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", help="output folder (default: INPUT-graded): results, grades.csv, report.html")
     batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: CPU cores)")
     batch.add_argument("--force", action="store_true", help="grade again submissions that already have results")
-    batch.add_argument("--assignment", help="assignment name (default: read from each notebook's metadata)")
+    batch.add_argument("--assignment", help="the one assignment this batch grades (required when more than one is installed)")
     batch.set_defaults(func=cmd_grade_all)
     return parser
 

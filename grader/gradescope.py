@@ -17,7 +17,7 @@ from pathlib import Path
 from . import late
 from .config import Assignment, ConfigError, available_assignments, load_assignment
 from .results import GradingResults, ResultsFile, TestResult, write_atomically
-from .submission import Choice, choose, notebook_assignments, submitted_files
+from .submission import Choice, choose, handout_fingerprints, submitted_files
 
 INTERNAL_ERROR = (
     "The autograder ran into an internal problem and could not grade this submission. This is "
@@ -165,31 +165,55 @@ def protect_metadata(path: Path, notes: list[str]) -> None:
         notes.append(f"{path} could not be made root-only ({exc.strerror}); student code may read it.")
 
 
-def _assignment_name(
-    explicit: str | None, notebooks: list[Path], solutions_root: Path | None, notes: list[str]
-) -> str | None:
-    """The explicit name, else the one the notebooks name, else the only one installed."""
+def _assignment_name(explicit: str | None, solutions_root: Path | None, notes: list[str]) -> str | None:
+    """The assignment this deployment grades: the configured one, else the only one installed.
+
+    Never the one a notebook's metadata names: students write that metadata, and a notebook from
+    another assignment must not be graded (and scored) as that assignment. It may only earn the
+    student a warning (``_mismatch``)."""
     if explicit:
         return explicit
     available = available_assignments(solutions_root)
-    named = sorted({name for name in notebook_assignments(notebooks) if name})
-    # A name nothing is installed under (an old template, a typo) must not hide the only real one.
-    known = [name for name in named if name in available]
-    if len(known) == 1:
-        if len(available) > 1:
-            notes.append(
-                f"Assignment {known[0]!r} taken from the notebook's metadata; pass --assignment in "
-                "run_autograder so a notebook from another assignment is not graded as that one."
-            )
-        return known[0]
     if len(available) == 1:
         return available[0]
     notes.append(
-        "Could not tell which assignment to grade: no --assignment given, the notebook metadata names "
-        f"{', '.join(named) or 'none'}, and the assignments available are {', '.join(available) or 'none'}. "
-        "Pass --assignment NAME in run_autograder."
+        "Could not tell which assignment to grade: no --assignment given and "
+        + (f"{len(available)} assignments are installed ({', '.join(available)})" if available
+           else "no assignment is installed")
+        + ". Build one autograder per assignment (grader package NAME, or docker build --build-arg "
+        "ASSIGNMENT=NAME), or pass --assignment NAME in run_autograder."
     )
     return None
+
+
+def handout_of(assignment: Assignment) -> frozenset[str] | None:
+    """Fingerprints of the code cells students are handed, or None when they cannot be made.
+
+    The handout is generated from the reference solution, whose text must never be in the memory
+    the first worker is forked from: it is built in a short-lived child and only the
+    fingerprints come back."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            from .authoring import build_stub
+
+            stub = build_stub(assignment)
+            sources = [c["source"] for c in stub["cells"] if c.get("cell_type") == "code"]
+            with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
+                json.dump(sorted(handout_fingerprints(sources)), pipe)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "r", encoding="utf-8") as pipe:
+        raw = pipe.read()
+    os.waitpid(pid, 0)
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return None
+    return frozenset(str(f) for f in found) if isinstance(found, list) and found else None
 
 
 def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes: list[str]) -> GradingResults:
@@ -199,9 +223,8 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
         notes.append(metadata_note)
     submission_dir = root / "submission"
     files = submitted_files(submission_dir)
-    notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
 
-    name = _assignment_name(explicit, notebooks, solutions_root, notes)
+    name = _assignment_name(explicit, solutions_root, notes)
     assignment: Assignment | None = None
     if name is not None:
         try:
@@ -209,7 +232,8 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
         except ConfigError as exc:
             notes.append(f"Assignment {name!r} could not be loaded: {exc}")
 
-    choice = choose(files, name, assignment.notebook if assignment else None, submission_dir)
+    handout = handout_of(assignment) if assignment is not None and len(files) > 1 else None
+    choice = choose(files, name, assignment.notebook if assignment else None, submission_dir, handout)
     if choice.notebook is None:
         return _problem(assignment, choice.message)
     if assignment is None:

@@ -110,9 +110,9 @@ def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
         return LatePenalty(
             rejected=True,
             message=(
-                f"This submission was made at {_shown(submitted)}, after the late due date "
-                f"({_shown(late_due)}). Submissions after the late due date are not accepted, so it "
-                "receives 0 points. If you have an extension, contact course staff."
+                f"This submission was made at {_shown(submitted)}, {_lateness(submitted - late_due)} after "
+                f"the late due date ({_shown(late_due)}). Submissions after the late due date are not "
+                "accepted, so it receives 0 points. If you have an extension, contact course staff."
             ),
             instructor_notes=tuple(notes),
         )
@@ -124,19 +124,35 @@ def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
     if days == 0:
         return LatePenalty(instructor_notes=tuple(notes))
     points = days * policy.points_per_day
+    when = (f"Submitted {_shown(submitted)}, {_lateness(submitted - due)} after the due date "
+            f"({_shown(due)}). Any part of a day counts as a whole day, so this submission is "
+            f"{_plural(days, 'day')} late.")
     if points <= 0:
-        message = (f"Submitted {_plural(days, 'day')} late ({_shown(submitted)}; due {_shown(due)}). "
-                   "This assignment has no late penalty.")
+        message = f"{when} This assignment has no late penalty."
     else:
         message = (
-            f"Submitted {_plural(days, 'day')} late ({_shown(submitted)}; due {_shown(due)}). "
-            f"The late penalty is {_plural(policy.points_per_day, 'point')} per day or part of a day, "
-            f"so {_plural(points, 'point')} {'is' if points == 1 else 'are'} deducted "
+            f"{when} The late penalty is {_plural(policy.points_per_day, 'point')} per day or part of a "
+            f"day, so {_plural(points, 'point')} {'is' if points == 1 else 'are'} deducted "
             "(the total never goes below 0)."
         )
     return LatePenalty(days_late=days, points=points, message=message, instructor_notes=tuple(notes))
 
 
 def _shown(moment: datetime) -> str:
-    # Shown in the offset Gradescope gave, which is the course's time zone.
-    return moment.isoformat(sep=" ", timespec="seconds")
+    # To the minute, in the offset Gradescope gave, which is the course's time zone; how far past
+    # the due date a submission is comes from _lateness, so seconds never need showing.
+    offset = moment.isoformat()[-6:] if moment.utcoffset() else "+00:00"
+    return f"{moment:%Y-%m-%d %H:%M} UTC{offset}"
+
+
+def _lateness(delta: timedelta) -> str:
+    """How long after a deadline, in days, hours and minutes, e.g. "2 days and less than a minute"."""
+    minutes = delta // timedelta(minutes=1)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [_plural(n, unit) for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")) if n]
+    if delta % timedelta(minutes=1) and not (hours or minutes):
+        parts.append("less than a minute")
+    if not parts:
+        return "less than a minute"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -7,17 +7,21 @@ Students upload folders, stray downloads and the wrong format. The rules, in ord
    and so are symbolic links: a link could point at the instructor's solutions.
 2. With several notebooks, the candidates are narrowed step by step, each step applying only when
    it leaves at least one notebook:
-   a. notebooks whose metadata names the assignment (the course template writes it);
-   b. notebooks with at least one non-empty code cell (the others have nothing to grade);
+   a. notebooks with the student's work in them: when the handout is known (``handout``, the
+      fingerprints of its code cells), at least one code cell that differs from every cell of
+      the handout, so an untouched copy of the handout never wins; otherwise at least one
+      non-empty code cell;
+   b. notebooks whose metadata names the assignment (the course template writes it);
    c. notebooks named like the assignment's notebook (e.g. ``nn_basics.ipynb``);
    d. the most recently modified; ties go to the shallowest path, then alphabetical order, so a
-      rerun of the same upload always grades the same file.
+      rerun of the same upload always grades the same file, and the message says so.
    Notebooks that cannot be read only win when no notebook can be read; grading then explains why.
 3. Without a notebook, the message names what was uploaded and says how to download the notebook.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,8 +106,34 @@ def _describe(path: Path, root: Path | None) -> str:
     return f"{shown} ({kind})" if kind else shown
 
 
+def symbolic_links(root: Path) -> list[Path]:
+    """The symbolic links under ``root`` (never followed), outside ignored folders, in a stable order."""
+    found: list[Path] = []
+    if not Path(root).is_dir():
+        return found
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        found += [Path(folder) / n for n in sorted(dirs + files)
+                  if not _ignored(n) and os.path.islink(os.path.join(folder, n))]
+        dirs[:] = sorted(d for d in dirs if not _ignored(d) and not os.path.islink(os.path.join(folder, d)))
+    return sorted(found)
+
+
+def _links_note(links: list[Path], root: Path | None) -> str:
+    if not links:
+        return ""
+    names = ", ".join(_shown(p, root) for p in links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+    one = len(links) == 1
+    return (f"{names} {'is a symbolic link' if one else 'are symbolic links'} (a shortcut to a file elsewhere), "
+            "which the autograder never follows, so nothing behind "
+            f"{'it' if one else 'them'} was submitted. Upload the notebook file itself.")
+
+
 def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
-    if not files:
+    links = symbolic_links(root) if root is not None else []
+    if not files and links:
+        opening = ("Your submission contains no regular files, only symbolic links. "
+                   + _links_note(links, root) + " A Jupyter notebook (.ipynb) is required.")
+    elif not files:
         opening = "Your submission contains no files. A Jupyter notebook (.ipynb) is required."
     else:
         listed = ", ".join(_describe(p, root) for p in files[:5])
@@ -119,7 +149,20 @@ def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
             opening += " A PDF or HTML export holds no runnable code."
         if ".zip" in suffixes:
             opening += " A zip archive is not unpacked: upload the notebook on its own."
+        if links:
+            opening += " " + _links_note(links, root)
     return f"{opening} {ZERO_CREDIT} {HOW_TO_DOWNLOAD}"
+
+
+def fingerprint(source: str) -> str:
+    """A code cell's identity, blind to trailing whitespace and blank lines at either end."""
+    text = "\n".join(line.rstrip() for line in source.strip().splitlines())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def handout_fingerprints(cells: list[str]) -> frozenset[str]:
+    """The fingerprints of the handout's non-empty code cells, for ``choose(handout=...)``."""
+    return frozenset(fingerprint(source) for source in cells if source.strip())
 
 
 @dataclass(frozen=True)
@@ -128,10 +171,11 @@ class _Candidate:
     readable: bool
     assignment: str | None
     has_code: bool
+    has_work: bool  # a code cell that is not the handout's
     mtime: float
 
 
-def _inspect(path: Path) -> _Candidate:
+def _inspect(path: Path, handout: frozenset[str] = frozenset()) -> _Candidate:
     try:
         mtime = path.stat().st_mtime
     except OSError:
@@ -139,9 +183,10 @@ def _inspect(path: Path) -> _Candidate:
     try:
         notebook = read_prepared(path)  # bounded: any candidate may be hostile
     except NotebookError:
-        return _Candidate(path, False, None, False, mtime)
-    has_code = any(cell.source.strip() for cell in notebook.cells)
-    return _Candidate(path, True, notebook.assignment, has_code, mtime)
+        return _Candidate(path, False, None, False, False, mtime)
+    code = [cell.source for cell in notebook.cells if cell.source.strip()]
+    has_work = any(fingerprint(source) not in handout for source in code)
+    return _Candidate(path, True, notebook.assignment, bool(code), has_work, mtime)
 
 
 def notebook_assignments(notebooks: list[Path]) -> list[str | None]:
@@ -154,22 +199,32 @@ def choose(
     assignment: str | None = None,
     expected_name: str | None = None,
     root: Path | None = None,
+    handout: frozenset[str] | None = None,
 ) -> Choice:
-    """Pick the notebook to grade among ``files`` (see the module docstring for the rules)."""
+    """Pick the notebook to grade among ``files`` (see the module docstring for the rules).
+
+    ``handout``: fingerprints of the handout's code cells (``handout_fingerprints``); without
+    them a notebook counts as worked on when it has any code."""
     notebooks = [p for p in files if _is_notebook(p)]
     if not notebooks:
         return Choice(None, no_notebook_message(files, root))
     if len(notebooks) == 1:
         return Choice(notebooks[0], "", tuple(notebooks))
 
-    pool = [_inspect(p) for p in notebooks]
+    pool = [_inspect(p, handout or frozenset()) for p in notebooks]
+    if handout:
+        work = (True, lambda c: c.has_work,
+                "the others hold none of your own code (only the handout's cells, or no code at all)",
+                "notebooks with your work in them")
+    else:
+        work = (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them")
     # (applies, keep, why it alone decided, what the survivors have in common)
     steps = (
         (True, lambda c: c.readable, "the others could not be read as notebooks", "readable notebooks"),
+        work,
         (assignment is not None, lambda c: c.assignment == assignment,
          f"its metadata names this assignment ({assignment})",
          f"notebooks whose metadata names this assignment ({assignment})"),
-        (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them"),
         (expected_name is not None, lambda c: c.path.name == expected_name,
          f"it has the assignment's notebook name ({expected_name})", f"notebooks named {expected_name}"),
     )
@@ -182,10 +237,14 @@ def choose(
             reasons.append(why)
     if len(pool) > 1:
         pool.sort(key=lambda c: (-c.mtime, len(c.path.parts), str(c.path)))
-        if reasons:
-            reasons[-1:] = [f"it is the most recently modified of the {among}"]
+        if pool[0].mtime == pool[1].mtime:
+            tied = sum(1 for c in pool if c.mtime == pool[0].mtime)
+            why = (f"{tied} {among or 'notebooks'} were last modified at the same time and it is the "
+                   "one in the shallowest folder (then the first in alphabetical order)")
         else:
-            reasons.append("it is the most recently modified")
+            why = f"it is the most recently modified of the {among}" if among else "it is the most recently modified"
+        # The last narrowing step left several: the time decided among them.
+        reasons[-1:] = [why]
     if not pool[0].readable:
         reasons.insert(0, "none of them could be read as a notebook (the problem is explained below)")
     reason = " and ".join(reasons)

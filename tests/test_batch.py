@@ -138,21 +138,21 @@ def test_already_graded_submissions_are_skipped_and_force_grades_them_again(tmp_
     shutil.copyfile(REFERENCE, inputs / "one.ipynb")
     shutil.copyfile(STUB, inputs / "two.ipynb")
     out = tmp_path / "out"
-    first = grade_all(inputs, out, jobs=2, progress=False, report=False)
+    first = grade_all(inputs, out, jobs=2, assignment="nn_basics", progress=False, report=False)
     assert (first.graded, first.skipped) == (2, 0)
     stamp = (out / "one" / "results.json").stat().st_mtime_ns
 
-    again = grade_all(inputs, out, jobs=2, progress=False, report=False)
+    again = grade_all(inputs, out, jobs=2, assignment="nn_basics", progress=False, report=False)
     assert (again.graded, again.skipped) == (0, 2)
     assert (out / "one" / "results.json").stat().st_mtime_ns == stamp
     assert [r["submission"] for r in read_csv(out / "grades.csv")] == ["one", "two"]
 
     later = (out / "two" / "results.json").stat().st_mtime + 5
     os.utime(inputs / "two.ipynb", (later, later))  # a resubmission: newer than its results
-    changed = grade_all(inputs, out, jobs=2, progress=False, report=False)
+    changed = grade_all(inputs, out, jobs=2, assignment="nn_basics", progress=False, report=False)
     assert (changed.graded, changed.skipped) == (1, 1)
 
-    forced = grade_all(inputs, out, jobs=2, force=True, progress=False, report=False)
+    forced = grade_all(inputs, out, jobs=2, force=True, assignment="nn_basics", progress=False, report=False)
     assert (forced.graded, forced.skipped) == (2, 0)
     assert (out / "one" / "results.json").stat().st_mtime_ns != stamp
 
@@ -226,14 +226,14 @@ def test_a_grading_process_that_dies_costs_only_its_own_submission(tmp_path, mon
     for name in ("a", "b", "c", "d"):
         shutil.copyfile(REFERENCE, inputs / f"{name}.ipynb")
     monkeypatch.setenv("GRADER_BATCH_FAULT", "child-dies:b")
-    summary = grade_all(inputs, tmp_path / "out", jobs=2, progress=False, report=False)
+    summary = grade_all(inputs, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False)
     assert summary.internal_errors == 1
     assert summary.scores == {"a": 20, "b": 0, "c": 20, "d": 20}
     died = json.loads((tmp_path / "out" / "b" / "results.json").read_text())
     assert "internal problem" in died["output"] and "exited with code 9" in died["extra_data"]["internal_error"]
 
     monkeypatch.setenv("GRADER_BATCH_FAULT", "server-dies:c")
-    summary = grade_all(inputs, tmp_path / "out2", jobs=2, progress=False, report=False)
+    summary = grade_all(inputs, tmp_path / "out2", jobs=2, assignment="nn_basics", progress=False, report=False)
     assert summary.scores == {"a": 20, "b": 20, "c": 0, "d": 20}
     assert "server stopped" in json.loads((tmp_path / "out2" / "c" / "results.json").read_text())["extra_data"]["internal_error"]
 
@@ -250,11 +250,11 @@ def test_grader_grade_all_on_the_command_line_prints_where_the_grades_are(tmp_pa
     inputs = tmp_path / "in"
     inputs.mkdir()
     shutil.copyfile(REFERENCE, inputs / "solo.ipynb")
-    assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1", "--assignment", "nn_basics"]) == 0
     out = capsys.readouterr().out
     assert "1 submissions: 1 graded" in out and str(tmp_path / "out" / "grades.csv") in out
     assert read_csv(tmp_path / "out" / "grades.csv")[0]["total"] == "20"
-    assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1", "--assignment", "nn_basics"]) == 0
     assert "1 already graded" in capsys.readouterr().out
 
 
@@ -363,3 +363,12 @@ def test_batch_output_is_readable_only_by_the_instructor(folder_batch):
     for name in ("alice", "bob", "carol", "dave"):
         assert (out / name).stat().st_mode & 0o777 == 0o700
         assert (out / name / "results.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_batch_without_assignment_is_refused_when_several_are_installed(tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copyfile(REFERENCE, inputs / "solo.ipynb")
+    assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 2
+    assert "--assignment is required" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "solo").exists()

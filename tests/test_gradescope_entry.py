@@ -229,14 +229,16 @@ def test_an_unreadable_notebook_scores_zero_says_why_and_still_writes_results(au
     assert len(data["tests"]) == 2
 
 
-def test_the_assignment_comes_from_the_notebook_when_not_given(autograder, tmp_path):
+def test_with_several_assignments_installed_the_notebooks_metadata_never_picks_the_one_graded(autograder, tmp_path):
+    # A finished notebook of one assignment submitted to another must not be scored as its own.
     solutions = tmp_path / "several"
     make_assignment(solutions, "tiny")
     make_assignment(solutions, "other")
-    submit_notebook(autograder)
+    submit_notebook(autograder, assignment="tiny")
     write_metadata(autograder, DUE)
     results, data = grade(autograder, solutions)
-    assert data["score"] == 4 and results.extra_data["assignment"] == "tiny"
+    assert data["score"] == 0 and "not set up correctly" in data["output"]
+    assert results.extra_data.get("assignment") != "tiny"
     assert any("--assignment" in n for n in data["extra_data"]["instructor_notes"])
 
 
@@ -345,3 +347,17 @@ def test_student_code_cannot_read_the_submission_metadata(solutions, monkeypatch
         assert os.stat(meta).st_mode & 0o777 == 0o600
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_with_the_expected_name(autograder):
+    from nbtools import ASSIGNMENTS, SOLUTIONS
+
+    stub = autograder / "submission" / "nn_basics.ipynb"
+    shutil.copyfile(ASSIGNMENTS / "nn_basics" / "nn_basics.ipynb", stub)
+    os.utime(stub, (1_000_000_000, 1_000_000_000))
+    shutil.copyfile(SOLUTIONS / "nn_basics" / "nn_basics.ipynb", autograder / "submission" / "nn_basics_final.ipynb")
+    write_metadata(autograder, DUE)
+    results, data = grade(autograder, SOLUTIONS, assignment="nn_basics")
+    assert results.extra_data["graded_file"] == "nn_basics_final.ipynb"
+    assert data["score"] == results.max_score > 0
+    assert "none of your own code" in data["output"]

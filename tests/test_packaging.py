@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from grader.config import ConfigError
-from grader.packaging import TEMPLATES_DIR, build_autograder_zip, render_run_autograder
+from grader.packaging import PROJECT_DIR, TEMPLATES_DIR, build_autograder_zip, render_run_autograder
 
 
 def _assignment(root: Path, name: str) -> None:
@@ -140,3 +142,51 @@ def test_assignment_names_that_are_not_plain_names_are_refused(solutions, tmp_pa
 def test_template_scripts_are_valid_bash(name):
     result = subprocess.run(["bash", "-n", str(TEMPLATES_DIR / name)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_setup_script_reads_pyproject_without_modules_vendored_inside_pip(archive):
+    # Ubuntu 22.04's pip 22.0 vendors a tomli whose load() wants text, not bytes.
+    assert "pip._vendor" not in archive.read("setup.sh").decode()
+
+
+def test_setup_script_writes_exactly_the_production_requirements_of_pyproject(tmp_path):
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {**os.environ, "GRADER_SOURCE": str(PROJECT_DIR), "GRADER_VENV": str(venv)}
+    run = subprocess.run(["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    wanted = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert (venv / "requirements.txt").read_text().splitlines() == wanted
+
+
+def test_the_image_installs_only_the_solutions_of_the_assignment_it_is_built_for():
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
+    copies = [line for line in dockerfile.splitlines() if line.startswith("COPY") and "solutions" in line]
+    assert copies == ["COPY solutions/${ASSIGNMENT} /autograder/source/solutions/${ASSIGNMENT}"]
+    assert 'test -n "$ASSIGNMENT"' in dockerfile  # no assignment, no image
+
+
+def test_the_slim_step_drops_torchs_tests_tools_and_headers_but_keeps_what_import_needs(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    torch = site / "torch"
+    for rel in ("__init__.py", "nn/__init__.py", "nn/functional.py", "lib/libtorch_cpu.so", "lib/libtorchbind_test.so",
+                "bin/torch_shm_manager", "bin/test_api", "bin/protoc", "include/ATen/ATen.h", "test/test_jit",
+                "share/cmake/Torch/TorchConfig.cmake"):
+        (torch / rel).parent.mkdir(parents=True, exist_ok=True)
+        (torch / rel).write_text("")
+    (site / "numpy" / "_core" / "tests").mkdir(parents=True)
+    (site / "numpy" / "_core" / "multiarray.py").write_text("")
+    env = {**os.environ, "GRADER_VENV": str(venv)}
+    run = subprocess.run(["bash", str(TEMPLATES_DIR / "setup.sh"), "slim"], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    kept = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    assert kept == ["numpy/_core/multiarray.py", "torch/__init__.py", "torch/bin/torch_shm_manager",
+                    "torch/lib/libtorch_cpu.so", "torch/nn/__init__.py", "torch/nn/functional.py"]

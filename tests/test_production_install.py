@@ -44,7 +44,7 @@ def _source_copy(target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def production_grader(tmp_path_factory) -> Path:
-    """The `grader` command of a venv made by `setup.sh python grader`, as the image makes it.
+    """The `grader` command of a venv made by `setup.sh python slim grader`, as the image makes it.
 
     The dependency layer is kept between runs (under .cache/, keyed by pyproject.toml and setup.sh);
     the grader itself is always installed afresh from this checkout.
@@ -58,16 +58,16 @@ def production_grader(tmp_path_factory) -> Path:
             shutil.rmtree(stale, ignore_errors=True)
         venv.parent.mkdir(exist_ok=True)
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True, timeout=300)
-        _setup(source, venv, "python")
+        _setup(source, venv, "python", "slim")
         (venv / ".dependencies-installed").write_text(key)
     _setup(source, venv, "grader")
     return venv / "bin" / "grader"
 
 
-def _setup(source: Path, venv: Path, step: str) -> None:
+def _setup(source: Path, venv: Path, *steps: str) -> None:
     env = {**os.environ, "GRADER_SOURCE": str(source), "GRADER_VENV": str(venv), "TORCH_INDEX_URL": ""}
-    done = subprocess.run(["bash", str(SETUP), step], env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, f"setup.sh {step} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    done = subprocess.run(["bash", str(SETUP), *steps], env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"setup.sh {' '.join(steps)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
 def grade(grader: Path, notebook: Path, assignment: str) -> dict:

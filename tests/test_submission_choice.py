@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.submission import choose, submitted_files
+from grader.submission import choose, handout_fingerprints, submitted_files
 
 
 def write_notebook(path: Path, code: str = "x = 1", assignment: str | None = None, mtime: float | None = None) -> Path:
@@ -190,3 +190,32 @@ def test_the_message_shows_paths_inside_the_submission(tmp_path):
     write_notebook(tmp_path / "hw" / "b.ipynb")
     message = choice_for(tmp_path).message
     assert "hw/a.ipynb, hw/b.ipynb" in message and str(tmp_path) not in message
+
+
+HANDOUT_CODE = "def relu(z):\n    # YOUR CODE HERE\n    raise NotImplementedError"
+
+
+def test_an_untouched_copy_of_the_handout_never_wins_over_a_notebook_with_work(tmp_path):
+    handout = handout_fingerprints(["import numpy as np", HANDOUT_CODE])
+    write_notebook(tmp_path / "nn_basics.ipynb", code=HANDOUT_CODE + "\n\n", assignment="nn_basics", mtime=1_000_000_000)
+    work = write_notebook(tmp_path / "nn_basics_final.ipynb", code="def relu(z):\n    return z * (z > 0)",
+                          assignment="nn_basics", mtime=2_000_000_000)
+    choice = choose(submitted_files(tmp_path), "nn_basics", "nn_basics.ipynb", tmp_path, handout)
+    assert choice.notebook == work
+    assert "none of your own code" in choice.message and "most recently" not in choice.message
+
+
+def test_a_newer_untouched_handout_loses_to_older_work_without_metadata(tmp_path):
+    handout = handout_fingerprints([HANDOUT_CODE])
+    work = write_notebook(tmp_path / "Copy of homework.ipynb", code="def relu(z):\n    return z", mtime=1_000_000_000)
+    write_notebook(tmp_path / "nn_basics.ipynb", code=HANDOUT_CODE, assignment="nn_basics", mtime=2_000_000_000)
+    assert choose(submitted_files(tmp_path), "nn_basics", "nn_basics.ipynb", tmp_path, handout).notebook == work
+
+
+def test_a_tie_on_modification_time_is_reported_as_a_tie_not_as_most_recent(tmp_path):
+    write_notebook(tmp_path / "sub" / "a.ipynb", mtime=1_000_000_000)
+    top = write_notebook(tmp_path / "b.ipynb", mtime=1_000_000_000)
+    choice = choice_for(tmp_path)
+    assert choice.notebook == top
+    assert "most recently" not in choice.message
+    assert "modified at the same time" in choice.message and "shallowest folder" in choice.message
