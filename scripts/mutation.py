@@ -33,7 +33,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "solutions"
+SOLUTIONS = Path(os.environ.get("GRADER_SOLUTIONS") or REPO / "solutions")  # as the grader finds them
 THRESHOLD = 0.95
 MUTMUT_VERSION = "3.3.1"  # create_mutations/MutationVisitor/deep_replace are internal: pin and check
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -294,7 +294,7 @@ def summarise(assignment: str, mutants: list[Mutant], info: dict) -> tuple[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-    parser.add_argument("--solutions", type=Path, default=None, help="the solutions folder (default: the checkout's)")
+    parser.add_argument("--solutions", type=Path, default=None, help="the solutions folder (default: $GRADER_SOLUTIONS or the checkout's)")
     parser.add_argument("--jobs", type=int, default=2, help="grading processes (default 2)")
     parser.add_argument("--report", type=Path, help="write every mutant and its fate as JSON here")
     parser.add_argument("--list", action="store_true", help="only list the mutants, do not grade them")
