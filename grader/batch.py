@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import HIDDEN_ENV
+from .regrade import Comparison, was_graded
 from .results import INTERNAL_PROBLEM
 
 METADATA_FILE = "submission_metadata.yml"
@@ -85,7 +86,7 @@ class BatchSummary:
     report_problem: str = ""  # why no report was written (matplotlib missing), if it was not
     report_seconds: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
-    comparison: object = None  # a regrade.Comparison when compared with an earlier batch
+    comparison: Comparison | None = None  # set when compared with an earlier batch (--compare)
 
     @property
     def seconds_per_submission(self) -> float:
@@ -578,8 +579,6 @@ def _is_current(sub: Submission, results_path: Path) -> bool:
     try:
         if results_path.stat().st_mtime <= sub.input_mtime:
             return False
-        from .regrade import was_graded
-
         return was_graded(json.loads(results_path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return False
