@@ -43,9 +43,11 @@ container-test: $(STAMP)
 	scripts/container-test
 
 ## Mutation testing: every mutant of the reference solutions, graded with the hidden tests (minutes).
+## `make mutation ASSIGNMENT=name` tests one assignment; by default every one under solutions/.
 .PHONY: mutation
+ASSIGNMENT ?=
 mutation: $(STAMP) bytecode
-	scripts/mutation-test --report results/mutation.json
+	scripts/mutation-test $(ASSIGNMENT) --report results/mutation.json
 
 ## Grade a small generated batch and screenshot its report.html with headless Chromium.
 .PHONY: report-screenshot

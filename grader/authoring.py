@@ -7,13 +7,17 @@ names the assignment, so a renamed file is still graded as the right assignment.
 
 The build refuses (:class:`BuildError`) rather than writes a stub that still holds a marker (a
 mistyped ``## BEGIN SOLUTION`` is not stripped, so its solution would ship), a line of the removed
-solution code, or a line of the hidden tests or their helpers (an oracle is a full solution).
+solution code (also with other names, spacing or numbers: see :func:`shape_of`), or a line of the
+hidden tests or their helpers (an oracle is a full solution).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import keyword
 import re
+import tokenize
 from pathlib import Path
 
 from .config import Assignment
@@ -24,6 +28,9 @@ HIDDEN_TAG = "solution_only"
 STUB_LINE = "raise NotImplementedError"
 PUBLIC_TEST_PREFIX = "test_public"  # public tests' examples may appear in the notebook's self-checks
 _LEAK_MIN_CHARS = 24
+# A near-copy (names, spacing or numbers changed) is a leak when the line is this long in tokens:
+# shorter lines (``out = np.zeros(n)``) are shapes any notebook repeats.
+_LEAK_MIN_TOKENS = 12
 # Any mention of a marker left in a stub: a typo ("## BEGIN SOLUTION", "### Begin solution") means
 # the block was not stripped and its solution would ship.
 _MARKER_TEXT = re.compile(r"\b(BEGIN|END)\s+SOLUTION\b", re.IGNORECASE)
@@ -74,6 +81,58 @@ def _significant(lines) -> set[str]:
     return keep
 
 
+def _tokens(line: str) -> list[str] | None:
+    parts = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(line.strip()).readline):
+            if tok.type == tokenize.NAME:
+                parts.append(tok.string if keyword.iskeyword(tok.string) else "N")
+            elif tok.type in (tokenize.NUMBER, tokenize.STRING):
+                parts.append("L")
+            elif tok.type == tokenize.OP:
+                parts.append(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    return parts
+
+
+def shape_of(line: str) -> str | None:
+    """What a line computes, with every name, number and string replaced by a placeholder and a
+    leading ``return`` or assignment target dropped, so that ``return np.convolve(x, k[::-1])`` and
+    ``y = np.convolve(sig, w[::-1])`` have one shape. None for lines too short to be specific and
+    for lines that are not complete Python tokens (a string that goes on)."""
+    parts = _tokens(line)
+    if parts is None:
+        return None
+    if parts[:1] == ["return"]:
+        parts = parts[1:]
+    elif "=" in parts and all(p in ("N", ",", "(", ")", "[", "]", ".") for p in parts[:parts.index("=")]):
+        parts = parts[parts.index("=") + 1:]
+    return " ".join(parts) if len(parts) >= _LEAK_MIN_TOKENS else None
+
+
+def _shapes(lines) -> dict[str, str]:
+    shapes = {}
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith(_COMMON_PREFIXES) and (shape := shape_of(text)):
+            shapes.setdefault(shape, text)
+    return shapes
+
+
+def _near_copy(stub_line: str, solution_shapes: dict[str, str]) -> str | None:
+    """The solution line whose computation ``stub_line`` repeats, also inside a larger expression
+    (``print(...)`` around it), if any."""
+    parts = _tokens(stub_line)
+    if not parts:
+        return None
+    shape = f" {' '.join(parts)} "
+    for core, line in solution_shapes.items():
+        if f" {core} " in shape:
+            return line
+    return None
+
+
 def build_stub(spec: Assignment) -> dict:
     """The student notebook for ``spec``, as notebook JSON."""
     solution = json.loads(spec.reference_notebook.read_text(encoding="utf-8"))
@@ -115,6 +174,11 @@ def _refuse_leaks(spec: Assignment, stub: dict, removed: list[str]) -> None:
     leaked = _significant(removed) & stub_lines
     if leaked:
         raise BuildError(f"the stub for {spec.name} would reveal solution code: {sorted(leaked)[0]!r}")
+    solution_shapes = _shapes(removed)
+    for line in sorted(stub_lines):
+        if line and not line.startswith(_COMMON_PREFIXES) and (copied := _near_copy(line, solution_shapes)):
+            raise BuildError(f"the stub for {spec.name} would reveal solution code: {line!r} repeats "
+                             f"{copied!r} with other names or numbers")
     test_lines: list[str] = []
     for test_file in sorted(spec.tests_dir.rglob("*.py")):
         if not test_file.name.startswith(PUBLIC_TEST_PREFIX):

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import HIDDEN_ENV
+from .regrade import Comparison, was_graded
 from .results import INTERNAL_PROBLEM
 from .sandbox.leftovers import remove_tree
 from .text import plain
@@ -88,6 +89,7 @@ class BatchSummary:
     report_problem: str = ""  # why no report was written (matplotlib missing), if it was not
     report_seconds: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
+    comparison: Comparison | None = None  # set when compared with an earlier batch (--compare)
 
     @property
     def seconds_per_submission(self) -> float:
@@ -603,8 +605,7 @@ def _is_current(sub: Submission, results_path: Path) -> bool:
     try:
         if results_path.stat().st_mtime <= sub.input_mtime:
             return False
-        json.loads(results_path.read_text(encoding="utf-8"))
-        return True
+        return was_graded(json.loads(results_path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return False
 
@@ -756,8 +757,10 @@ def grade_all(
     solutions_root: Path | None = None,
     progress: bool = True,
     report: bool = True,
+    compare: Path | None = None,
 ) -> BatchSummary:
-    """Grade every submission in ``input`` into ``out`` (see the module docstring)."""
+    """Grade every submission in ``input`` into ``out`` (see the module docstring); ``compare``: an
+    earlier output folder whose scores the report and ``summary.comparison`` set against these."""
     started = time.monotonic()
     assignment = batch_assignment(assignment, solutions_root)
     input, out = Path(input), Path(out)
@@ -794,12 +797,16 @@ def grade_all(
     records = load_records(out, subs)
     summary.scores = {r.id: r.score for r in records}
     summary.grades_csv = write_grades_csv(out / GRADES_FILE, records)
+    if compare is not None:
+        from .regrade import compare as compare_batches
+
+        summary.comparison = compare_batches(Path(compare), out, [r.id for r in records])
     if report:
         report_started = time.monotonic()
         try:
             from .report import write_report
 
-            summary.report = write_report(out / REPORT_FILE, records)
+            summary.report = write_report(out / REPORT_FILE, records, comparison=summary.comparison)
         except ImportError as exc:
             summary.report_problem = f"no report: {exc} (install the 'report' extra for matplotlib)"
         summary.report_seconds = time.monotonic() - report_started

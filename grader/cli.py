@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import re
 import sys
+import textwrap
 from pathlib import Path
 
 from .results import GradingResults, ResultsFile, number_key
 from .text import plain
 
 
-def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
-    """The terminal's view of results; every line of student-derived text is made plain."""
+def _wrapped(text: str, indent: str, width: int = 100) -> list[str]:
+    """Every line of a message, long ones wrapped; array rows and indented lines keep their layout."""
+    out = []
+    for line in text.splitlines():
+        if len(indent + line) <= width or line.startswith((" ", "[")):
+            out.append(indent + line)
+        else:
+            out += textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent + "  ",
+                                 break_long_words=False, break_on_hyphens=False) or [indent]
+    return out
+
+
+def _summary(title: str, results: GradingResults, *, details: int | None = None) -> str:
+    """The terminal's view of results; every line of student-derived text is made plain.
+    ``details``: at most this many lines of each failing test's message (None: all of it)."""
     lines = [title]
     if results.output:
         lines += ["  " + line for line in results.output.splitlines()]
@@ -19,12 +36,12 @@ def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
     for test in sorted(results.tests, key=lambda t: number_key(t.number)) + results.adjustments:
         mark = "PASS" if test.status == "passed" else "FAIL"
         label = f"{test.number} {test.name}" if test.number else test.name
-        lines.append(f"  {mark}  {label[:78]:<78} {test.score:g}/{test.max_score:g}")
+        lines.append(f"  {mark}  {label:<78} {test.score:g}/{test.max_score:g}")
         if test.status != "passed" and test.output:
-            shown = test.output.splitlines()
-            lines += ["          " + line for line in shown[:details]]
-            if len(shown) > details:
-                lines.append("          ...")
+            shown = _wrapped(test.output, "          ")
+            lines += shown[:details]
+            if details is not None and len(shown) > details:
+                lines.append(f"          [{len(shown) - details} more lines: grader grade NOTEBOOK shows them all]")
     lines.append(f"\nScore: {results.score:g}/{results.max_score:g}")
     return plain("\n".join(lines))
 
@@ -122,7 +139,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .authoring import stub_path
     from .config import ConfigError, load_assignment
 
-    status = 0
+    status, seen = 0, set()
     for name in _names(args):
         try:
             spec = load_assignment(name, args.solutions)
@@ -131,13 +148,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
             return 2
         for label, path, want_full in (("reference", spec.reference_notebook, True),
                                        ("stub", stub_path(spec, _assignments_root(args.solutions)), False)):
-            results = grade_notebook(path, name, solutions_root=args.solutions)
-            ok = bool(results.tests) and (results.score == results.max_score if want_full else results.score == 0)
-            print(f"{name} {label}: {results.score:g}/{results.max_score:g} {'ok' if ok else 'WRONG'}")
+            captured = io.StringIO()
+            with contextlib.redirect_stderr(captured):
+                results = grade_notebook(path, name, solutions_root=args.solutions)
+            errored = sum(t.outcome == "error" for t in results.tests)
+            ok = bool(results.tests) and not errored and (
+                results.score == results.max_score if want_full else results.score == 0)
+            verdict = f", {errored} test{'s' if errored != 1 else ''} errored" if errored else ""
+            print(f"{name} {label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if ok else 'WRONG'}")
+            _print_once(captured.getvalue(), seen)
             if not ok:
                 status = 1
-                print(_summary(str(path), results), file=sys.stderr)
+                print(_summary(str(path), results, details=8), file=sys.stderr)
     return status
+
+
+def _print_once(text: str, seen: set[str]) -> None:
+    """The grader's notes on stderr, each once: a test that errors on the reference usually errors
+    on the stub too, with the same traceback."""
+    for block in text.split("\ngrader: "):
+        block = block.strip()
+        if not block:
+            continue
+        block = block if block.startswith("grader: ") else "grader: " + block
+        # Object addresses differ between the two runs of one traceback.
+        key = re.sub(r" at 0x[0-9a-fA-F]+", "", block)
+        if key not in seen:
+            seen.add(key)
+            print(block, file=sys.stderr)
 
 
 def cmd_grade_all(args: argparse.Namespace) -> int:
@@ -145,15 +183,23 @@ def cmd_grade_all(args: argparse.Namespace) -> int:
 
     source = Path(args.input)
     out = Path(args.out) if args.out else Path(f"{source.stem or 'batch'}-graded")
+    if args.compare and Path(args.compare).resolve() == out.resolve():
+        print("grader: --compare needs the old results in another folder than --out "
+              "(grade into a new folder, then compare)", file=sys.stderr)
+        return 2
     try:
         summary = grade_all(source, out, jobs=args.jobs, force=args.force, assignment=args.assignment,
-                            solutions_root=args.solutions)
+                            solutions_root=args.solutions, compare=Path(args.compare) if args.compare else None)
     except (OSError, ValueError, IsolationUnavailable) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     print(f"{summary.submissions} submissions: {summary.graded} graded in {summary.seconds:.1f} s, "
           f"{summary.skipped} already graded (--force grades them again), "
           f"{summary.internal_errors} internal errors.")
+    if summary.comparison is not None:
+        from .regrade import as_text
+
+        print(as_text(summary.comparison))
     print(f"Grades: {summary.grades_csv}")
     print(f"Report: {summary.report}" if summary.report else f"Report: {summary.report_problem}")
     return 0
@@ -202,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: CPU cores)")
     batch.add_argument("--force", action="store_true", help="grade again submissions that already have results")
     batch.add_argument("--assignment", help="the one assignment this batch grades (required when more than one is installed)")
+    batch.add_argument("--compare", metavar="OLD", help="an earlier output folder: list every submission whose "
+                       "score changed since, and the tests that flipped (also in report.html)")
     batch.set_defaults(func=cmd_grade_all)
     return parser
 

@@ -54,6 +54,20 @@ class LatePolicy:
 
 
 @dataclass(frozen=True)
+class SubmissionLimit:
+    max_graded: int = 0  # graded submissions per period; 0: every submission is graded
+    period: str = "rolling_24h"  # or "calendar_day", midnight to midnight in time_zone
+    time_zone: str = "UTC"  # the course's, for calendar_day (an IANA name such as "America/New_York")
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_graded > 0
+
+
+PERIODS = ("rolling_24h", "calendar_day")
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     title: str
@@ -61,6 +75,7 @@ class Assignment:
     notebook: str  # file name of the reference notebook
     limits: Limits = field(default_factory=Limits)
     late: LatePolicy = field(default_factory=LatePolicy)
+    submission_limit: SubmissionLimit = field(default_factory=SubmissionLimit)
 
     @property
     def tests_dir(self) -> Path:
@@ -82,11 +97,23 @@ def default_solutions_root() -> Path:
     return Path("/autograder/source/solutions")
 
 
-def _build(cls, table: dict, where: str):
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(table) - set(known)
+# The sections of assignment.toml and what each holds; docs/authoring.md lists every key.
+TOP_LEVEL = ("title", "notebook")
+SECTIONS = {"limits": Limits, "late_policy": LatePolicy, "submission_limit": SubmissionLimit}
+
+
+def _refuse_unknown(given, valid, where: str) -> None:
+    unknown = sorted(set(given) - set(valid))
     if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; "
+                          f"the valid ones are {', '.join(valid)}")
+
+
+def _build(cls, table: dict, where: str):
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table of settings")
+    known = {f.name: f for f in fields(cls)}
+    _refuse_unknown(table, list(known), where)
     values = {}
     for key, value in table.items():
         kind = type(getattr(cls(), key))
@@ -122,9 +149,11 @@ def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    unknown = set(top) - {"title", "notebook"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    _refuse_unknown(top, TOP_LEVEL, str(path))
+    _refuse_unknown({k for k, v in data.items() if isinstance(v, dict)}, list(SECTIONS),
+                    f"{path}: sections")
+    limit = _build(SubmissionLimit, data.get("submission_limit", {}), f"{path} [submission_limit]")
+    _check_limit(limit, f"{path} [submission_limit]")
     return Assignment(
         name=name,
         title=str(top.get("title", name)),
@@ -132,4 +161,19 @@ def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment
         notebook=str(top.get("notebook", f"{name}.ipynb")),
         limits=_build(Limits, data.get("limits", {}), f"{path} [limits]"),
         late=_build(LatePolicy, data.get("late_policy", {}), f"{path} [late_policy]"),
+        submission_limit=limit,
     )
+
+
+def _check_limit(limit: SubmissionLimit, where: str) -> None:
+    if limit.max_graded < 0:
+        raise ConfigError(f"{where}: max_graded must be 0 (no limit) or more, not {limit.max_graded}")
+    if limit.period not in PERIODS:
+        raise ConfigError(f"{where}: period must be one of {', '.join(PERIODS)}, not {limit.period!r}")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(limit.time_zone)
+    except (ValueError, KeyError, OSError):
+        raise ConfigError(f"{where}: time_zone {limit.time_zone!r} is not a known time zone "
+                          "(use an IANA name such as \"America/New_York\" or \"UTC\")") from None

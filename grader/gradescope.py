@@ -106,7 +106,12 @@ def _essential(data: dict) -> dict:
         return {k: node.get(k) for k in _DATES if isinstance(node, dict) and isinstance(node.get(k), (str, type(None)))}
 
     users = data.get("users") if isinstance(data.get("users"), list) else []
+    previous = data.get("previous_submissions") if isinstance(data.get("previous_submissions"), list) else []
     return {
+        # Times and scores only: the earlier results (hidden tests' output) stay out.
+        "previous_submissions": [{k: p.get(k) for k in ("submission_time", "score", "autograder_error")
+                                  if isinstance(p.get(k), (str, int, float, bool, type(None)))}
+                                 for p in previous if isinstance(p, dict)],
         "created_at": data.get("created_at") if isinstance(data.get("created_at"), str) else None,
         "assignment": dates(data.get("assignment")),
         "users": [{"assignment": dates(u.get("assignment"))} for u in users if isinstance(u, dict)
@@ -245,6 +250,12 @@ def _grade(root: Path, solutions_root: Path | None, explicit: str | None, notes:
     if penalty.rejected:
         message = "\n\n".join(filter(None, [penalty.message, choice.message]))
         return _problem(assignment, message)
+
+    from . import resubmission
+
+    limited = resubmission.decide(assignment.submission_limit, *resubmission.attempts(metadata))
+    if not limited.graded:
+        return resubmission.declined_results(assignment.submission_limit, limited)
 
     from .api import grade_notebook
 

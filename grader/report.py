@@ -159,8 +159,9 @@ def _stats(records: list[Record]):
     return tests, per_test, dict(per_function), diagnostics, diagnostic_tests
 
 
-def build_report(records: list[Record], title: str = "Batch grading report") -> str:
-    """The report as one HTML string."""
+def build_report(records: list[Record], title: str = "Batch grading report", comparison=None) -> str:
+    """The report as one HTML string; ``comparison`` (:class:`grader.regrade.Comparison`) adds
+    the submissions whose score changed since an earlier batch, after the summary."""
     scores = [r.score for r in records]
     full = max((r.max_score for r in records), default=0.0)
     tests, per_test, per_function, diagnostics, diagnostic_tests = _stats(records)
@@ -193,6 +194,10 @@ def build_report(records: list[Record], title: str = "Batch grading report") -> 
         parts.append(f'<img alt="Histogram of scores" src="data:image/png;base64,{_histogram(scores, full)}">')
     else:
         parts.append("<p>No submissions.</p>")
+    if comparison is not None:
+        from .regrade import as_html
+
+        parts.append(as_html(comparison))
 
     if tests:
         rates = [per_test[t][0] / per_test[t][1] for t in tests]
@@ -276,12 +281,12 @@ details summary {{ cursor: pointer; color: #2e86c1; margin: 6px 0; }}
 """
 
 
-def write_report(path: Path, records: list[Record], title: str = "Batch grading report") -> Path:
+def write_report(path: Path, records: list[Record], title: str = "Batch grading report", comparison=None) -> Path:
     path = Path(path)
     with warnings.catch_warnings():
         # pyparsing 3.3 deprecates names matplotlib 3.10 still uses: nothing to act on here.
         warnings.filterwarnings("ignore", message=r".*deprecated - use", category=DeprecationWarning)
-        text = build_report(records, title)
+        text = build_report(records, title, comparison)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

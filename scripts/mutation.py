@@ -8,11 +8,13 @@ why not its own runner) make one mutant per change, restricted to the lines betw
 notebook with the real grader (``grade_notebook``), in long-lived worker processes; a mutant is
 killed when it scores below full marks.
 
-Survivors that cannot be killed (equivalent mutants) are listed in EQUIVALENT with the reason; the
-kill rate counts only the others. Exit status 1 when an assignment's kill rate is below 95 %, the
+Survivors that cannot be killed (equivalent mutants) are declared with the reason in
+``solutions/<assignment>/mutation_equivalents.toml``; the kill rate counts only the others. Exit status 1 when an assignment's kill rate is below 95 %, the
 unmutated module does not get full marks, or a mutant could not be graded.
 
-    python scripts/mutation.py [ASSIGNMENT ...] [--jobs 2] [--report FILE.json] [--list]
+    python scripts/mutation.py [ASSIGNMENT ...] [--solutions DIR] [--jobs 2] [--report FILE.json] [--list]
+
+Without names, every assignment under the solutions folder is tested.
 """
 
 from __future__ import annotations
@@ -31,63 +33,40 @@ from multiprocessing import get_context
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "solutions"
-ASSIGNMENTS = ("nn_basics", "cnn")
+SOLUTIONS = Path(os.environ.get("GRADER_SOLUTIONS") or REPO / "solutions")  # as the grader finds them
 THRESHOLD = 0.95
 MUTMUT_VERSION = "3.3.1"  # create_mutations/MutationVisitor/deep_replace are internal: pin and check
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 # Mutants no test can kill, because the mutated code computes the same results for every input
-# the assignment allows. Keyed by (function, original line, mutated line); see docs/validity.md.
+# the assignment allows, are declared next to the assignment's tests, with the reason (see
+# docs/authoring.md): keyed by (function, original line, mutated line).
+EQUIVALENTS_FILE = "mutation_equivalents.toml"
 Key = tuple[str, str, str]
 
 
-def _untyped(function: str, line: str, reason: str) -> dict[Key, str]:
-    """The two mutants that drop ``dtype=float`` from a line: the argument removed, or None."""
-    return {(function, line, line.replace("dtype=float)", ")", 1)): reason,
-            (function, line, line.replace("dtype=float", "dtype=None", 1)): reason}
-
-
-FLOAT_OUT = ("the result is written into an array allocated as float64 (or combined with a float64 "
-             "operand) anyway, and integer inputs give exact integer sums and maxima: same values")
-EQUIVALENT: dict[str, dict[Key, str]] = {
-    "nn_basics": {
-        ("sigmoid",
-         "return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
-         "return np.where(z > 0, 1 / (1 + e), e / (1 + e))"):
-            "at z = 0 both branches give 1 / (1 + e^0) = e^0 / (1 + e^0) = 0.5: which one is taken "
-            "there cannot matter",
-        **_untyped("sigmoid", "z = np.asarray(z, dtype=float)",
-                   "np.exp of an integer array is float64 anyway, and float32 z gives float32 results "
-                   "within the tolerance; values differ only for |z| > 2^62, where -abs(z) overflows "
-                   "as an integer, far outside any input"),
-        **_untyped("tanh", "z = np.asarray(z, dtype=float)",
-                   "as for sigmoid: np.exp(-2 * np.abs(z)) is float64 for integer z, and so is "
-                   "np.sign(z) * (1 - e) / (1 + e)"),
-    },
-    "cnn": {
-        **_untyped("conv2d", "x = np.asarray(x, dtype=float)", FLOAT_OUT),
-        **_untyped("conv2d", "kernel = np.asarray(kernel, dtype=float)", FLOAT_OUT),
-        **_untyped("conv2d_layer", "x = np.asarray(x, dtype=float)", FLOAT_OUT),
-        **_untyped("conv2d_layer", "weight = np.asarray(weight, dtype=float)", FLOAT_OUT),
-        **_untyped("conv2d_layer", "out += np.asarray(bias, dtype=float).reshape(1, c_out, 1, 1)",
-                   "out is float64, so adding an integer bias in place casts it to float: same values"),
-        **_untyped("max_pool2d", "x = np.asarray(x, dtype=float)", FLOAT_OUT),
-        ("conv2d_layer",
-         "out += np.asarray(bias, dtype=float).reshape(1, c_out, 1, 1)",
-         "out += np.asarray(bias, dtype=float).reshape(c_out, 1, 1)"):
-            "broadcasting prepends the missing axis: (c_out, 1, 1) and (1, c_out, 1, 1) add the same "
-            "bias to an (N, c_out, H, W) array",
-        ("conv2d_layer",
-         'out[:, :, i, j] = np.einsum("nchw,ochw->no", patch, weight)',
-         'out[:, :, i, j] = np.einsum("NCHW,OCHW->NO", patch, weight)'):
-            "einsum subscripts may be upper-case letters: the same contraction",
-        **dict.fromkeys([("CNN", "self.pool = nn.MaxPool2d(2, 2)", f"self.pool = nn.MaxPool2d({args})")
-                         for args in ("2, ", "2", "2, None")],
-                        "nn.MaxPool2d's stride defaults to (None means) its kernel size: MaxPool2d(2), "
-                        "MaxPool2d(2, None) and MaxPool2d(2, 2) are the same layer"),
-    },
-}
+def load_equivalents(assignment: str) -> dict[Key, str]:
+    """solutions/<assignment>/mutation_equivalents.toml; refused when an entry lacks a key or a reason."""
+    path = SOLUTIONS / assignment / EQUIVALENTS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    unknown = set(data) - {"equivalent"}
+    if unknown:
+        raise SystemExit(f"mutation: {path}: unknown table(s) {', '.join(sorted(unknown))}; "
+                         "the valid one is [[equivalent]]")
+    found: dict[Key, str] = {}
+    fields = ("function", "original", "mutated", "reason")
+    for number, entry in enumerate(data.get("equivalent", []), start=1):
+        if set(entry) != set(fields) or not all(isinstance(entry[k], str) and entry[k] for k in fields):
+            raise SystemExit(f"mutation: {path}: equivalent #{number} needs exactly {', '.join(fields)} "
+                             f"(non-empty strings), not {sorted(entry)}")
+        found[(entry["function"], entry["original"], entry["mutated"])] = entry["reason"]
+    return found
 
 
 # ---- extracting the solution ------------------------------------------------------------------
@@ -238,6 +217,7 @@ def grade_code(assignment: str, code: str, path: str) -> dict:
 
 def run(assignment: str, jobs: int, workdir: Path, only_list: bool, log=print) -> tuple[list[Mutant], dict]:
     code = solution_module(assignment)
+    equivalents = load_equivalents(assignment)
     (workdir / f"{assignment}_solution.py").write_text(code, encoding="utf-8")
     mutants = make_mutants(assignment, code)
     if only_list:
@@ -261,8 +241,8 @@ def run(assignment: str, jobs: int, workdir: Path, only_list: bool, log=print) -
                 mutant.status = "error"
             elif outcome["score"] < outcome["max_score"]:
                 mutant.status = "killed"
-            elif mutant.key in EQUIVALENT.get(assignment, {}):
-                mutant.status, mutant.reason = "equivalent", EQUIVALENT[assignment][mutant.key]
+            elif mutant.key in equivalents:
+                mutant.status, mutant.reason = "equivalent", equivalents[mutant.key]
             else:
                 mutant.status = "survived"
             if done % 25 == 0:
@@ -298,7 +278,7 @@ def summarise(assignment: str, mutants: list[Mutant], info: dict) -> tuple[str, 
         if m.status in ("survived", "error"):
             lines.append(f"  {m.status.upper()} #{m.index} {m.function} (line {m.line}): "
                          f"`{m.original}` -> `{m.mutated}`")
-    registered = EQUIVALENT.get(assignment, {})
+    registered = load_equivalents(assignment)
     made = {m.key for m in mutants}
     for key in registered:
         if key not in made:
@@ -313,12 +293,18 @@ def summarise(assignment: str, mutants: list[Mutant], info: dict) -> tuple[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS))
+    parser.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    parser.add_argument("--solutions", type=Path, default=None, help="the solutions folder (default: $GRADER_SOLUTIONS or the checkout's)")
     parser.add_argument("--jobs", type=int, default=2, help="grading processes (default 2)")
     parser.add_argument("--report", type=Path, help="write every mutant and its fate as JSON here")
     parser.add_argument("--list", action="store_true", help="only list the mutants, do not grade them")
     parser.add_argument("--workdir", type=Path, help="keep the extracted module and mutant notebooks here")
     args = parser.parse_args(argv)
+    global SOLUTIONS
+    SOLUTIONS = (args.solutions or SOLUTIONS).resolve()  # read by the forked grading processes too
+    from grader.config import available_assignments
+
+    args.assignments = args.assignments or available_assignments(SOLUTIONS)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="grader-mutation-"))
     workdir.mkdir(parents=True, exist_ok=True)

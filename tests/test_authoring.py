@@ -141,6 +141,26 @@ def test_solution_code_repeated_outside_its_block_is_refused(tmp_path):
         stub_of(tmp_path, [_code(solution), _code(echo)])
 
 
+CONVOLVE = ("def smooth(x, kernel):\n    ### BEGIN SOLUTION\n"
+            "    return np.convolve(np.asarray(x, dtype=float), kernel[::-1], mode='valid')\n"
+            "    ### END SOLUTION\n")
+
+
+@pytest.mark.parametrize("echo", [
+    "y = np.convolve(np.asarray(signal, dtype=float), k[::-1], mode='valid')",  # other names
+    "print(np.convolve(np.asarray(x,dtype=float),kernel[::-1],mode = 'same'))",  # spacing and a literal
+])
+def test_a_near_copy_of_a_solution_line_is_refused_like_an_exact_one(tmp_path, echo):
+    with pytest.raises(BuildError, match="with other names or numbers"):
+        stub_of(tmp_path, [_code(CONVOLVE), _code(f"# check\nsignal, k = [1.0, 2.0], np.ones(2)\n{echo}")])
+
+
+def test_short_lines_of_the_same_shape_as_a_solution_line_are_not_a_leak(tmp_path):
+    solution = "def double(x):\n    ### BEGIN SOLUTION\n    y = np.zeros(3)\n    return x * 2\n    ### END SOLUTION\n"
+    stub = stub_of(tmp_path, [_code(solution), _code("z = np.ones(4)\nprint(double(z))")])
+    assert "z = np.ones(4)" in stub["cells"][1]["source"]
+
+
 def test_solution_only_cell_content_repeated_elsewhere_is_refused(tmp_path):
     secret = "reference_answer = [double(n) for n in range(10)]"
     cells = [_code(DOUBLE), _code(secret, tags=["solution_only"]), _code(f"print('x')\n{secret}")]

@@ -53,3 +53,50 @@ def test_a_missing_notebook_file_still_produces_results(tmp_path):
     assert done.returncode == 0
     data = assert_schema_valid(json.loads(out.read_text()))
     assert data["score"] == 0 and "was not found" in data["output"]
+
+
+def test_grade_prints_every_line_of_a_failing_tests_message_wrapped_never_cut(tmp_path):
+    long_message = "word " * 60 + "END"
+    solutions = tmp_path / "solutions"
+    (solutions / "wordy" / "tests").mkdir(parents=True)
+    (solutions / "wordy" / "assignment.toml").write_text('title = "Wordy"\n')
+    (solutions / "wordy" / "tests" / "test_wordy.py").write_text(
+        "from grader.testing import fail\n\n\ndef test_long(student):\n"
+        f'    """f: a long message"""\n    fail("\\n".join(["line %d" % i for i in range(12)]) + "\\n{long_message}")\n')
+    path = write_notebook(tmp_path / "n.ipynb", ["x = 1"], assignment="wordy")
+    done = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(solutions), "grade", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert "line 11" in done.stdout and "END" in done.stdout and "..." not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+
+
+BROKEN_TEST = '''
+from grader.testing import expect
+
+
+def test_right(student):
+    """double: doubles"""
+    expect(student.double, 2).to_equal(4)
+
+
+def test_broken(student):
+    """double: a test with a bug of its own"""
+    want = {"four": 4}["for"]
+    expect(student.double, 2).to_equal(want)
+'''
+
+
+def test_validate_counts_tests_that_errored_and_prints_each_traceback_once(tmp_path):
+    solutions = tmp_path / "solutions"
+    (solutions / "tiny" / "tests").mkdir(parents=True)
+    (solutions / "tiny" / "assignment.toml").write_text('title = "Tiny"\n')
+    (solutions / "tiny" / "tests" / "test_tiny.py").write_text(BROKEN_TEST)
+    write_notebook(solutions / "tiny" / "tiny.ipynb", ["def double(x):\n    return 2 * x"])
+    (tmp_path / "assignments" / "tiny").mkdir(parents=True)
+    write_notebook(tmp_path / "assignments" / "tiny" / "tiny.ipynb", ["def double(x):\n    raise NotImplementedError"])
+    done = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(solutions), "validate"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "tiny reference: 1/2, 1 test errored WRONG" in done.stdout
+    assert "tiny stub: 0/2, 1 test errored WRONG" in done.stdout
+    assert done.stderr.count("KeyError: 'for'") == 1, done.stderr

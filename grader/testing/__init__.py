@@ -9,15 +9,20 @@ docstring's first line is the name students see and starts with the function it 
         \"\"\"relu: negatives become 0, the rest pass through\"\"\"
         z = np.array([-2.0, 0.0, 3.0])
         expect(student.relu, z).to_equal(np.maximum(z, 0))
+
+The whole API, with an example of each part, is in docs/authoring.md.
 """
 
-from .feedback import ATOL, RTOL, Expectation, expect, fail
+from .feedback import ATOL, RTOL, Call, Expectation, expect, expect_call, fail
 from .proxy import Builtin, GradingFailure, Handle, RemoteFunction, Student
+from .shapes import (conv_output_size, conv_shape_hint, pad_widths, pool_output_size, pool_shape_hint,
+                     size_formula)
 
 identity = Builtin("identity")
 sigmoid = Builtin("sigmoid")  # numerically stable; for tests of code that takes an activation
 
 __all__ = [
-    "ATOL", "RTOL", "Builtin", "Expectation", "GradingFailure", "Handle", "RemoteFunction", "Student",
-    "expect", "fail", "identity", "sigmoid",
+    "ATOL", "RTOL", "Builtin", "Call", "Expectation", "GradingFailure", "Handle", "RemoteFunction", "Student",
+    "conv_output_size", "conv_shape_hint", "expect", "expect_call", "fail", "identity", "pad_widths",
+    "pool_output_size", "pool_shape_hint", "sigmoid", "size_formula",
 ]

@@ -12,6 +12,8 @@ convolution) pass an ``atol`` scaled to the largest expected value instead.
 
 from __future__ import annotations
 
+import builtins
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -158,8 +160,10 @@ class Expectation:
         if finite_want and not np.isfinite(got).all():
             return ("Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
                     "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form.")
-        if want.size > 1 and _close(got, -want, rtol, atol):
-            return "Likely mistake: the sign is flipped."
+        if want.size > 1 and _close(got, -want, rtol, atol) and not _close(got, want, rtol, atol):
+            # Only what was observed: a flipped kernel, a swapped subtraction and a sign error all
+            # give -want, so naming one of them would mislead the students who made another.
+            return "Note: every value is the expected one with the opposite sign."
         with np.errstate(all="ignore"):
             diff = got - want
         scale = atol + rtol * np.abs(want).max()
@@ -192,6 +196,63 @@ class Expectation:
             self._fail(f"{self.fn.name} issued a warning: {self.outcome.warnings[0]}",
                        "An overflow warning usually means np.exp got a large argument; use a "
                        "numerically stable form that never exponentiates a large positive number.")
+
+
+class Call:
+    """A call whose answer is not needed up front, for checks a failing call can pass (``to_raise``)."""
+
+    def __init__(self, fn: RemoteFunction, args: tuple, kwargs: dict):
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.params = fn._student._param_names(fn.name)
+        self.outcome = fn.outcome(*args, **kwargs)
+
+    def to_raise(self, *exceptions: type[BaseException] | str, match: str | None = None) -> str:
+        """The call raised one of ``exceptions`` (classes or names; a built-in's subclasses count),
+        with a message that contains the regular expression ``match`` if given; returns the message."""
+        if not exceptions:
+            raise TypeError("to_raise() needs at least one exception type, e.g. to_raise(ValueError)")
+        names = [e if isinstance(e, str) else e.__name__ for e in exceptions]
+        wanted = " or ".join(names)
+        name = self.fn.name
+        error = self.outcome.error or {}
+        context = explain.call_text(name, self.args, self.kwargs, self.params)
+        if self.outcome.status == "ok":
+            raise GradingFailure(f"{name} should raise {wanted} here, but it returned a value.\n{context}\n"
+                                 f"got: {explain.show_value(self.outcome.value)}")
+        if self.outcome.status != "raised" or error.get("type") == "NotImplementedError":
+            raise call_failed(name, self.args, self.kwargs, self.outcome, self.params)
+        raised = str(error.get("type", ""))
+        message = str(error.get("message", ""))
+        if not any(_is_kind(raised, e) for e in exceptions):
+            raise GradingFailure(f"{name} should raise {wanted} here, but it raised {explain.error_text(error)}\n"
+                                 f"{context}")
+        if match is not None and not re.search(match, message):
+            raise GradingFailure(f"{name} raised {raised} as it should, but its message {message!r} "
+                                 f"does not say what went wrong (expected it to mention {match!r}).\n{context}")
+        return message
+
+
+def _is_kind(raised: str, expected: type[BaseException] | str) -> bool:
+    """Only the name of a student's exception crosses over: built-ins are matched by class, so that
+    to_raise(ArithmeticError) admits ZeroDivisionError; the student's own classes by name."""
+    name = expected if isinstance(expected, str) else expected.__name__
+    if raised == name:
+        return True
+    builtin = getattr(builtins, raised, None)
+    return (not isinstance(expected, str) and isinstance(builtin, type) and issubclass(builtin, BaseException)
+            and issubclass(builtin, expected))
+
+
+def expect_call(fn: RemoteFunction, *args, **kwargs) -> Call:
+    """Call ``fn`` in the worker now, for a check that the call fails: ``.to_raise(ValueError)``.
+
+    ``expect`` fails a test as soon as the call raises; this one does not.
+    """
+    if not isinstance(fn, RemoteFunction):
+        raise TypeError("expect_call() takes a student function, e.g. expect_call(student.frames, x, 0)")
+    return Call(fn, args, kwargs)
 
 
 def expect(fn: RemoteFunction, *args, **kwargs) -> Expectation:

@@ -1,0 +1,144 @@
+"""Regrading with a diff: whose score changed between two graded batches, by how much, and why.
+
+When a test is fixed mid-semester the instructor grades everyone again into a new folder and
+compares it with the old one: every submission whose total changed is listed with the tests that
+flipped. Submissions are matched by id (the folder names ``grade-all`` writes).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RESULTS_FILE = "results.json"
+
+
+@dataclass(frozen=True)
+class TestChange:
+    __test__ = False  # a result, not a test, for pytest's collection
+
+    test: str  # "number name"
+    before: float | None  # None: the test did not exist before
+    after: float | None  # None: the test is gone
+    max_score: float
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    submission: str
+    before: float | None  # None: not graded in the old batch
+    after: float | None
+    tests: tuple[TestChange, ...] = ()
+
+    @property
+    def delta(self) -> float:
+        return (self.after or 0.0) - (self.before or 0.0)
+
+
+@dataclass
+class Comparison:
+    old: Path
+    changed: list[ScoreChange] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def was_graded(results: object) -> bool:
+    """Whether a results.json is a finished grade: it lists tests and no internal error cut it
+    short. One that is not (the assignment could not be told, the grader failed) is graded again
+    by a rerun without --force."""
+    if not isinstance(results, dict):
+        return False
+    extra = results.get("extra_data") if isinstance(results.get("extra_data"), dict) else {}
+    tests = results.get("tests") if isinstance(results.get("tests"), list) else []
+    return bool(tests) and not extra.get("internal_error")
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _scores(results: dict) -> dict[str, tuple[float, float]]:
+    scores = {}
+    for test in results.get("tests") or []:
+        if isinstance(test, dict) and test.get("max_score"):
+            label = f"{test.get('number')} {test.get('name', '')}" if test.get("number") else str(test.get("name", ""))
+            scores[label] = (float(test.get("score") or 0), float(test.get("max_score") or 0))
+    return scores
+
+
+def _changed_tests(old: dict, new: dict) -> tuple[TestChange, ...]:
+    before, after = _scores(old), _scores(new)
+    changes = []
+    for label in [*before, *(k for k in after if k not in before)]:
+        b, a = before.get(label), after.get(label)
+        if b is None or a is None or abs(b[0] - a[0]) > 1e-9:
+            changes.append(TestChange(label, b and b[0], a and a[0], (a or b)[1]))
+    return tuple(changes)
+
+
+def compare(old: Path, new: Path, submissions: list[str]) -> Comparison:
+    """The submissions in ``new`` (ids) whose score differs from the same id's in ``old``."""
+    comparison = Comparison(Path(old))
+    for sub in submissions:
+        before, after = _read(Path(old) / sub / RESULTS_FILE), _read(Path(new) / sub / RESULTS_FILE)
+        b = float(before.get("score") or 0) if before is not None else None
+        a = float(after.get("score") or 0) if after is not None else None
+        tests = _changed_tests(before or {}, after or {})
+        if b is None or a is None or abs(a - b) > 1e-9:
+            comparison.changed.append(ScoreChange(sub, b, a, tests))
+        else:
+            comparison.unchanged += 1
+    comparison.changed.sort(key=lambda c: (c.delta, c.submission))
+    return comparison
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def _flip(change: TestChange) -> str:
+    if change.before is None:
+        return f"{change.test}: new test, {_num(change.after)}/{change.max_score:g}"
+    if change.after is None:
+        return f"{change.test}: removed (was {_num(change.before)}/{change.max_score:g})"
+    verdict = "now passes" if change.after >= change.max_score else (
+        "now fails" if change.before >= change.max_score else "changed")
+    return f"{change.test}: {verdict} ({_num(change.before)} -> {_num(change.after)}/{change.max_score:g})"
+
+
+def as_text(comparison: Comparison) -> str:
+    """For the terminal: one line per changed submission, one indented line per flipped test."""
+    if not comparison.changed:
+        return f"Compared with {comparison.old}: no score changed ({comparison.unchanged} submissions)."
+    lines = [f"Compared with {comparison.old}: {len(comparison.changed)} score(s) changed, "
+             f"{comparison.unchanged} unchanged."]
+    for change in comparison.changed:
+        if change.before is None:
+            lines.append(f"  {change.submission}: {_num(change.after)} (not in the old batch)")
+        elif change.after is None:
+            lines.append(f"  {change.submission}: {_num(change.before)} (not in the new batch)")
+        else:
+            lines.append(f"  {change.submission}: {_num(change.before)} -> {_num(change.after)} ({change.delta:+g})")
+        lines += [f"      {_flip(t)}" for t in change.tests]
+    return "\n".join(lines)
+
+
+def as_html(comparison: Comparison) -> str:
+    """The report's section on the comparison."""
+    esc = html.escape
+    head = f"<h2>Changes since {esc(str(comparison.old))}</h2>"
+    if not comparison.changed:
+        return head + f"<p>No score changed ({comparison.unchanged} submissions compared).</p>"
+    rows = "".join(
+        f"<tr><td>{esc(c.submission)}</td><td class=\"num\">{_num(c.before)}</td><td class=\"num\">{_num(c.after)}</td>"
+        f"<td class=\"num\">{c.delta:+g}</td><td>{'<br>'.join(esc(_flip(t)) for t in c.tests)}</td></tr>"
+        for c in comparison.changed)
+    return (head + f"<p>{len(comparison.changed)} score(s) changed, {comparison.unchanged} unchanged.</p>"
+            "<table><tr><th>submission</th><th>before</th><th>after</th><th>change</th><th>tests that flipped</th></tr>"
+            f"{rows}</table>")

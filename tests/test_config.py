@@ -1,0 +1,48 @@
+"""assignment.toml: every key optional, and a wrong one refused with the list of the valid ones."""
+
+import pytest
+
+from grader.config import SECTIONS, TOP_LEVEL, ConfigError, Limits, load_assignment
+
+
+def solutions_with(tmp_path, toml: str):
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "assignment.toml").write_text(toml, encoding="utf-8")
+    return tmp_path
+
+
+def refusal(tmp_path, toml: str) -> str:
+    with pytest.raises(ConfigError) as error:
+        load_assignment("demo", solutions_with(tmp_path, toml))
+    return str(error.value)
+
+
+def test_an_empty_assignment_toml_gives_every_default(tmp_path):
+    spec = load_assignment("demo", solutions_with(tmp_path, ""))
+    assert (spec.title, spec.notebook, spec.limits) == ("demo", "demo.ipynb", Limits())
+    assert not spec.submission_limit.enabled and spec.late.points_per_day == 0
+
+
+def test_an_unknown_top_level_key_is_refused_with_the_valid_ones(tmp_path):
+    text = refusal(tmp_path, 'titel = "Signals"\n')
+    assert "unknown setting(s) titel" in text and "the valid ones are title, notebook" in text
+
+
+def test_an_unknown_key_in_a_section_is_refused_with_that_sections_valid_ones(tmp_path):
+    text = refusal(tmp_path, "[limits]\ncall_secs = 2.0\n")
+    assert "[limits]: unknown setting(s) call_secs" in text
+    assert "cell_seconds, call_seconds, memory_mb" in text
+
+
+def test_an_unknown_section_is_refused_with_the_valid_ones(tmp_path):
+    text = refusal(tmp_path, "[late]\npoints_per_day = 1.0\n")
+    assert "unknown setting(s) late" in text and "late_policy" in text and "submission_limit" in text
+
+
+def test_a_value_of_the_wrong_type_is_refused(tmp_path):
+    assert "call_seconds must be a float" in refusal(tmp_path, '[limits]\ncall_seconds = "2"\n')
+
+
+def test_the_sections_are_the_ones_the_documentation_lists():
+    assert TOP_LEVEL == ("title", "notebook")
+    assert set(SECTIONS) == {"limits", "late_policy", "submission_limit"}
