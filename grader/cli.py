@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from .results import GradingResults, number_key, write_atomically
 
 
-def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
+WIDTH = 100  # a terminal's usual width, with room for the indentation
+
+
+def _wrapped(text: str, indent: str) -> list[str]:
+    """Every line of a message, wrapped and never cut: the likely-mistake line is often the last one."""
+    out = []
+    for line in text.splitlines():
+        lead = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, WIDTH, initial_indent=indent, subsequent_indent=indent + lead + "  ",
+                             break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [indent]
+    return out
+
+
+def _summary(title: str, results: GradingResults, *, hidden: str = "") -> str:
     lines = [title]
     if results.output:
         lines += ["  " + line for line in results.output.splitlines()]
@@ -17,13 +31,19 @@ def _summary(title: str, results: GradingResults, *, details: int = 8) -> str:
     for test in sorted(results.tests, key=lambda t: number_key(t.number)) + results.adjustments:
         mark = "PASS" if test.status == "passed" else "FAIL"
         label = f"{test.number} {test.name}" if test.number else test.name
-        lines.append(f"  {mark}  {label[:78]:<78} {test.score:g}/{test.max_score:g}")
+        score = f"{test.score:g}/{test.max_score:g}"
+        # A long name gets a line of its own rather than being cut mid-word.
+        width = WIDTH - 8 - len(score) - 1
+        if len(label) <= width:
+            lines.append(f"  {mark}  {label:<{width}} {score}")
+        else:
+            lines += _wrapped(label, f"  {mark}  ")[:1] + _wrapped(" ".join(textwrap.wrap(label, width)[1:]), "        ")
+            lines[-1] = f"{lines[-1]:<{WIDTH - len(score)}} {score}"
         if test.status != "passed" and test.output:
-            shown = test.output.splitlines()
-            lines += ["          " + line for line in shown[:details]]
-            if len(shown) > details:
-                lines.append("          ...")
+            lines += _wrapped(test.output, "          ")
     lines.append(f"\nScore: {results.score:g}/{results.max_score:g}")
+    if hidden:
+        lines.append(hidden)
     return "\n".join(lines)
 
 
@@ -38,10 +58,23 @@ def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
     if getattr(args, "json", False):
         print(results.to_json(), end="")
     else:
-        print(_summary(f"{Path(args.notebook).name}", results))
+        print(_summary(f"{Path(args.notebook).name}", results, hidden=_hidden_note(results, args) if public_only else ""))
         if getattr(args, "out", None):
             print(f"Results written to {args.out}")
     return 0 if results.tests else 1
+
+
+def _hidden_note(results: GradingResults, args: argparse.Namespace) -> str:
+    """What the visible score leaves out: the hidden tests' number and points, read from their source."""
+    from .config import ConfigError, load_assignment
+    from .selfcheck import hidden_sentence, hidden_total
+
+    try:
+        spec = load_assignment(str(results.extra_data.get("assignment", "")), args.solutions)
+    except ConfigError:
+        return ""
+    count, points = hidden_total(spec.tests_dir)
+    return hidden_sentence(count, points) if count else ""
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from .config import Assignment
 PUBLIC_PREFIX = "test_public"
 ENGINE_TAG = "selfcheck-engine"  # the cell that receives the checking code and the data
 RUNTIME = Path(__file__).with_name("selfcheck_runtime.py")
+KIT_HIDDEN = "hidden_tests.json"  # in a student kit: how many hidden tests there are, and their points
 
 
 class SelfCheckError(ValueError):
@@ -84,7 +85,7 @@ class _Expectation:
     def __init__(self, log: list, fn: Any, args: tuple, kwargs: dict):
         if not isinstance(fn, _Function):
             raise SelfCheckError("a visible test checks something other than a student function")
-        self.expected = None
+        self.overflow = ""
         self.call = _Recorded(fn.name, _encode(list(args)), _encode(dict(kwargs)))
         log.append(self.call)
 
@@ -92,9 +93,14 @@ class _Expectation:
         want = np.asarray(expected, dtype=np.float64)
         hint = shape_hint(want.shape) if callable(shape_hint) else (shape_hint or "")
         self.call.checks.append({"kind": "equal", "expected": _encode(expected), "rtol": float(rtol),
-                                 "atol": float(atol), "hint": hint,
+                                 "atol": float(atol), "hint": hint, "overflow": self.overflow,
                                  "likely": [[text, _encode(value)] for text, value in (likely or {}).items()]})
         return want
+
+    def explain_overflow(self, template: str):
+        """On a wrong answer, the overflow warning the call raised is named with ``template``
+        (``{warning}`` stands for it), as the visible test's own wrapper does on Gradescope."""
+        self.overflow = template
 
     def to_be_a_number(self):
         self.call.checks.append({"kind": "number"})
@@ -208,6 +214,16 @@ def hidden_totals(tests_dir: Path) -> dict[str, HiddenTotal]:
             total.count += 1
             total.points += weight
     return totals
+
+
+def hidden_total(tests_dir: Path) -> tuple[int, float]:
+    """All hidden tests: from their source where they are, else from the student kit's record of them."""
+    kit = tests_dir / KIT_HIDDEN
+    if kit.is_file():
+        data = json.loads(kit.read_text(encoding="utf-8"))
+        return int(data["count"]), float(data["points"])
+    totals = hidden_totals(tests_dir).values()
+    return sum(t.count for t in totals), sum(t.points for t in totals)
 
 
 def hidden_sentence(count: int, points: float) -> str:

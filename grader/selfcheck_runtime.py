@@ -12,6 +12,7 @@ import contextlib as _contextlib
 import inspect as _inspect
 import io as _io
 import traceback as _traceback
+import warnings as _warnings
 
 import numpy as _np
 
@@ -224,8 +225,10 @@ class _Call:
         before = [a.copy() if isinstance(a, _np.ndarray) else None for a in args]
         printed = _io.StringIO()
         try:
-            with _contextlib.redirect_stdout(printed):
+            with _contextlib.redirect_stdout(printed), _warnings.catch_warnings(record=True) as caught:
+                _warnings.simplefilter("always")
                 self.value = fn(*args, **kwargs)
+            self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
         except NotImplementedError:
             raise _Failed(f"{name} is not implemented yet: it still raises NotImplementedError.") from None
         except Exception as exc:  # the student's error, reported as the grader reports it
@@ -245,6 +248,15 @@ class _Call:
         raise _Failed("\n".join(parts))
 
     def equal(self, check):
+        try:
+            self._equal(check)
+        except _Failed as failure:
+            overflows = [w for w in self.warnings if "overflow" in w]
+            if check.get("overflow") and overflows:
+                raise _Failed(f"{failure}\n" + check["overflow"].format(warning=overflows[0])) from None
+            raise
+
+    def _equal(self, check):
         expected, rtol, atol = _decode(check["expected"]), check["rtol"], check["atol"]
         likely = [(text, _np.asarray(_decode(v), dtype=_np.float64)) for text, v in check["likely"]]
         want = _np.asarray(expected, dtype=_np.float64)

@@ -101,6 +101,8 @@ class Expectation:
         self.helpers = list(helpers)
         name = self.fn.name
         want = np.asarray(expected, dtype=np.float64)
+        # A count expected as an integer is shown as one ("56", not "56.").
+        shown = np.asarray(expected) if np.asarray(expected).dtype.kind in "iub" else want
         got = as_array(self.value)
         if got is None:
             if self.value.kind == "none":
@@ -111,7 +113,7 @@ class Expectation:
             transposed = got.ndim == 2 and got.T.shape == want.shape and _close(got.T, want, rtol, atol)
             self._fail(
                 f"{name} returned {describe_shape(got.shape)}, but {describe_shape(want.shape)} was expected.",
-                f"expected: {explain.show(want)}",
+                f"expected: {explain.show(shown)}",
                 f"got:      {explain.show_value(self.value)}",
                 "Likely mistake: the result is transposed." if transposed else self._named(got, rtol, atol, likely or {}),
                 hint or "",
@@ -120,7 +122,7 @@ class Expectation:
             return got
         self._fail(
             f"{name} returned the wrong values.",
-            f"expected: {explain.show(want)}",
+            f"expected: {explain.show(shown)}",
             f"got:      {explain.show_value(self.value)}",
             _first_difference(got, want, rtol, atol),
             self._likely(got, want, rtol, atol, likely or {}),
