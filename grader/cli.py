@@ -94,6 +94,9 @@ def cmd_package(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .packaging import build_autograder_zip
 
+    if getattr(args, "student", False):
+        return _package_student(args)
+
     out = Path(args.out or f"{args.assignment}-autograder.zip")
     try:
         path = build_autograder_zip(args.assignment, out, solutions_root=args.solutions)
@@ -101,6 +104,23 @@ def cmd_package(args: argparse.Namespace) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     print(f"Wrote {path}: upload it as the autograder of a Gradescope programming assignment.")
+    return 0
+
+
+def _package_student(args: argparse.Namespace) -> int:
+    from .authoring import BuildError, build_stub
+    from .config import ConfigError, load_assignment
+    from .selfcheck import write_student_kit
+
+    out = Path(args.out or f"{args.assignment}-student")
+    try:
+        spec = load_assignment(args.assignment, args.solutions)
+        root = write_student_kit(spec, build_stub(spec), out)
+    except (BuildError, ConfigError, OSError, ValueError) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {root}: the notebook and its visible tests, nothing hidden. Students run "
+          f"`grader --solutions {out} check NOTEBOOK`.")
     return 0
 
 
@@ -205,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     package = sub.add_parser("package", help="write autograder.zip for Gradescope's zip upload route")
     package.add_argument("assignment")
-    package.add_argument("--out", help="zip file to write (default: ASSIGNMENT-autograder.zip)")
+    package.add_argument("--out", help="zip file to write (default: ASSIGNMENT-autograder.zip; "
+                         "with --student, a folder, default ASSIGNMENT-student)")
+    package.add_argument("--student", action="store_true",
+                         help="write the student kit instead: the notebook and its visible tests, no solution or hidden test")
     package.set_defaults(func=cmd_package)
 
     build = sub.add_parser("build", help="generate student notebooks in assignments/ from solutions/")

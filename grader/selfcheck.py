@@ -187,7 +187,7 @@ def record(spec: Assignment) -> list[dict]:
             fn(_Student())
             doc = (fn.__doc__ or name).strip().splitlines()[0].strip()
             number = getattr(fn, "__number__", None)
-            tests.append({"label": f"{number} {doc}" if number else doc,
+            tests.append({"label": f"{number} {doc}" if number else doc, "number": number, "name": doc,
                           "function": doc.split(":", 1)[0].strip(),
                           "points": float(getattr(fn, "__weight__", 1.0)),
                           "calls": [vars(call) for call in log[start:]]})
@@ -263,3 +263,26 @@ def fill(spec: Assignment, cells: list[dict]) -> list[dict]:
         raise SelfCheckError(f"{spec.name}: more than one cell is tagged {ENGINE_TAG!r}")
     engines[0]["source"] = engine_source(spec)
     return cells
+
+
+# ---- the student kit ------------------------------------------------------------------------------
+KIT_TESTS = "selfcheck_tests.json"
+KIT_TEMPLATE = Path(__file__).with_name("templates") / "test_public_kit.py"
+
+
+def write_student_kit(spec: Assignment, stub: dict, out: Path) -> Path:
+    """A folder students may have: ``out/<name>/`` with the notebook, assignment.toml and tests that
+    replay the recorded visible tests (no oracle, no solution, no hidden test), plus the hidden
+    tests' number and points. ``grader --solutions out check NOTEBOOK`` runs them."""
+    from .authoring import render
+
+    root = out / spec.name
+    tests = root / "tests"
+    tests.mkdir(parents=True, exist_ok=True)
+    (root / spec.notebook).write_text(render(stub), encoding="utf-8")
+    (root / "assignment.toml").write_text((spec.root / "assignment.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tests / f"{PUBLIC_PREFIX}_{spec.name}.py").write_text(KIT_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    (tests / KIT_TESTS).write_text(json.dumps(record(spec), ensure_ascii=False) + "\n", encoding="utf-8")
+    count, points = hidden_total(spec.tests_dir)
+    (tests / KIT_HIDDEN).write_text(json.dumps({"count": count, "points": points}) + "\n", encoding="utf-8")
+    return root

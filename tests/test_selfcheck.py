@@ -140,3 +140,24 @@ def test_hidden_totals_are_counted_per_function_from_the_source():
     totals = hidden_totals(load_assignment("cnn").tests_dir)
     assert (totals["CNN"].count, totals["CNN"].points) == (5, 4.0)
     assert sum(t.points for t in totals.values()) == 16.0
+
+
+def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path, capsys):
+    from grader.cli import main
+
+    kit = tmp_path / "kit"
+    assert main(["package", "nn_basics", "--student", "--out", str(kit)]) == 0
+    files = sorted(p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file())
+    assert files == ["nn_basics/assignment.toml", "nn_basics/nn_basics.ipynb", "nn_basics/tests/hidden_tests.json",
+                     "nn_basics/tests/selfcheck_tests.json", "nn_basics/tests/test_public_nn_basics.py"]
+    text = "\n".join((kit / f).read_text(encoding="utf-8") for f in files)
+    assert "oracle" not in text.replace("no oracle", "") and "BEGIN SOLUTION" not in text
+    bug = mistaken_notebook("nn_basics", NN_MISTAKES[4:5], tmp_path)  # dense computes x @ W
+    capsys.readouterr()
+    main(["--solutions", str(kit), "check", str(bug)])
+    in_kit = capsys.readouterr().out
+    main(["check", str(bug)])
+    in_checkout = capsys.readouterr().out
+    assert "Likely mistake: W is transposed" in in_kit
+    assert in_kit.splitlines()[-2:] == ["Score: 5.5/6.5", "27 more tests worth 13.5 points run after the deadline."]
+    assert in_kit.splitlines()[2:] == in_checkout.splitlines()[2:]

@@ -1,0 +1,74 @@
+"""The visible tests of this assignment, for `grader check` in the student kit.
+
+Written by `grader package --student`: the calls, the expected values and the answers of the
+common mistakes were recorded from the visible tests when the notebook was built, so no solution
+and no oracle is needed here. These are the checks of the notebook's self-check cells.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from gradescope_utils.autograder_utils.decorators import number, weight
+
+from grader.testing import GradingFailure, expect, fail, identity, sigmoid
+
+TESTS = json.loads(Path(__file__).with_name("selfcheck_tests.json").read_text(encoding="utf-8"))
+BUILTINS = {"identity": identity, "sigmoid": sigmoid}
+
+
+def decode(node, student):
+    if isinstance(node, dict):
+        if "array" in node:
+            return np.array(node["array"], dtype=node["dtype"]).reshape(node["shape"])
+        if "scalar" in node:
+            return np.dtype(node["dtype"]).type(node["scalar"])
+        if "builtin" in node:
+            return BUILTINS[node["builtin"]]
+        if "numpy" in node:
+            return getattr(np, node["numpy"])
+        if "student" in node:
+            return getattr(student, node["student"])
+        if "model" in node:
+            return student.build_model(decode(node["model"], student))
+        if "tuple" in node:
+            return tuple(decode(v, student) for v in node["tuple"])
+        return {k: decode(v, student) for k, v in node.items()}
+    if isinstance(node, list):
+        return [decode(v, student) for v in node]
+    return node
+
+
+def check_equal(call, check, student):
+    try:
+        call.to_equal(decode(check["expected"], student), rtol=check["rtol"], atol=check["atol"],
+                      likely={text: decode(value, student) for text, value in check["likely"]},
+                      shape_hint=check["hint"] or None)
+    except GradingFailure as failure:
+        overflows = [w for w in call.outcome.warnings if "overflow" in w]
+        if check.get("overflow") and overflows:
+            fail(f"{failure}\n" + check["overflow"].format(warning=overflows[0]))
+        raise
+
+
+def replay(test):
+    @weight(test["points"])
+    @number(test["number"])
+    def run(student):
+        for recorded in test["calls"]:
+            call = expect(getattr(student, recorded["function"]), *decode(recorded["args"], student),
+                          **decode(recorded["kwargs"], student))
+            for check in recorded["checks"]:
+                if check["kind"] == "equal":
+                    check_equal(call, check, student)
+                elif check["kind"] == "number":
+                    call.to_be_a_number()
+                else:
+                    call.to_leave_inputs_unchanged()
+
+    run.__doc__ = test["name"]
+    return run
+
+
+for index, recorded_test in enumerate(TESTS):
+    globals()[f"test_{index:02d}"] = replay(recorded_test)
