@@ -76,6 +76,8 @@ class _Recorded:
     args: list
     kwargs: dict
     checks: list = field(default_factory=list)
+    hint: str = ""
+    consistent: list = field(default_factory=list)
 
 
 class _Expectation:
@@ -96,6 +98,15 @@ class _Expectation:
                                  "atol": float(atol), "hint": hint, "overflow": self.overflow,
                                  "likely": [[text, _encode(value)] for text, value in (likely or {}).items()]})
         return want
+
+    def record_options(self, *, hint: str = "", consistent=()):
+        """A wrapper's extras, repeated by the self-checks: ``hint`` ends a message that names no
+        likely mistake; ``consistent`` lists ``(helper name, args, its right answer, offset)``: an
+        answer equal to the student's own wrong helper's answer plus the offset passes (the helper's
+        own tests take the points)."""
+        self.call.hint = hint
+        self.call.consistent = [[name, _encode(list(args)), _encode(want), _encode(offset)]
+                                for name, args, want, offset in consistent]
 
     def explain_overflow(self, template: str):
         """On a wrong answer, the overflow warning the call raised is named with ``template``

@@ -340,6 +340,38 @@ def _error_text(exc):
     return head
 
 
+def _run_call(fn, call, namespace):
+    try:
+        done = _Call(fn, call["function"], tuple(_decode(call["args"])), _decode(call["kwargs"]))
+        for check in call["checks"]:
+            try:
+                getattr(done, check["kind"])(check)
+            except _Failed:
+                if not _consistent(done, call.get("consistent", []), namespace):
+                    raise
+    except _Failed as failure:
+        if call.get("hint") and "Likely mistake" not in str(failure):
+            raise _Failed(f"{failure}\n{call['hint']}") from None
+        raise
+
+
+def _consistent(done, helpers, namespace):
+    """Right given the student's own helper, when that helper is wrong on its own: its tests take the points."""
+    got = _as_numbers(getattr(done, "value", None))[1]
+    for name, args, want, offset in helpers:
+        helper = namespace.get(name)
+        try:
+            own = _as_numbers(helper(*_decode(args)))[1]
+        except Exception:  # a helper that fails on its own is not a reason to pass
+            continue
+        want = _np.asarray(want, dtype=_np.float64)
+        if own is None or got is None or _close(own, want, _RTOL, _ATOL):
+            continue
+        if _close(got, own + offset, _RTOL, _ATOL):
+            return True
+    return False
+
+
 def selfcheck(function, namespace):
     """Run the visible tests of ``function`` on the notebook's own definitions; print each outcome."""
     _STUDENT[0] = namespace
@@ -352,9 +384,7 @@ def selfcheck(function, namespace):
                 fn = namespace.get(call["function"])
                 if fn is None:
                     raise _Failed(f"{call['function']} is not defined yet: run the cell that defines it.")
-                done = _Call(fn, call["function"], tuple(_decode(call["args"])), _decode(call["kwargs"]))
-                for check in call["checks"]:
-                    getattr(done, check["kind"])(check)
+                _run_call(fn, call, namespace)
         except _Failed as failure:
             failed += 1
             print(f"✗ {test['label']}  (0/{test['points']:g})")

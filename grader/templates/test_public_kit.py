@@ -12,6 +12,7 @@ import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
 from grader.testing import GradingFailure, expect, fail, identity, sigmoid
+from grader.testing.feedback import as_array
 
 TESTS = json.loads(Path(__file__).with_name("selfcheck_tests.json").read_text(encoding="utf-8"))
 BUILTINS = {"identity": identity, "sigmoid": sigmoid}
@@ -51,20 +52,52 @@ def check_equal(call, check, student):
         raise
 
 
+def replay_call(recorded, student):
+    call = expect(getattr(student, recorded["function"]), *decode(recorded["args"], student),
+                  **decode(recorded["kwargs"], student))
+    for check in recorded["checks"]:
+        try:
+            if check["kind"] == "equal":
+                check_equal(call, check, student)
+            elif check["kind"] == "number":
+                call.to_be_a_number()
+            else:
+                call.to_leave_inputs_unchanged()
+        except GradingFailure:
+            if not consistent(call, recorded.get("consistent", []), student):
+                raise
+
+
+def close(got, want):
+    want = np.asarray(want, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return got is not None and got.shape == want.shape and bool(np.allclose(got, want, rtol=1e-5, atol=1e-7))
+
+
+def consistent(call, helpers, student):
+    """Right given the student's own helper, when that helper is wrong on its own (its tests take the points)."""
+    got = as_array(call.value)
+    for name, args, want, offset in helpers:
+        outcome = getattr(student, name).outcome(*decode(args, student))
+        own = as_array(outcome.value) if outcome.status == "ok" else None
+        if own is None or close(own, want):
+            continue
+        if close(got, own + offset):
+            return True
+    return False
+
+
 def replay(test):
     @weight(test["points"])
     @number(test["number"])
     def run(student):
         for recorded in test["calls"]:
-            call = expect(getattr(student, recorded["function"]), *decode(recorded["args"], student),
-                          **decode(recorded["kwargs"], student))
-            for check in recorded["checks"]:
-                if check["kind"] == "equal":
-                    check_equal(call, check, student)
-                elif check["kind"] == "number":
-                    call.to_be_a_number()
-                else:
-                    call.to_leave_inputs_unchanged()
+            try:
+                replay_call(recorded, student)
+            except GradingFailure as failure:
+                if recorded.get("hint") and "Likely mistake" not in str(failure):
+                    raise GradingFailure(f"{failure}\n{recorded['hint']}") from None
+                raise
 
     run.__doc__ = test["name"]
     return run

@@ -38,6 +38,9 @@ def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=()):
     """
     try:
         call = expect(fn, *args)
+        if hasattr(call, "record_options"):  # building the notebook's self-checks: they do the same
+            call.record_options(hint=hint, consistent=[(helper.name, helper_args, helper_expected, expected_from(0))
+                                                       for helper, helper_args, helper_expected, expected_from in consistent])
         try:
             return call.to_equal(expected, likely=likely)
         except GradingFailure:
