@@ -88,8 +88,9 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         results = _run_tests(spec, sandbox, None, public_only=public_only)
     finally:
         sandbox.close()
+    names = {cell.number: cell_name(cell.number, cell.source) for cell in notebook.cells}
     results.output = "\n".join(filter(None, [
-        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs), _cell_report(cell_runs),
+        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs, names), _cell_report(cell_runs, names),
         results.output]))
     results.extra_data.update({
         "protections": sandbox.protections,
@@ -134,13 +135,21 @@ def _hidden_summary(tests: list[TestResult]) -> str:
             f"{'s' if points != 1 else ''} will be shown when grades are published.")
 
 
-def _import_report(runs: list[CellRun]) -> str:
+def cell_name(number: int, source: str) -> str:
+    """A cell as the student finds it: its position among code cells and its first line."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    if len(first) > 40:
+        first = first[:37].rstrip() + " ..."
+    return f'code cell {number}, starting "{first}"' if first else f"code cell {number}"
+
+
+def _import_report(runs: list[CellRun], names: dict[int, str]) -> str:
     """Each module that could not be imported, once: the rest of its cell ran all the same."""
     missing: dict[str, list[str]] = {}
     for run in runs:
         for failed in run.failed_imports:
             key = failed["module"] or failed["message"]
-            where = f"cell #{run.index}"
+            where = names.get(run.index, f"code cell {run.index}")
             if where not in missing.setdefault(key, []):
                 missing[key].append(where)
     if not missing:
@@ -150,21 +159,23 @@ def _import_report(runs: list[CellRun]) -> str:
             "uses them fails):\n" + "\n".join(lines))
 
 
-def _cell_report(runs: list[CellRun]) -> str:
+def _cell_report(runs: list[CellRun], names: dict[int, str]) -> str:
     lines = []
     from .testing.explain import error_text
 
     for run in runs:
         if run.status == "ok":
             continue
+        name = names.get(run.index, f"code cell {run.index}")
+        name = name[0].upper() + name[1:]
         if run.status == "timeout":
-            lines.append(f"- Cell #{run.index} did not finish in time and was stopped.")
+            lines.append(f"- {name} did not finish in time and was stopped.")
         elif run.status == "crashed":
             note = (run.error or {}).get("message", "the process running it stopped")
-            lines.append(f"- Cell #{run.index} stopped the process running your notebook: {note}.")
+            lines.append(f"- {name} stopped the process running your notebook: {note}.")
         else:
             text = error_text(run.error).replace("\n", "\n  ")
-            lines.append(f"- Cell #{run.index} raised {text}")
+            lines.append(f"- {name}, raised {text}" if "starting" in name else f"- {name} raised {text}")
             if any(name in text for name in COLAB_ONLY):
                 lines.append("  (Colab-only code cannot run in the grader; this is fine as long as your "
                              "functions do not depend on it.)")
