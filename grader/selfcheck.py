@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .config import Assignment
+from .testing.proxy import Handle
 
 PUBLIC_PREFIX = "test_public"
 ENGINE_TAG = "selfcheck-engine"  # the cell that receives the checking code and the data
@@ -52,7 +53,31 @@ class _Function:
         self.name = name
 
     def __call__(self, *args, **kwargs):
+        if self.name[:1].isupper():  # a class of the contract: the self-check builds it the same way
+            return _Constructed(self.name, args, kwargs)
         raise SelfCheckError(f"a visible test calls student.{self.name}(...) directly; use expect(student.{self.name}, ...)")
+
+
+class _Constructed(Handle):
+    """``student.CNN(11)`` while recording: only its forward pass can be checked in a notebook."""
+
+    def __init__(self, name: str, args: tuple, kwargs: dict):  # no worker: nothing of Handle's is set up
+        self.name, self.args, self.kwargs = name, args, kwargs
+        self.label = f"{name}({', '.join(map(repr, args))})"
+        self.type_name = name
+
+    @property
+    def forward(self) -> "_Method":
+        return _Method(self, "forward")
+
+    def __getattr__(self, name):
+        raise SelfCheckError(f"the self-check cells cannot repeat {name}() of a model in a visible test")
+
+
+class _Method:
+    def __init__(self, owner: _Constructed, method: str):
+        self.owner, self.method = owner, method
+        self.name = f"{owner.label}.{method}"
 
 
 class _Model:
@@ -61,6 +86,8 @@ class _Model:
 
 
 class _Student:
+    recording = True  # tests skip what only the grader can do (a gate on scores from the test's weights)
+
     def __getattr__(self, name: str) -> _Function:
         if name.startswith("__"):
             raise AttributeError(name)
@@ -78,6 +105,8 @@ class _Recorded:
     checks: list = field(default_factory=list)
     hint: str = ""
     consistent: list = field(default_factory=list)
+    construct: dict | None = None  # a method of an object the check builds, e.g. CNN(11).forward
+    raise_notes: list = field(default_factory=list)
 
 
 class _Expectation:
@@ -85,10 +114,13 @@ class _Expectation:
     what a right answer returns, so a test's later lines run as they do for a right answer."""
 
     def __init__(self, log: list, fn: Any, args: tuple, kwargs: dict):
-        if not isinstance(fn, _Function):
+        if not isinstance(fn, (_Function, _Method)):
             raise SelfCheckError("a visible test checks something other than a student function")
         self.overflow = ""
         self.call = _Recorded(fn.name, _encode(list(args)), _encode(dict(kwargs)))
+        if isinstance(fn, _Method):
+            self.call.construct = {"class": fn.owner.name, "args": _encode(list(fn.owner.args)),
+                                   "kwargs": _encode(dict(fn.owner.kwargs)), "method": fn.method}
         log.append(self.call)
 
     def to_equal(self, expected, *, rtol=1e-5, atol=1e-7, likely=None, shape_hint=None, helpers=()):
@@ -98,6 +130,14 @@ class _Expectation:
                                  "atol": float(atol), "hint": hint, "overflow": self.overflow,
                                  "likely": [[text, _encode(value)] for text, value in (likely or {}).items()]})
         return want
+
+    def explain_raise(self, patterns: tuple, note: str):
+        """When the call raises with one of ``patterns`` in its message, ``note`` follows it."""
+        self.call.raise_notes.append([list(patterns), note])
+
+    def to_have_shape(self, shape, hint=""):
+        self.call.checks.append({"kind": "shape", "shape": list(shape), "hint": hint})
+        return np.zeros(shape)
 
     def record_options(self, *, hint: str = "", consistent=()):
         """A wrapper's extras, repeated by the self-checks: ``hint`` ends a message that names no

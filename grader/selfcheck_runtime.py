@@ -216,8 +216,8 @@ class _Call:
     def __init__(self, fn, name, args, kwargs):
         self.fn, self.name, self.args, self.kwargs = fn, name, args, kwargs
         try:
-            self.params = [p.name for p in _inspect.signature(fn).parameters.values()
-                           if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            self.params = [] if "." in name else [p.name for p in _inspect.signature(fn).parameters.values()
+                                                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         except (TypeError, ValueError):
             self.params = []
         shown = [_Shown(a._selfcheck_text) if hasattr(a, "_selfcheck_text") else a for a in args]
@@ -296,6 +296,15 @@ class _Call:
             return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
         return ""
 
+    def shape(self, check):
+        kind, got, _ = _as_numbers(self.value)
+        want = tuple(check["shape"])
+        if got is None:
+            self.fail(f"{self.name} returned {_describe(self.value)}, but {_shape_text(want)} was expected.")
+        if got.shape != want:
+            self.fail(f"{self.name} returned {_shape_text(got.shape)}, but {_shape_text(want)} was expected.",
+                      check.get("hint", ""))
+
     def number(self, check):
         kind = _as_numbers(self.value)[0]
         if kind not in ("number", "bool"):
@@ -329,7 +338,9 @@ def _first_difference(got, want, rtol, atol):
 
 def _error_text(exc):
     head = f"{type(exc).__name__}: {exc}".rstrip(": ")
-    frames = [f for f in _traceback.extract_tb(exc.__traceback__) if f.filename != _HERE]
+    # The student's frames only: not this cell's, not those of numpy or torch.
+    frames = [f for f in _traceback.extract_tb(exc.__traceback__) if f.filename != _HERE
+              and "site-packages" not in f.filename and "dist-packages" not in f.filename]
     if frames:
         last = frames[-1]
         where = f"line {last.lineno} of your code"
@@ -338,6 +349,37 @@ def _error_text(exc):
         code = f"\n    {last.line}" if last.line else ""
         return f"{head}\n  at {where}{code}"
     return head
+
+
+def _forward(obj, method):
+    """A model's method run as the grader runs it: evaluation mode, no gradients, arrays in and out."""
+    import torch
+
+    def run(x):
+        obj.eval()
+        with torch.no_grad():
+            out = getattr(obj, method)(torch.as_tensor(_np.asarray(x)))
+        return out.detach().cpu().numpy() if hasattr(out, "detach") else out
+
+    return run
+
+
+def _target(call, namespace):
+    """The function a recorded call calls, and the name messages give it."""
+    made = call.get("construct")
+    if not made:
+        return namespace.get(call["function"]), call["function"]
+    cls = namespace.get(made["class"])
+    if cls is None:
+        return None, made["class"]
+    try:
+        obj = cls(*_decode(made["args"]), **_decode(made["kwargs"]))
+    except NotImplementedError:
+        raise _Failed(f"{made['class']} is not implemented yet: it still raises NotImplementedError.") from None
+    except Exception as exc:  # the student's constructor failed: said as the grader says it
+        raise _Failed(f"Calling {made['class']} with\n  argument 1 = {_show(_decode(made['args'])[0])}\n"
+                      f"it raised {_error_text(exc)}") from None
+    return _forward(obj, made["method"]), call["function"]
 
 
 def _run_call(fn, call, namespace):
@@ -350,6 +392,9 @@ def _run_call(fn, call, namespace):
                 if not _consistent(done, call.get("consistent", []), namespace):
                     raise
     except _Failed as failure:
+        for patterns, note in call.get("raise_notes", []):
+            if "it raised" in str(failure) and any(p in str(failure) for p in patterns):
+                raise _Failed(f"{failure}\n{note}") from None
         if call.get("hint") and "Likely mistake" not in str(failure):
             raise _Failed(f"{failure}\n{call['hint']}") from None
         raise
@@ -381,9 +426,9 @@ def selfcheck(function, namespace):
             continue
         try:
             for call in test["calls"]:
-                fn = namespace.get(call["function"])
+                fn, name = _target(call, namespace)
                 if fn is None:
-                    raise _Failed(f"{call['function']} is not defined yet: run the cell that defines it.")
+                    raise _Failed(f"{name} is not defined yet: run the cell that defines it.")
                 _run_call(fn, call, namespace)
         except _Failed as failure:
             failed += 1

@@ -56,7 +56,9 @@ CNN_MISTAKES = [
       "out_h = -(-(h - kernel_size) // stride) + 1\n    out_w = -(-(w - kernel_size) // stride) + 1\n"
       "    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, kernel_size), (0, kernel_size)], constant_values=-np.inf)",
       "incomplete windows at the bottom or right edge are kept")],
-    [("max_pool2d", ".max(axis=(-2, -1))", ".mean(axis=(-2, -1))", "Likely mistake: the windows are averaged")],
+    [("max_pool2d", ".max(axis=(-2, -1))", ".mean(axis=(-2, -1))", "Likely mistake: the windows are averaged"),
+     ("CNN", "self.fc = nn.Linear(128 * 4 * 4, n_classes)", "self.fc = nn.Linear(128 * 8 * 8, n_classes)",
+      "The flattened features do not fit fc.")],
 ]
 
 
@@ -70,7 +72,7 @@ def mistaken_notebook(name: str, mistakes, folder: Path) -> Path:
         if cell["cell_type"] == "code" and "raise NotImplementedError" in cell["source"]:
             code = "\n".join(line for line in reference[cell["id"]].splitlines() if "### " not in line)
             for function, old, new, _ in mistakes:
-                if f"def {function}(" in code and old in code:
+                if (f"def {function}(" in code or f"class {function}(" in code) and old in code:
                     code = code.replace(old, new)
                     applied.add(function)
             cell["source"] = code
@@ -161,3 +163,11 @@ def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path,
     assert "Likely mistake: W is transposed" in in_kit
     assert in_kit.splitlines()[-2:] == ["Score: 5.5/6.5", "27 more tests worth 13.5 points run after the deadline."]
     assert in_kit.splitlines()[2:] == in_checkout.splitlines()[2:]
+
+
+def test_a_self_check_does_not_fail_a_function_for_its_helpers_mistake(tmp_path):
+    counts_biases = [("count_connections", "return sum(n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
+                      "return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))", "")]
+    output = self_check_output(mistaken_notebook("nn_basics", counts_biases, tmp_path))
+    assert "✗ 8.1 count_connections" in output
+    assert "✓ 9.1 count_parameters" in output  # right given its own count_connections: 8.1 takes the points

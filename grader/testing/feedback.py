@@ -171,6 +171,17 @@ class Expectation:
             return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
         return ""
 
+    def to_have_shape(self, shape: tuple, hint: str = "") -> np.ndarray:
+        """The answer is an array of this shape (for answers whose values the test cannot know)."""
+        got = as_array(self.value)
+        want = tuple(shape)
+        if got is None:
+            self._fail(f"{self.fn.name} returned {self.value.describe()}, but {describe_shape(want)} was expected.")
+        if got.shape != want:
+            self._fail(f"{self.fn.name} returned {describe_shape(got.shape)}, but {describe_shape(want)} was expected.",
+                       hint)
+        return got
+
     def to_be_a_number(self) -> float:
         """The answer is a single Python or NumPy number, not an array or a list."""
         if self.value.kind not in ("number", "bool"):

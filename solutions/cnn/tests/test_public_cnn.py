@@ -8,7 +8,23 @@ from gradescope_utils.autograder_utils.decorators import number, weight
 
 import cnn_oracle as oracle
 from cnn_checks import check_conv2d, check_count, check_layer, check_pool, check_size, rng_for
-from grader.testing import expect
+from grader.testing import GradingFailure, expect, fail
+from test_model import FLATTEN_NOTE, build, gate
+
+FIT_PATTERNS = ("cannot be multiplied", "size mismatch")
+FIT_NOTE = f"The flattened features do not fit fc. {FLATTEN_NOTE}"
+SHAPE_HINT = ("forward returns one row of n_classes scores per example: flatten from axis 1 "
+              "(torch.flatten(x, 1)) and apply fc.")
+
+
+def forward_call(model, x):
+    """expect(model.forward, x), explaining features that do not fit fc."""
+    try:
+        return expect(model.forward, x)
+    except GradingFailure as failure:
+        if any(pattern in str(failure) for pattern in FIT_PATTERNS):
+            fail(f"{failure}\n{FIT_NOTE}")
+        raise
 
 SLIDE_X = oracle.diagonal_pattern(4)
 SLIDE_K = oracle.diagonal_pattern(3)
@@ -134,6 +150,23 @@ def test_linear_params_of_the_cnn(student):
     """linear_params: the CNN's output layer, Linear(2048, 11), has 22539"""
     expect(student.linear_params, 128 * 4 * 4, 11).to_equal(
         22539, likely={"the bias is missing: one per output.": 22528})
+
+
+
+@weight(0.5)
+@number("7.6")
+def test_cnn_scores_shape(student):
+    """CNN: CNN(11) maps a batch (2, 1, 64, 64) to one row of 11 scores per example"""
+    x = np.zeros((2, 1, 64, 64), dtype=np.float32)
+    model = build(student, 11)
+    call = expect(model.forward, x) if getattr(student, "recording", False) else forward_call(model, x)
+    if hasattr(call, "explain_raise"):  # building the notebook's self-checks: they add the same note
+        call.explain_raise(FIT_PATTERNS, FIT_NOTE)
+    call.to_have_shape((2, 11), hint=SHAPE_HINT)
+    # The points need a network that computes the right scores, which only the grader can check
+    # (it loads the test's weights): the notebook's self-check stops at the shape.
+    if not getattr(student, "recording", False):
+        gate(student)
 
 
 @weight(1)
