@@ -86,8 +86,6 @@ class _Model:
 
 
 class _Student:
-    recording = True  # tests skip what only the grader can do (a gate on scores from the test's weights)
-
     def __getattr__(self, name: str) -> _Function:
         if name.startswith("__"):
             raise AttributeError(name)

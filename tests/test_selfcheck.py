@@ -140,8 +140,8 @@ def test_the_self_checks_never_read_a_hidden_test():
 
 def test_hidden_totals_are_counted_per_function_from_the_source():
     totals = hidden_totals(load_assignment("cnn").tests_dir)
-    assert (totals["CNN"].count, totals["CNN"].points) == (5, 4.0)
-    assert sum(t.points for t in totals.values()) == 16.0
+    assert (totals["CNN"].count, totals["CNN"].points) == (5, 3.5)
+    assert sum(t.points for t in totals.values()) == 15.5
 
 
 def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path, capsys):
@@ -171,3 +171,16 @@ def test_a_self_check_does_not_fail_a_function_for_its_helpers_mistake(tmp_path)
     output = self_check_output(mistaken_notebook("nn_basics", counts_biases, tmp_path))
     assert "✗ 8.1 count_connections" in output
     assert "✓ 9.1 count_parameters" in output  # right given its own count_connections: 8.1 takes the points
+
+
+def test_grader_check_in_the_cnn_kit_builds_the_students_cnn_and_explains_a_wrong_fc(tmp_path, capsys):
+    from grader.cli import main
+
+    kit = tmp_path / "kit"
+    assert main(["package", "cnn", "--student", "--out", str(kit)]) == 0
+    bug = mistaken_notebook("cnn", CNN_MISTAKES[2][1:], tmp_path)  # fc = nn.Linear(128 * 8 * 8, n_classes)
+    capsys.readouterr()
+    main(["--solutions", str(kit), "check", str(bug)])
+    out = capsys.readouterr().out
+    assert "FAIL  7.6 CNN" in out and "The flattened features do not fit fc." in out
+    assert out.splitlines()[-2:] == ["Score: 10.5/11", "28 more tests worth 15.5 points run after the deadline."]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
-from grader.testing import GradingFailure, expect, fail, identity, sigmoid
+from grader.testing import GradingFailure, Handle, expect, fail, identity, sigmoid
 from grader.testing.feedback import as_array
 
 TESTS = json.loads(Path(__file__).with_name("selfcheck_tests.json").read_text(encoding="utf-8"))
@@ -52,15 +52,35 @@ def check_equal(call, check, student):
         raise
 
 
+def target(recorded, student):
+    """The function a recorded call calls: a student function, or a method of a model it builds."""
+    made = recorded.get("construct")
+    if not made:
+        return getattr(student, recorded["function"])
+    model = getattr(student, made["class"])(*decode(made["args"], student), **decode(made["kwargs"], student))
+    if not isinstance(model, Handle):
+        fail(f"{made['class']} gave {model.describe()}, not a torch model: it must be a class derived from nn.Module.")
+    model.label = recorded["function"].rsplit(".", 1)[0]
+    return model.forward
+
+
 def replay_call(recorded, student):
-    call = expect(getattr(student, recorded["function"]), *decode(recorded["args"], student),
-                  **decode(recorded["kwargs"], student))
+    try:
+        call = expect(target(recorded, student), *decode(recorded["args"], student),
+                      **decode(recorded["kwargs"], student))
+    except GradingFailure as failure:
+        for patterns, note in recorded.get("raise_notes", []):
+            if any(pattern in str(failure) for pattern in patterns):
+                fail(f"{failure}\n{note}")
+        raise
     for check in recorded["checks"]:
         try:
             if check["kind"] == "equal":
                 check_equal(call, check, student)
             elif check["kind"] == "number":
                 call.to_be_a_number()
+            elif check["kind"] == "shape":
+                call.to_have_shape(tuple(check["shape"]), hint=check["hint"])
             else:
                 call.to_leave_inputs_unchanged()
         except GradingFailure:
