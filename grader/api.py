@@ -101,9 +101,10 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         sandbox.close()
     stopped = f"Grading stopped early: {sandbox.stopped}; the tests left then could not call your code." \
         if sandbox.stopped else ""
+    names = {cell.number: cell_name(cell.number, cell.source) for cell in notebook.cells}
     results.output = "\n".join(filter(None, [
-        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs),
-        _cell_report(cell_runs, spec.limits.memory_mb), stopped, results.output]))
+        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs, names),
+        _cell_report(cell_runs, names, spec.limits.memory_mb), stopped, results.output]))
     results.extra_data.update({
         "protections": sandbox.protections,
         "worker_restarts": sandbox.restarts,
@@ -153,13 +154,21 @@ def _hidden_summary(tests: list[TestResult]) -> str:
             f"{'s' if points != 1 else ''} will be shown when grades are published.")
 
 
-def _import_report(runs: list[CellRun]) -> str:
+def cell_name(number: int, source: str) -> str:
+    """A cell as the student finds it: its position among code cells and its first line."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    if len(first) > 40:
+        first = first[:37].rstrip() + " ..."
+    return f'code cell {number}, starting "{first}"' if first else f"code cell {number}"
+
+
+def _import_report(runs: list[CellRun], names: dict[int, str]) -> str:
     """Each module that could not be imported, once: the rest of its cell ran all the same."""
     missing: dict[str, list[str]] = {}
     for run in runs:
         for failed in run.failed_imports:
             key = failed["module"] or failed["message"]
-            where = f"cell #{run.index}"
+            where = names.get(run.index, f"code cell {run.index}")
             if where not in missing.setdefault(key, []):
                 missing[key].append(where)
     if not missing:
@@ -187,7 +196,7 @@ def memory_hint(text: str, memory_mb: int) -> str:
             "no longer need, or move the import to the top of the notebook.)")
 
 
-def _cell_report(runs: list[CellRun], memory_mb: int) -> str:
+def _cell_report(runs: list[CellRun], names: dict[int, str], memory_mb: int) -> str:
     lines = []
     from .testing.explain import error_text
 
@@ -195,18 +204,20 @@ def _cell_report(runs: list[CellRun], memory_mb: int) -> str:
         if run.status == "ok":
             continue
         lost = _lost_note(run)
+        name = names.get(run.index, f"code cell {run.index}")
+        name = name[0].upper() + name[1:]
         if run.status == "timeout" and run.message:
-            lines.append(f"- Cell #{run.index} did not finish: {run.message}.")
+            lines.append(f"- {name} did not finish: {run.message}.")
         elif run.status == "timeout":
-            lines.append(f"- Cell #{run.index} did not finish in time and was stopped.")
+            lines.append(f"- {name} did not finish in time and was stopped.")
         elif run.status == "stopped":
-            lines.append(f"- Cell #{run.index} was not run: {run.message}.")
+            lines.append(f"- {name} was not run: {run.message}.")
         elif run.status == "crashed":
             note = (run.error or {}).get("message", "the process running it stopped")
-            lines.append(f"- Cell #{run.index} stopped the process running your notebook: {note}.")
+            lines.append(f"- {name} stopped the process running your notebook: {note}.")
         else:
             text = error_text(run.error).replace("\n", "\n  ")
-            lines.append(f"- Cell #{run.index} raised {text}")
+            lines.append(f"- {name}, raised {text}" if "starting" in name else f"- {name} raised {text}")
             hint = memory_hint(text, memory_mb)
             if hint:
                 lines.append(hint)

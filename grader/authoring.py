@@ -20,6 +20,7 @@ import re
 import tokenize
 from pathlib import Path
 
+from . import selfcheck
 from .config import Assignment
 
 BEGIN = "### BEGIN SOLUTION"
@@ -159,7 +160,7 @@ def build_stub(spec: Assignment) -> dict:
     metadata["grader"] = {"assignment": spec.name}
     # Cell ids exist from nbformat 4.5 on: a stub that has them must say so to be a valid notebook.
     minor = max(int(solution.get("nbformat_minor", 5)), 5)
-    stub = {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": minor}
+    stub = {"cells": selfcheck.fill(spec, cells), "metadata": metadata, "nbformat": 4, "nbformat_minor": minor}
     _refuse_leaks(spec, stub, removed)
     return stub
 

@@ -14,21 +14,21 @@ from .results import GradingResults, ResultsFile, number_key
 from .text import plain
 
 
-def _wrapped(text: str, indent: str, width: int = 100) -> list[str]:
-    """Every line of a message, long ones wrapped; array rows and indented lines keep their layout."""
+WIDTH = 100  # a terminal's usual width, with room for the indentation
+
+
+def _wrapped(text: str, indent: str) -> list[str]:
+    """Every line of a message, wrapped and never cut: the likely-mistake line is often the last one."""
     out = []
     for line in text.splitlines():
-        if len(indent + line) <= width or line.startswith((" ", "[")):
-            out.append(indent + line)
-        else:
-            out += textwrap.wrap(line, width, initial_indent=indent, subsequent_indent=indent + "  ",
-                                 break_long_words=False, break_on_hyphens=False) or [indent]
+        lead = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, WIDTH, initial_indent=indent, subsequent_indent=indent + lead + "  ",
+                             break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [indent]
     return out
 
 
-def _summary(title: str, results: GradingResults, *, details: int | None = None) -> str:
-    """The terminal's view of results; every line of student-derived text is made plain.
-    ``details``: at most this many lines of each failing test's message (None: all of it)."""
+def _summary(title: str, results: GradingResults, *, hidden: str = "") -> str:
+    """The terminal's view of results, whole messages wrapped; student-derived text is made plain."""
     lines = [title]
     if results.output:
         lines += ["  " + line for line in results.output.splitlines()]
@@ -36,13 +36,19 @@ def _summary(title: str, results: GradingResults, *, details: int | None = None)
     for test in sorted(results.tests, key=lambda t: number_key(t.number)) + results.adjustments:
         mark = "PASS" if test.status == "passed" else "FAIL"
         label = f"{test.number} {test.name}" if test.number else test.name
-        lines.append(f"  {mark}  {label:<78} {test.score:g}/{test.max_score:g}")
+        score = f"{test.score:g}/{test.max_score:g}"
+        # A long name gets a line of its own rather than being cut mid-word.
+        width = WIDTH - 8 - len(score) - 1
+        if len(label) <= width:
+            lines.append(f"  {mark}  {label:<{width}} {score}")
+        else:
+            lines += _wrapped(label, f"  {mark}  ")[:1] + _wrapped(" ".join(textwrap.wrap(label, width)[1:]), "        ")
+            lines[-1] = f"{lines[-1]:<{WIDTH - len(score)}} {score}"
         if test.status != "passed" and test.output:
-            shown = _wrapped(test.output, "          ")
-            lines += shown[:details]
-            if details is not None and len(shown) > details:
-                lines.append(f"          [{len(shown) - details} more lines: grader grade NOTEBOOK shows them all]")
+            lines += _wrapped(test.output, "          ")
     lines.append(f"\nScore: {results.score:g}/{results.max_score:g}")
+    if hidden:
+        lines.append(hidden)
     return plain("\n".join(lines))
 
 
@@ -67,10 +73,23 @@ def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
     if getattr(args, "json", False):
         print(results.to_json(), end="")
     else:
-        print(_summary(f"{Path(args.notebook).name}", results))
+        print(_summary(f"{Path(args.notebook).name}", results, hidden=_hidden_note(results, args) if public_only else ""))
         if getattr(args, "out", None):
             print(f"Results written to {args.out}")
     return 0 if results.tests else 1
+
+
+def _hidden_note(results: GradingResults, args: argparse.Namespace) -> str:
+    """What the visible score leaves out: the hidden tests' number and points, read from their source."""
+    from .config import ConfigError, load_assignment
+    from .selfcheck import hidden_sentence, hidden_total
+
+    try:
+        spec = load_assignment(str(results.extra_data.get("assignment", "")), args.solutions)
+    except ConfigError:
+        return ""
+    count, points = hidden_total(spec.tests_dir)
+    return hidden_sentence(count, points) if count else ""
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -90,6 +109,9 @@ def cmd_package(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .packaging import build_autograder_zip
 
+    if getattr(args, "student", False):
+        return _package_student(args)
+
     out = Path(args.out or f"{args.assignment}-autograder.zip")
     try:
         path = build_autograder_zip(args.assignment, out, solutions_root=args.solutions)
@@ -97,6 +119,23 @@ def cmd_package(args: argparse.Namespace) -> int:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     print(f"Wrote {path}: upload it as the autograder of a Gradescope programming assignment.")
+    return 0
+
+
+def _package_student(args: argparse.Namespace) -> int:
+    from .authoring import BuildError, build_stub
+    from .config import ConfigError, load_assignment
+    from .selfcheck import write_student_kit
+
+    out = Path(args.out or f"{args.assignment}-student")
+    try:
+        spec = load_assignment(args.assignment, args.solutions)
+        root = write_student_kit(spec, build_stub(spec), out)
+    except (BuildError, ConfigError, OSError, ValueError) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {root}: the notebook and its visible tests, nothing hidden. Students run "
+          f"`grader --solutions {out} check NOTEBOOK`.")
     return 0
 
 
@@ -159,7 +198,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _print_once(captured.getvalue(), seen)
             if not ok:
                 status = 1
-                print(_summary(str(path), results, details=8), file=sys.stderr)
+                print(_summary(str(path), results), file=sys.stderr)
     return status
 
 
@@ -230,7 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     package = sub.add_parser("package", help="write autograder.zip for Gradescope's zip upload route")
     package.add_argument("assignment")
-    package.add_argument("--out", help="zip file to write (default: ASSIGNMENT-autograder.zip)")
+    package.add_argument("--out", help="zip file to write (default: ASSIGNMENT-autograder.zip; "
+                         "with --student, a folder, default ASSIGNMENT-student)")
+    package.add_argument("--student", action="store_true",
+                         help="write the student kit instead: the notebook and its visible tests, no solution or hidden test")
     package.set_defaults(func=cmd_package)
 
     build = sub.add_parser("build", help="generate student notebooks in assignments/ from solutions/")

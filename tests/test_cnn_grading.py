@@ -143,7 +143,7 @@ def bugged() -> dict[str, GradingResults]:
 def test_the_reference_notebook_gets_full_marks_on_every_test(reference):
     assert failing(reference) == {}
     assert reference.score == reference.max_score == 26.5
-    assert len(reference.tests) == 43
+    assert len(reference.tests) == 44
 
 
 def test_every_test_names_its_function_and_is_numbered_in_notebook_order(reference):
@@ -155,9 +155,11 @@ def test_every_test_names_its_function_and_is_numbered_in_notebook_order(referen
     assert len({t.number for t in reference.tests}) == len(reference.tests)
 
 
-def test_only_the_worked_examples_are_visible_before_grades_are_published(reference):
+def test_the_worked_examples_and_one_test_per_common_mistake_are_visible(reference):
     visible = {t.number for t in reference.tests if t.visibility == "visible"}
-    assert visible == {"1.1", "2.1", "2.2", "2.3", "5.1", "6.1"}
+    assert visible == {"1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.6", "2.8", "3.1", "3.5", "4.1", "4.2", "5.1",
+                       "6.1", "7.6", "8.3"}
+    assert sum(t.max_score for t in reference.tests if t.visibility == "visible") == 11
 
 
 def test_the_stub_scores_zero_and_every_test_says_what_is_not_implemented(stub):
@@ -230,4 +232,4 @@ def test_the_gradescope_entry_grades_the_reference_in_full_and_the_stub_at_zero(
                                "--assignment", "cnn"], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0
         data = assert_schema_valid(json.loads((root / "results" / "results.json").read_text()))
-        assert data["score"] == expected and len(data["tests"]) == 43
+        assert data["score"] == expected and len(data["tests"]) == 44

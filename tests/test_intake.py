@@ -36,10 +36,10 @@ def test_a_cell_magic_still_runs_its_python_body(grade_demo):
     assert results.score == results.max_score
 
 
-def test_markdown_and_empty_cells_are_skipped_but_numbers_follow_the_notebook(tmp_path):
+def test_markdown_and_empty_cells_are_skipped_and_numbers_count_only_code_cells(tmp_path):
     path = write_notebook(tmp_path / "n.ipynb", ["#md # Title", "   ", "x = 1"])
     cells = prepare(read_notebook(path)).cells
-    assert [(c.number, c.source) for c in cells] == [(3, "x = 1")]
+    assert [(c.number, c.source) for c in cells] == [(2, "x = 1")]
 
 
 def test_an_nbformat_3_notebook_is_upgraded_and_graded(tmp_path):

@@ -225,7 +225,7 @@ def test_a_colab_only_cell_runs_against_inert_stand_ins_and_costs_nothing(workdi
     path = workdir / "colab.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
     results = grade(path)
-    assert "Cell #3" not in results.output and "google" not in results.output
+    assert "Code cell 3" not in results.output and "google" not in results.output
     assert results.score == results.max_score
 
 

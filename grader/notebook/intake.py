@@ -24,7 +24,9 @@ class NotebookError(Exception):
 
 @dataclass(frozen=True)
 class CodeCell:
-    number: int  # 1-based position among all cells, as the student sees it in Jupyter
+    # 1-based position among the code cells: markdown cells have no number in Jupyter (In [n] after
+    # Run All) and Colab shows none, so counting them would point students at the wrong cell.
+    number: int
     source: str
 
 
@@ -49,9 +51,9 @@ def _source_text(source) -> str:
 
 def _from_v4(path: Path, data: dict) -> Notebook:
     cells = []
-    for position, cell in enumerate(data.get("cells", []), start=1):
+    for cell in data.get("cells", []):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            cells.append(CodeCell(position, _source_text(cell.get("source", ""))))
+            cells.append(CodeCell(len(cells) + 1, _source_text(cell.get("source", ""))))
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     return Notebook(path, tuple(cells), metadata)
 

@@ -76,7 +76,7 @@ def error_text(error: dict | None) -> str:
     frames = error.get("frames") or []
     if frames:
         last = frames[-1]
-        where = f"line {last.get('line')} of cell {_cell_phrase(last.get('cell'))}"
+        where = f"line {last.get('line')} of {_cell_phrase(last.get('cell'))}"
         if last.get("function") not in (None, "", "<module>"):
             where += f", in {last['function']}"
         code = f"\n    {last['code']}" if last.get("code") else ""
@@ -85,7 +85,7 @@ def error_text(error: dict | None) -> str:
 
 
 def _cell_phrase(cell: Any) -> str:
-    return f"#{cell}" if cell not in (None, "") else ""
+    return f"code cell {cell}" if cell not in (None, "") else "a cell"
 
 
 def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, params: list[str]) -> str:

@@ -103,6 +103,8 @@ class Expectation:
         self.helpers = list(helpers)
         name = self.fn.name
         want = np.asarray(expected, dtype=np.float64)
+        # A count expected as an integer is shown as one ("56", not "56.").
+        shown = np.asarray(expected) if np.asarray(expected).dtype.kind in "iub" else want
         got = as_array(self.value)
         if got is None:
             if self.value.kind == "none":
@@ -113,7 +115,7 @@ class Expectation:
             transposed = got.ndim == 2 and got.T.shape == want.shape and _close(got.T, want, rtol, atol)
             self._fail(
                 f"{name} returned {describe_shape(got.shape)}, but {describe_shape(want.shape)} was expected.",
-                f"expected: {explain.show(want)}",
+                f"expected: {explain.show(shown)}",
                 f"got:      {explain.show_value(self.value)}",
                 "Likely mistake: the result is transposed." if transposed else self._named(got, rtol, atol, likely or {}),
                 hint or "",
@@ -122,7 +124,7 @@ class Expectation:
             return got
         self._fail(
             f"{name} returned the wrong values.",
-            f"expected: {explain.show(want)}",
+            f"expected: {explain.show(shown)}",
             f"got:      {explain.show_value(self.value)}",
             _first_difference(got, want, rtol, atol),
             self._likely(got, want, rtol, atol, likely or {}),
@@ -170,6 +172,17 @@ class Expectation:
         if want.size > 1 and np.isfinite(diff).all() and np.ptp(diff) <= scale and abs(diff.flat[0]) > 10 * scale:
             return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
         return ""
+
+    def to_have_shape(self, shape: tuple, hint: str = "") -> np.ndarray:
+        """The answer is an array of this shape (for answers whose values the test cannot know)."""
+        got = as_array(self.value)
+        want = tuple(shape)
+        if got is None:
+            self._fail(f"{self.fn.name} returned {self.value.describe()}, but {describe_shape(want)} was expected.")
+        if got.shape != want:
+            self._fail(f"{self.fn.name} returned {describe_shape(got.shape)}, but {describe_shape(want)} was expected.",
+                       hint)
+        return got
 
     def to_be_a_number(self) -> float:
         """The answer is a single Python or NumPy number, not an array or a list."""

@@ -46,9 +46,10 @@ class Handle:
         self.id = value.handle
         self.type_name = value.type_name
         self.label = label
+        self.description: str | None = None  # what a model the test built is made of, for messages
 
     def __repr__(self) -> str:
-        return f"<{self.type_name} in the student's notebook>"
+        return self.description or f"<{self.type_name} in the student's notebook>"
 
     def call(self, *args, **kwargs) -> Value:
         """Call the object itself, e.g. a model's forward pass: ``model.call(x)``."""
@@ -244,4 +245,18 @@ class Student:
             handle = replies.handle(data)
         except replies.ReplyError:
             raise GradingFailure("The test's model could not be built in your notebook's process.") from None
-        return Handle(self, Value("handle", "Sequential", handle=handle), "the test's model")
+        model = Handle(self, Value("handle", "Sequential", handle=handle), "the test's model")
+        model.description = describe_layers(layers)
+        return model
+
+
+def describe_layers(layers: list) -> str:
+    """A test model as its layers, e.g. ``nn.Sequential(nn.Conv2d(1, 8, 3, bias=False) frozen, nn.ReLU())``
+    (the notebook's self-checks word it the same way)."""
+    words = []
+    for spec in layers:
+        spec = list(spec)
+        options = spec.pop() if spec and isinstance(spec[-1], dict) else {}
+        args = [str(s) for s in spec[1:]] + (["bias=False"] if options.get("bias") is False else [])
+        words.append(f"nn.{spec[0]}({', '.join(args)})" + (" frozen" if options.get("frozen") else ""))
+    return "nn.Sequential(" + ", ".join(words) + ")"

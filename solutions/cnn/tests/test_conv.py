@@ -4,66 +4,12 @@ import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
 import cnn_oracle as oracle
+from cnn_checks import call_conv, check_conv2d, check_layer, check_size, rng_for, scaled_atol
 from grader.testing import GradingFailure, expect, fail
 from grader.testing.feedback import ATOL, RTOL
 
-def rng_for(seed):
-    return np.random.default_rng(seed)
-
-
-def scaled_atol(want) -> float:
-    """An absolute tolerance in proportion to the answer's largest value: a sum of products computed
-    in float32 is off by about 1e-7 of its terms' size, also where the sum itself is near 0."""
-    return ATOL + RTOL * float(np.abs(np.asarray(want, dtype=np.float64)).max(initial=0.0))
-
-
-def call_conv(fn, args, kwargs, sizes):
-    """expect(fn, ...), explaining a call that raised with the output-size formula for these sizes."""
-    try:
-        return expect(fn, *args, **kwargs)
-    except GradingFailure as failure:
-        note = oracle.raise_note(str(failure), *sizes)
-        if note:
-            fail(f"{failure}\n{note}")
-        raise
-
-
-def check_conv2d(student, x, k, padding="valid", stride=1):
-    kwargs = {} if padding == "valid" and stride == 1 else {"padding": padding, "stride": stride}
-    likely = oracle.conv2d_mistakes(x, k, padding, stride)
-    want = oracle.conv2d(x, k, padding, stride)
-    call_conv(student.conv2d, (x, k), kwargs, (*x.shape, *k.shape, padding, stride)).to_equal(
-        want, atol=scaled_atol(want), likely=likely,
-        shape_hint=oracle.conv_shape_hint(*x.shape, *k.shape, padding, stride))
-
-
-def check_layer(student, x, weight_, bias=None, padding="valid", stride=1):
-    lead = (x.shape[0], weight_.shape[0]) if x.ndim == 4 else (weight_.shape[0],)
-    likely = oracle.conv_mistakes(x, weight_, bias, padding, stride)
-    kh, kw = weight_.shape[-2:]
-    want = oracle.conv2d_layer(x, weight_, bias, padding, stride)
-    call = call_conv(student.conv2d_layer, (x, weight_, bias), {"padding": padding, "stride": stride},
-                     (x.shape[-2], x.shape[-1], kh, kw, padding, stride))
-    # conv2d_layer may call the student's conv2d: if that one is wrong, the message says so.
-    probe_x, probe_k = x.reshape(-1, *x.shape[-2:])[0], weight_[0, 0]
-    helper = (student.conv2d, (probe_x, probe_k), {"padding": padding, "stride": stride},
-              oracle.conv2d(probe_x, probe_k, padding, stride))
-    call.to_equal(want, atol=scaled_atol(want), likely=likely, helpers=[helper],
-                  shape_hint=oracle.conv_shape_hint(x.shape[-2], x.shape[-1], kh, kw, padding, stride, lead))
-
 
 # ---- conv_output_size -------------------------------------------------------------------------
-def check_size(student, n, k, padding, stride):
-    expect(student.conv_output_size, n, k, padding=padding, stride=stride).to_equal(
-        oracle.conv_output_size(n, k, padding, stride), likely=oracle.size_mistakes(n, k, padding, stride))
-
-
-@weight(0.5)
-@number("1.2")
-def test_size_integer_padding_and_strides_that_do_not_divide(student):
-    """conv_output_size: integer padding and strides that do not divide evenly (floor)"""
-    for n, k, padding, stride in [(10, 3, 1, 3), (28, 5, 2, 3), (7, 2, 0, 2), (9, 4, 1, 2), (12, 3, 1, 1), (32, 3, 1, 2)]:
-        check_size(student, n, k, padding, stride)
 
 
 @weight(0.5)
@@ -76,12 +22,6 @@ def test_size_same_and_valid_with_even_kernels(student):
 
 
 # ---- conv2d ------------------------------------------------------------------------------------
-@weight(1)
-@number("2.4")
-def test_conv2d_valid_non_square_input(student):
-    """conv2d: 'valid' padding, a non-square input and a non-symmetric 3x3 kernel"""
-    rng = rng_for(204)
-    check_conv2d(student, rng.standard_normal((6, 8)), rng.standard_normal((3, 3)))
 
 
 @weight(0.5)
@@ -94,16 +34,6 @@ def test_conv2d_non_square_kernels(student):
         check_conv2d(student, x, rng.standard_normal(shape))
 
 
-@weight(1)
-@number("2.6")
-def test_conv2d_same_even_kernels(student):
-    """conv2d: 'same' padding with even and non-square kernels (2x2, 4x4, 2x3, 3x5)"""
-    rng = rng_for(206)
-    x = rng.standard_normal((6, 7))
-    for shape in [(2, 2), (4, 4), (2, 3), (3, 5)]:
-        check_conv2d(student, x, rng.standard_normal(shape), "same")
-
-
 @weight(0.5)
 @number("2.7")
 def test_conv2d_integer_padding(student):
@@ -112,17 +42,6 @@ def test_conv2d_integer_padding(student):
     x = rng.standard_normal((5, 6))
     check_conv2d(student, x, rng.standard_normal((3, 3)), 1)
     check_conv2d(student, x, rng.standard_normal((2, 3)), 2)
-
-
-@weight(1)
-@number("2.8")
-def test_conv2d_strides_that_do_not_divide(student):
-    """conv2d: strides 2 and 3 that do not divide the input size"""
-    rng = rng_for(208)
-    x = rng.standard_normal((8, 9))
-    check_conv2d(student, x, rng.standard_normal((3, 3)), "valid", 2)
-    check_conv2d(student, x, rng.standard_normal((2, 3)), 1, 3)
-    check_conv2d(student, rng.standard_normal((7, 10)), rng.standard_normal((3, 2)), "valid", 3)
 
 
 @weight(0.5)
@@ -160,12 +79,6 @@ def test_conv2d_piano_roll(student):
 
 
 # ---- conv2d_layer ------------------------------------------------------------------------------
-@weight(1)
-@number("3.1")
-def test_layer_single_example_with_bias(student):
-    """conv2d_layer: one example (C_in, H, W) with a bias"""
-    rng = rng_for(301)
-    check_layer(student, rng.standard_normal((3, 6, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4))
 
 
 @weight(0.5)
@@ -194,15 +107,6 @@ def test_layer_integer_padding_and_stride(student):
     check_layer(student, rng.standard_normal((2, 3, 7, 8)), rng.standard_normal((4, 3, 3, 3)),
                 rng.standard_normal(4), 1, 2)
     check_layer(student, rng.standard_normal((1, 9, 7)), rng.standard_normal((2, 1, 2, 4)), None, 2, 3)
-
-
-@weight(0.5)
-@number("3.5")
-def test_layer_same_with_stride(student):
-    """conv2d_layer: 'same' padding with stride 2 (pad first, then stride)"""
-    rng = rng_for(305)
-    check_layer(student, rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((3, 2, 4, 3)),
-                rng.standard_normal(3), "same", 2)
 
 
 @weight(0.5)

@@ -4,23 +4,10 @@ import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
 import nn_basics_oracle as oracle
-from grader.testing import GradingFailure, expect, fail
+from grader.testing import expect
+from nn_basics_helpers import stable
 
 STEP_AT_ZERO = "step(0) must be 1: the condition is z >= 0, not z > 0"
-OVERFLOW = ("An overflow happened during the call ({warning}): np.exp of a large number is inf. Use a form "
-            "that only takes e to a negative power (see the notebook); note that np.where(condition, a, b) "
-            "computes both a and b for every element, while np.exp(-np.abs(z)) never overflows.")
-
-
-def stable(call, want) -> None:
-    """The values are right where a naive formula gives inf or nan; an overflow is named when there was one."""
-    try:
-        call.to_equal(want)
-    except GradingFailure as failure:
-        overflows = [w for w in call.outcome.warnings if "overflow" in w]
-        if overflows:
-            fail(f"{failure}\n" + OVERFLOW.format(warning=overflows[0]))
-        raise
 
 
 # ---- step -------------------------------------------------------------------
@@ -84,14 +71,6 @@ def test_sigmoid_float32_extremes(student):
 
 
 @weight(0.5)
-@number("2.5")
-def test_sigmoid_extremes(student):
-    """sigmoid: finite and correct for z = -1e4 and 1e4"""
-    z = np.array([-1e4, -40.0, -1.5, 0.0, 0.7, 40.0, 1e4])
-    stable(expect(student.sigmoid, z), oracle.sigmoid(z))
-
-
-@weight(0.5)
 @number("2.6")
 def test_sigmoid_leaves_input(student):
     """sigmoid: does not modify its input (and gets it right)"""
@@ -121,14 +100,6 @@ def test_tanh_numbers(student):
     expect(student.tanh, np.array(1.5)).to_equal(oracle.tanh(1.5))
 
 
-@weight(0.5)
-@number("3.4")
-def test_tanh_extremes(student):
-    """tanh: finite and correct for z = -1e4 and 1e4"""
-    z = np.array([-1e4, -400.0, -0.8, 0.0, 0.4, 400.0, 1e4])
-    stable(expect(student.tanh, z), oracle.tanh(z))
-
-
 # ---- relu -------------------------------------------------------------------
 
 @weight(0.5)
@@ -150,11 +121,3 @@ def test_relu_numbers(student):
     expect(student.relu, np.array(-0.5)).to_equal(0.0)
 
 
-@weight(0.5)
-@number("4.4")
-def test_relu_leaves_input(student):
-    """relu: does not modify its input (and gets it right)"""
-    z = np.random.default_rng(44).normal(size=(2, 4))
-    call = expect(student.relu, z)
-    call.to_equal(oracle.relu(z))
-    call.to_leave_inputs_unchanged()

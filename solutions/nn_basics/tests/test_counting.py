@@ -7,7 +7,7 @@ import nn_basics_oracle as oracle
 from grader.testing import expect
 from nn_basics_helpers import check
 
-DEEP = [3, 3, 3, 3, 2]
+DEEP = [3, 3, 3, 3, 2, 2, 2, 2]  # the lecture's deep network: 45 connections, like the shallow [3, 9, 2]
 BIASES_COUNTED = "the biases were counted too: connections are only the weights (edges)"
 SIZES_ADDED = "the layer sizes were added: layers of n and m neurons have n * m connections"
 BIASES_MISSING = "the biases are missing: every neuron after the input layer has one bias"
@@ -34,7 +34,7 @@ def with_own_connections(student, sizes):
 @weight(0.5)
 @number("8.2")
 def test_count_connections_deep(student):
-    """count_connections: the deep [3, 3, 3, 3, 2] network has 33"""
+    """count_connections: the lecture's deep [3, 3, 3, 3, 2, 2, 2, 2] network has 45, like [3, 9, 2]"""
     expect(student.count_connections, DEEP).to_equal(
         oracle.count_connections(DEEP), likely={BIASES_COUNTED: oracle.count_parameters(DEEP)})
 
@@ -60,7 +60,7 @@ def test_count_connections_random(student):
 @weight(0.5)
 @number("9.2")
 def test_count_parameters_deep(student):
-    """count_parameters: the deep [3, 3, 3, 3, 2] network has 44"""
+    """count_parameters: the lecture's deep [3, 3, 3, 3, 2, 2, 2, 2] network has 62"""
     check(student.count_parameters, DEEP, expected=oracle.count_parameters(DEEP), likely=parameter_mistakes(DEEP),
           depends=[(student.count_connections, (DEEP,), oracle.count_connections(DEEP),
                     "count_parameters may use your count_connections")],

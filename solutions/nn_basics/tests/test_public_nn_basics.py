@@ -1,11 +1,13 @@
-"""Visible tests: the worked examples from the lecture and the notebook."""
+"""Visible tests: the worked examples from the lecture and the notebook, and one test for each common
+mistake (overflow at large |z|, a changed input, a transposed W). These are also the notebook's
+self-checks (``grader build``); the hidden tests add breadth, not kinds of mistakes."""
 
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
 import nn_basics_oracle as oracle
 from grader.testing import expect, identity
-from nn_basics_helpers import check
+from nn_basics_helpers import check, stable
 
 
 @weight(0.5)
@@ -17,6 +19,7 @@ def test_step_worked_example(student):
                                      likely={"step(0) must be 1: the condition is z >= 0": [0.0, 0.0, 1.0]})
 
 
+
 @weight(0.5)
 @number("2.1")
 def test_sigmoid_worked_example(student):
@@ -24,6 +27,16 @@ def test_sigmoid_worked_example(student):
     z = np.array([-1.0, 0.0, 1.0])
     expect(student.sigmoid, z).to_equal(oracle.sigmoid(z),
                                         likely={"the sign of the exponent is flipped: use 1 / (1 + e^-z)": oracle.sigmoid(-z)})
+
+
+
+@weight(0.5)
+@number("2.5")
+def test_sigmoid_extremes(student):
+    """sigmoid: finite and correct for z = -1e4 and 1e4"""
+    z = np.array([-1e4, -40.0, 0.0, 40.0, 1e4])
+    stable(expect(student.sigmoid, z), oracle.sigmoid(z))
+
 
 
 @weight(0.5)
@@ -34,12 +47,34 @@ def test_tanh_worked_example(student):
     expect(student.tanh, z).to_equal(oracle.tanh(z), likely={"this is the sigmoid, not tanh": oracle.sigmoid(z)})
 
 
+
+@weight(0.5)
+@number("3.4")
+def test_tanh_extremes(student):
+    """tanh: finite and correct for z = -1e4 and 1e4"""
+    z = np.array([-1e4, -400.0, 0.0, 400.0, 1e4])
+    stable(expect(student.tanh, z), oracle.tanh(z))
+
+
+
 @weight(0.5)
 @number("4.1")
 def test_relu_worked_example(student):
     """relu: negatives become 0, the rest pass through"""
     z = np.array([-2.0, -0.5, 0.0, 1.5, 3.0])
     expect(student.relu, z).to_equal(oracle.relu(z), likely={"this is abs(z): negatives must become 0": np.abs(z)})
+
+
+
+@weight(0.5)
+@number("4.4")
+def test_relu_leaves_input(student):
+    """relu: does not modify its input (and gets it right)"""
+    z = np.random.default_rng(44).normal(size=(2, 4))
+    call = expect(student.relu, z)
+    call.to_equal(oracle.relu(z))
+    call.to_leave_inputs_unchanged()
+
 
 
 @weight(0.5)
@@ -53,6 +88,7 @@ def test_neuron_major_minor(student):
             likely={"the bias b is ignored: the neuron computes w . x + b": float(w @ chord)})
 
 
+
 @weight(0.5)
 @number("6.1")
 def test_dense_worked_example(student):
@@ -63,6 +99,20 @@ def test_dense_worked_example(student):
           likely={"the bias b is ignored: compute activation(W x + b)": W @ x},
           hint="Hint: W has shape (n_out, n_in) = (2, 3) and row i holds the weights of neuron i: "
                "compute W @ x (or x @ W.T), not x @ W.")
+
+
+
+@weight(0.5)
+@number("6.2")
+def test_dense_square(student):
+    """dense: one input, 3 neurons with 3 inputs each, tanh"""
+    rng = np.random.default_rng(62)
+    W, b, x = rng.normal(size=(3, 3)), rng.normal(size=3), rng.normal(size=3)
+    expect(student.dense, x, W, b, np.tanh).to_equal(oracle.dense(x, W, b, np.tanh), likely={
+        "W is transposed: row i of W holds the weights of output i, so compute W x (x @ W.T), not x @ W": np.tanh(W.T @ x + b),
+        "the bias b is ignored: compute activation(W x + b)": np.tanh(W @ x),
+        "the activation is not applied: return activation(W x + b)": W @ x + b})
+
 
 
 @weight(0.5)
@@ -78,12 +128,14 @@ def test_forward_worked_example(student):
         "with its own activation": oracle.forward(x, at_end)})
 
 
+
 @weight(0.5)
 @number("8.1")
 def test_count_connections_lecture(student):
     """count_connections: [3, 9, 2] has 45 connections"""
     expect(student.count_connections, [3, 9, 2]).to_equal(
         45, likely={"the biases were counted too: connections are only the weights (edges)": 56})
+
 
 
 @weight(0.5)

@@ -1,0 +1,455 @@
+"""The checking code of a handed-out notebook's self-check cells, embedded verbatim by ``grader build``.
+
+It runs in the student's kernel (Colab or Jupyter) where the grader is not installed: NumPy only,
+torch imported only for checks that build a model. The checks themselves are data recorded from
+the visible tests at build time (:mod:`grader.selfcheck`); this code calls the student's function
+and words the outcome as the Gradescope feedback of the same visible test does
+(``grader.testing.feedback``, ``grader.testing.explain``). ``tests/test_selfcheck.py`` proves
+that the two agree for the same wrong function, so a change to one must be made to the other.
+"""
+
+import contextlib as _contextlib
+import inspect as _inspect
+import io as _io
+import traceback as _traceback
+import warnings as _warnings
+
+import numpy as _np
+
+_RTOL, _ATOL = 1e-5, 1e-7
+# In a notebook this code has no __file__: its frames are told apart from the student's by this name.
+_HERE = _inspect.currentframe().f_code.co_filename
+
+
+def _show(value, limit=400):
+    if isinstance(value, _np.ndarray) and (value.ndim >= 3 or value.size > 64):
+        with _np.errstate(all="ignore"):
+            finite = value[_np.isfinite(value)] if value.dtype.kind == "f" else value
+            span = f", values from {finite.min():.4g} to {finite.max():.4g}" if finite.size else ""
+        first = ", ".join(f"{v:.4g}" for v in value.ravel()[:4])
+        text = f"array of shape {tuple(value.shape)}{span}; first values {first}, ..."
+    elif isinstance(value, _np.ndarray):
+        text = _np.array2string(value, precision=4, suppress_small=True, threshold=40, edgeitems=3, max_line_width=88)
+        if value.ndim >= 1 and value.size > 6:
+            text = f"{text}  (shape {tuple(value.shape)})"
+    elif isinstance(value, (_np.floating, float)):
+        text = f"{float(value):.6g}"
+    elif isinstance(value, (list, tuple)):
+        inner = ", ".join(_show(v, limit) for v in value)
+        text = f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    elif callable(value) and hasattr(value, "__name__"):
+        text = value.__name__
+    else:
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 5] + " ...]"
+    return text
+
+
+def _type_name(obj):
+    cls = type(obj)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _as_numbers(value):
+    """(kind, float64 array or None, dtype) of an answer, as the grader decodes it."""
+    if value is None:
+        return "none", None, None
+    if type(value) is bool:
+        return "bool", _np.array(float(value)), "bool"
+    if type(value) in (int, float):
+        return "number", _np.array(float(value)), type(value).__name__
+    if isinstance(value, _np.generic) and value.dtype.kind in "biuf":
+        return "number", _np.array(value, dtype=_np.float64), str(value.dtype)
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, _np.ndarray) and value.dtype.kind in "biuf":
+        return "array", _np.array(value, dtype=_np.float64), str(value.dtype)
+    if type(value) in (list, tuple) and value:
+        parts = [_as_numbers(v)[1] for v in value]
+        if all(p is not None for p in parts) and len({p.shape for p in parts}) == 1:
+            return "sequence", _np.stack(parts).astype(_np.float64), None
+    return "other", None, None
+
+
+def _show_got(value):
+    kind, array, dtype = _as_numbers(value)
+    if kind == "array":
+        return _show(array) + ("" if dtype in ("float64", "float32") else f"  (dtype {dtype})")
+    if kind == "number":
+        return _show(float(array)) + f"  ({_type_name(value)})"
+    if kind == "bool":
+        return str(bool(value))
+    if kind == "none":
+        return "None"
+    if isinstance(value, str):
+        return repr(value)[:400]
+    if type(value) in (list, tuple):
+        inner = ", ".join(_show_got(v)[:80] for v in value[:8])
+        return f"a {type(value).__name__}: [{inner}{', ...' if len(value) > 8 else ''}]"[:400]
+    return f"an object of type {_type_name(value)}"
+
+
+def _describe(value):
+    kind, array, dtype = _as_numbers(value)
+    if kind == "none":
+        return "None"
+    if kind == "array":
+        return f"{_type_name(value)} with shape {tuple(array.shape)} and dtype {dtype}"
+    if type(value) in (list, tuple):
+        return f"{type(value).__name__} of {len(value)} items"
+    return _type_name(value)
+
+
+def _shape_text(shape):
+    return "a single number" if shape == () else f"shape {tuple(shape)}"
+
+
+def _close(got, want, rtol, atol):
+    if got.shape != want.shape:
+        return False
+    with _np.errstate(all="ignore"):
+        return bool(_np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
+
+
+class _Shown:
+    """An argument shown as the grader shows it (a model by its layers, an activation by its name)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
+def _call_text(name, args, kwargs, params):
+    lines = []
+    named = [(params[i] if i < len(params) else f"argument {i + 1}", arg) for i, arg in enumerate(args)]
+    for pname, arg in [*named, *kwargs.items()]:
+        prefix = f"  {pname} = "
+        lines.append(prefix + _show(arg).replace("\n", "\n" + " " * len(prefix)))
+    if not lines:
+        return f"Calling {name}()"
+    return f"Calling {name} with\n" + "\n".join(lines)
+
+
+def _mutation_note(names):
+    if not names:
+        return ""
+    return (f"Your function changed its input {', '.join(names)} in place. Functions must not modify their "
+            "inputs: compute into a new array (for example np.maximum(z, 0) or z.copy()).")
+
+
+def _decode(node):
+    """Arguments and expected values from the embedded data."""
+    if isinstance(node, dict):
+        if "array" in node:
+            return _np.array(node["array"], dtype=node["dtype"]).reshape(node["shape"])
+        if "scalar" in node:
+            return _np.dtype(node["dtype"]).type(node["scalar"])
+        if "builtin" in node:
+            return _BUILTINS[node["builtin"]]
+        if "numpy" in node:
+            return getattr(_np, node["numpy"])
+        if "student" in node:
+            return _STUDENT[0][node["student"]]
+        if "model" in node:
+            return _build_model(node["model"])
+        if "tuple" in node:
+            return tuple(_decode(v) for v in node["tuple"])
+        return {k: _decode(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_decode(v) for v in node]
+    return node
+
+
+def _identity(z):
+    return z
+
+
+def _sigmoid(z):
+    z = _np.asarray(z, dtype=float)
+    return 0.5 * (1.0 + _np.tanh(0.5 * z))
+
+
+_identity.__name__, _sigmoid.__name__ = "identity", "sigmoid"
+_BUILTINS = {"identity": _identity, "sigmoid": _sigmoid}
+_STUDENT = [{}]
+
+
+def _build_model(spec):
+    """The test's model, built here from torch.nn layers as the grader builds it in its worker."""
+    import torch.nn as nn
+
+    layers, words = [], []
+    for item in spec:
+        item = list(item)
+        options = item.pop() if item and isinstance(item[-1], dict) else {}
+        kind, sizes = item[0], item[1:]
+        if kind == "Conv2d":
+            layer = nn.Conv2d(sizes[0], sizes[1], sizes[2], bias=options.get("bias", True))
+        elif kind == "Linear":
+            layer = nn.Linear(sizes[0], sizes[1], bias=options.get("bias", True))
+        elif kind == "MaxPool2d":
+            layer = nn.MaxPool2d(*sizes)
+        else:
+            layer = getattr(nn, kind)(*sizes)
+        if options.get("frozen", False):  # as the worker freezes a test model's layer
+            layer.requires_grad_(False)
+        layers.append(layer)
+        words.append(_model_word(kind, sizes, options))
+    model = nn.Sequential(*layers)
+    model._selfcheck_text = "nn.Sequential(" + ", ".join(words) + ")"
+    return model
+
+
+def _model_word(kind, sizes, options):
+    args = [str(s) for s in sizes] + (["bias=False"] if options.get("bias") is False else [])
+    return f"nn.{kind}({', '.join(args)})" + (" frozen" if options.get("frozen") else "")
+
+
+class _Failed(Exception):
+    pass
+
+
+class _Call:
+    def __init__(self, fn, name, args, kwargs):
+        self.fn, self.name, self.args, self.kwargs = fn, name, args, kwargs
+        try:
+            self.params = [] if "." in name else [p.name for p in _inspect.signature(fn).parameters.values()
+                                                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            self.params = []
+        shown = [_Shown(a._selfcheck_text) if hasattr(a, "_selfcheck_text") else a for a in args]
+        self.context = _call_text(name, tuple(shown), kwargs, self.params)
+        before = [a.copy() if isinstance(a, _np.ndarray) else None for a in args]
+        printed = _io.StringIO()
+        try:
+            with _contextlib.redirect_stdout(printed), _warnings.catch_warnings(record=True) as caught:
+                _warnings.simplefilter("always")
+                self.value = fn(*args, **kwargs)
+            self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
+        except NotImplementedError:
+            raise _Failed(f"{name} is not implemented yet: it still raises NotImplementedError.") from None
+        except Exception as exc:  # the student's error, reported as the grader reports it
+            raise _Failed(f"{self.context}\nit raised {_error_text(exc)}") from None
+        self.printed = printed.getvalue()
+        self.mutated = [self.params[i] if i < len(self.params) else f"argument {i + 1}"
+                        for i, (old, new) in enumerate(zip(before, args))
+                        if old is not None and not (old.shape == new.shape and _np.array_equal(old, new, equal_nan=True))]
+
+    def fail(self, headline, *details):
+        parts = [headline, self.context, *[d for d in details if d]]
+        note = _mutation_note(self.mutated)
+        if note and not headline.startswith(f"{self.name} modified"):
+            parts.append("Also: " + note)
+        if self.printed.strip():
+            parts.append("Your function printed:\n" + self.printed.strip()[:600])
+        raise _Failed("\n".join(parts))
+
+    def equal(self, check):
+        try:
+            self._equal(check)
+        except _Failed as failure:
+            overflows = [w for w in self.warnings if "overflow" in w]
+            if check.get("overflow") and overflows:
+                raise _Failed(f"{failure}\n" + check["overflow"].format(warning=overflows[0])) from None
+            raise
+
+    def _equal(self, check):
+        expected, rtol, atol = _decode(check["expected"]), check["rtol"], check["atol"]
+        likely = [(text, _np.asarray(_decode(v), dtype=_np.float64)) for text, v in check["likely"]]
+        want = _np.asarray(expected, dtype=_np.float64)
+        shown_want = _np.asarray(expected) if _np.asarray(expected).dtype.kind in "iub" else want
+        kind, got, _ = _as_numbers(self.value)
+        if got is None:
+            if kind == "none":
+                self.fail(f"{self.name} returned None.", "Is a `return` statement missing?")
+            self.fail(f"{self.name} returned {_describe(self.value)}, but {_shape_text(want.shape)} was expected.")
+        if got.shape != want.shape:
+            transposed = got.ndim == 2 and got.T.shape == want.shape and _close(got.T, want, rtol, atol)
+            self.fail(f"{self.name} returned {_shape_text(got.shape)}, but {_shape_text(want.shape)} was expected.",
+                      f"expected: {_show(shown_want)}", f"got:      {_show_got(self.value)}",
+                      "Likely mistake: the result is transposed." if transposed else _named(got, rtol, atol, likely),
+                      check.get("hint", ""))
+        if _close(got, want, rtol, atol):
+            return
+        self.fail(f"{self.name} returned the wrong values.", f"expected: {_show(shown_want)}",
+                  f"got:      {_show_got(self.value)}", _first_difference(got, want, rtol, atol),
+                  self._likely(got, want, rtol, atol, likely))
+
+    def _likely(self, got, want, rtol, atol, likely):
+        named = _named(got, rtol, atol, likely)
+        if named:
+            return named
+        if _np.isfinite(want).all() and not _np.isfinite(got).all():
+            return ("Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
+                    "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form.")
+        if self.mutated:
+            return "Likely mistake: " + _mutation_note(self.mutated)
+        if want.size > 1 and _close(got, -want, rtol, atol):
+            return "Likely mistake: the sign is flipped."
+        with _np.errstate(all="ignore"):
+            diff = got - want
+        scale = atol + rtol * _np.abs(want).max()
+        if want.size > 1 and _np.isfinite(diff).all() and _np.ptp(diff) <= scale and abs(diff.flat[0]) > 10 * scale:
+            return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
+        return ""
+
+    def shape(self, check):
+        kind, got, _ = _as_numbers(self.value)
+        want = tuple(check["shape"])
+        if got is None:
+            self.fail(f"{self.name} returned {_describe(self.value)}, but {_shape_text(want)} was expected.")
+        if got.shape != want:
+            self.fail(f"{self.name} returned {_shape_text(got.shape)}, but {_shape_text(want)} was expected.",
+                      check.get("hint", ""))
+
+    def number(self, check):
+        kind = _as_numbers(self.value)[0]
+        if kind not in ("number", "bool"):
+            self.fail(f"{self.name} should return a single number, but returned {_describe(self.value)}.",
+                      "Use float(...) or .item() to turn a one-element array into a number.")
+
+    def unchanged(self, check):
+        if self.mutated:
+            self.fail(f"{self.name} modified its input.", _mutation_note(self.mutated))
+
+
+def _named(got, rtol, atol, likely):
+    found = []
+    for message, alt in likely:
+        if _close(got, alt, rtol, atol) and message.strip() not in found:
+            found.append(message.strip())
+    if not found:
+        return ""
+    return "Likely mistake: " + found[0] + "".join(f"\nOr: {text}" for text in found[1:3])
+
+
+def _first_difference(got, want, rtol, atol):
+    if want.size <= 6:
+        return ""
+    with _np.errstate(all="ignore"):
+        wrong = ~_np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    index = tuple(int(i) for i in _np.argwhere(wrong)[0])
+    return (f"{int(wrong.sum())} of {want.size} values differ; the first at index {index}: "
+            f"expected {want[index]:.6g}, got {got[index]:.6g}.")
+
+
+def _error_text(exc):
+    head = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    # The student's frames only: not this cell's, not those of numpy or torch.
+    frames = [f for f in _traceback.extract_tb(exc.__traceback__) if f.filename != _HERE
+              and "site-packages" not in f.filename and "dist-packages" not in f.filename]
+    if frames:
+        last = frames[-1]
+        where = f"line {last.lineno} of your code"
+        if last.name not in (None, "", "<module>"):
+            where += f", in {last.name}"
+        code = f"\n    {last.line}" if last.line else ""
+        return f"{head}\n  at {where}{code}"
+    return head
+
+
+def _forward(obj, method):
+    """A model's method run as the grader runs it: evaluation mode, no gradients, arrays in and out."""
+    import torch
+
+    def run(x):
+        obj.eval()
+        with torch.no_grad():
+            out = getattr(obj, method)(torch.as_tensor(_np.asarray(x)))
+        return out.detach().cpu().numpy() if hasattr(out, "detach") else out
+
+    return run
+
+
+def _target(call, namespace):
+    """The function a recorded call calls, and the name messages give it."""
+    made = call.get("construct")
+    if not made:
+        return namespace.get(call["function"]), call["function"]
+    cls = namespace.get(made["class"])
+    if cls is None:
+        return None, made["class"]
+    try:
+        obj = cls(*_decode(made["args"]), **_decode(made["kwargs"]))
+    except NotImplementedError:
+        raise _Failed(f"{made['class']} is not implemented yet: it still raises NotImplementedError.") from None
+    except Exception as exc:  # the student's constructor failed: said as the grader says it
+        raise _Failed(f"Calling {made['class']} with\n  argument 1 = {_show(_decode(made['args'])[0])}\n"
+                      f"it raised {_error_text(exc)}") from None
+    return _forward(obj, made["method"]), call["function"]
+
+
+def _run_call(fn, call, namespace):
+    try:
+        done = _Call(fn, call["function"], tuple(_decode(call["args"])), _decode(call["kwargs"]))
+        for check in call["checks"]:
+            try:
+                getattr(done, check["kind"])(check)
+            except _Failed:
+                if not _consistent(done, call.get("consistent", []), namespace):
+                    raise
+    except _Failed as failure:
+        for patterns, note in call.get("raise_notes", []):
+            if "it raised" in str(failure) and any(p in str(failure) for p in patterns):
+                raise _Failed(f"{failure}\n{note}") from None
+        if call.get("hint") and "Likely mistake" not in str(failure):
+            raise _Failed(f"{failure}\n{call['hint']}") from None
+        raise
+
+
+def _consistent(done, helpers, namespace):
+    """Right given the student's own helper, when that helper is wrong on its own: its tests take the points."""
+    got = _as_numbers(getattr(done, "value", None))[1]
+    for name, args, want, offset in helpers:
+        helper = namespace.get(name)
+        try:
+            own = _as_numbers(helper(*_decode(args)))[1]
+        except Exception:  # a helper that fails on its own is not a reason to pass
+            continue
+        want = _np.asarray(want, dtype=_np.float64)
+        if own is None or got is None or _close(own, want, _RTOL, _ATOL):
+            continue
+        if _close(got, own + offset, _RTOL, _ATOL):
+            return True
+    return False
+
+
+def selfcheck(function, namespace):
+    """Run the visible tests of ``function`` on the notebook's own definitions; print each outcome."""
+    _STUDENT[0] = namespace
+    failed = 0
+    for test in _TESTS:
+        if test["function"] != function:
+            continue
+        try:
+            for call in test["calls"]:
+                fn, name = _target(call, namespace)
+                if fn is None:
+                    raise _Failed(f"{name} is not defined yet: run the cell that defines it.")
+                _run_call(fn, call, namespace)
+        except _Failed as failure:
+            failed += 1
+            print(f"✗ {test['label']}  (0/{test['points']:g})")
+            print("    " + str(failure).replace("\n", "\n    "))
+        else:
+            print(f"✓ {test['label']}  ({test['points']:g}/{test['points']:g})")
+    hidden = _HIDDEN.get(function)
+    if hidden:
+        count, points = hidden
+        print(f"{count} more test{'s' if count != 1 else ''} of {function} worth {points:g} point"
+              f"{'s' if points != 1 else ''} run after the deadline.")
+    # Printed, not raised: "Run all" must go on to the other functions' checks.
+    if failed:
+        print(f"{failed} self-check{'s' if failed != 1 else ''} of {function} failed: see above.")
+
+
+def summary():
+    """The visible points, and what runs after the deadline."""
+    points = sum(t["points"] for t in _TESTS)
+    count = sum(v[0] for v in _HIDDEN.values())
+    hidden = sum(v[1] for v in _HIDDEN.values())
+    print(f"The self-checks are the {len(_TESTS)} visible tests, worth {points:g} points. {count} more "
+          f"test{'s' if count != 1 else ''} worth {hidden:g} point{'s' if hidden != 1 else ''} run after the deadline.")

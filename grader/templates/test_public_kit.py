@@ -1,0 +1,127 @@
+"""The visible tests of this assignment, for `grader check` in the student kit.
+
+Written by `grader package --student`: the calls, the expected values and the answers of the
+common mistakes were recorded from the visible tests when the notebook was built, so no solution
+and no oracle is needed here. These are the checks of the notebook's self-check cells.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from gradescope_utils.autograder_utils.decorators import number, weight
+
+from grader.testing import GradingFailure, Handle, expect, fail, identity, sigmoid
+from grader.testing.feedback import as_array
+
+TESTS = json.loads(Path(__file__).with_name("selfcheck_tests.json").read_text(encoding="utf-8"))
+BUILTINS = {"identity": identity, "sigmoid": sigmoid}
+
+
+def decode(node, student):
+    if isinstance(node, dict):
+        if "array" in node:
+            return np.array(node["array"], dtype=node["dtype"]).reshape(node["shape"])
+        if "scalar" in node:
+            return np.dtype(node["dtype"]).type(node["scalar"])
+        if "builtin" in node:
+            return BUILTINS[node["builtin"]]
+        if "numpy" in node:
+            return getattr(np, node["numpy"])
+        if "student" in node:
+            return getattr(student, node["student"])
+        if "model" in node:
+            return student.build_model(decode(node["model"], student))
+        if "tuple" in node:
+            return tuple(decode(v, student) for v in node["tuple"])
+        return {k: decode(v, student) for k, v in node.items()}
+    if isinstance(node, list):
+        return [decode(v, student) for v in node]
+    return node
+
+
+def check_equal(call, check, student):
+    try:
+        call.to_equal(decode(check["expected"], student), rtol=check["rtol"], atol=check["atol"],
+                      likely={text: decode(value, student) for text, value in check["likely"]},
+                      shape_hint=check["hint"] or None)
+    except GradingFailure as failure:
+        overflows = [w for w in call.outcome.warnings if "overflow" in w]
+        if check.get("overflow") and overflows:
+            fail(f"{failure}\n" + check["overflow"].format(warning=overflows[0]))
+        raise
+
+
+def target(recorded, student):
+    """The function a recorded call calls: a student function, or a method of a model it builds."""
+    made = recorded.get("construct")
+    if not made:
+        return getattr(student, recorded["function"])
+    model = getattr(student, made["class"])(*decode(made["args"], student), **decode(made["kwargs"], student))
+    if not isinstance(model, Handle):
+        fail(f"{made['class']} gave {model.describe()}, not a torch model: it must be a class derived from nn.Module.")
+    model.label = recorded["function"].rsplit(".", 1)[0]
+    return model.forward
+
+
+def replay_call(recorded, student):
+    try:
+        call = expect(target(recorded, student), *decode(recorded["args"], student),
+                      **decode(recorded["kwargs"], student))
+    except GradingFailure as failure:
+        for patterns, note in recorded.get("raise_notes", []):
+            if any(pattern in str(failure) for pattern in patterns):
+                fail(f"{failure}\n{note}")
+        raise
+    for check in recorded["checks"]:
+        try:
+            if check["kind"] == "equal":
+                check_equal(call, check, student)
+            elif check["kind"] == "number":
+                call.to_be_a_number()
+            elif check["kind"] == "shape":
+                call.to_have_shape(tuple(check["shape"]), hint=check["hint"])
+            else:
+                call.to_leave_inputs_unchanged()
+        except GradingFailure:
+            if not consistent(call, recorded.get("consistent", []), student):
+                raise
+
+
+def close(got, want):
+    want = np.asarray(want, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return got is not None and got.shape == want.shape and bool(np.allclose(got, want, rtol=1e-5, atol=1e-7))
+
+
+def consistent(call, helpers, student):
+    """Right given the student's own helper, when that helper is wrong on its own (its tests take the points)."""
+    got = as_array(call.value)
+    for name, args, want, offset in helpers:
+        outcome = getattr(student, name).outcome(*decode(args, student))
+        own = as_array(outcome.value) if outcome.status == "ok" else None
+        if own is None or close(own, want):
+            continue
+        if close(got, own + offset):
+            return True
+    return False
+
+
+def replay(test):
+    @weight(test["points"])
+    @number(test["number"])
+    def run(student):
+        for recorded in test["calls"]:
+            try:
+                replay_call(recorded, student)
+            except GradingFailure as failure:
+                if recorded.get("hint") and "Likely mistake" not in str(failure):
+                    raise GradingFailure(f"{failure}\n{recorded['hint']}") from None
+                raise
+
+    run.__doc__ = test["name"]
+    return run
+
+
+for index, recorded_test in enumerate(TESTS):
+    globals()[f"test_{index:02d}"] = replay(recorded_test)

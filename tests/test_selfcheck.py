@@ -1,0 +1,186 @@
+"""The handed-out notebooks check themselves with the visible tests, in a kernel without the grader.
+
+Each notebook here is the built stub with the reference code filled in and one common mistake per
+function. It runs in a real Jupyter kernel (nbclient) where ``import grader`` fails, as in Colab;
+its self-check output must name every mistake, and say the same as the visible Gradescope feedback
+of the same notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from grader.api import grade_notebook
+from grader.authoring import build_stub
+from grader.config import load_assignment
+from grader.selfcheck import SelfCheckError, _load, hidden_totals
+from nbtools import REPO
+
+NO_GRADER = "import sys\nsys.modules['grader'] = None  # as in Colab: the grader is not installed"
+
+# (function, old reference code, mistaken code, the likely-mistake words the student must see)
+NN_MISTAKES = [
+    ("relu", "return np.maximum(z, 0.0)", "z[z < 0] = 0\n    return z", "changed its input z in place"),
+    ("sigmoid", "e = np.exp(-np.abs(z))  # never overflows: the exponent is <= 0\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
+     "return np.exp(z) / (1 + np.exp(z))", "the result contains nan or inf where the true values are finite"),
+    ("tanh", "e = np.exp(-2 * np.abs(z))\n    return np.sign(z) * (1 - e) / (1 + e)",
+     "return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))", "the result contains nan or inf"),
+    ("neuron", "return float(activation(np.dot(w, x) + b))", "return float(activation(np.dot(w, x)))",
+     "Likely mistake: the bias b is ignored"),
+    ("dense", "return activation(x @ W.T + b)", "return activation(x @ W + b)", "Likely mistake: W is transposed"),
+    ("count_parameters", "return count_connections(layer_sizes) + sum(layer_sizes[1:])",
+     "return count_connections(layer_sizes)", "Likely mistake: the biases are missing"),
+]
+CNN_FLIP = "np.sum(padded[r:r + kh, c:c + kw] * kernel)"
+CNN_MISTAKES = [
+    [("conv2d", CNN_FLIP, "np.sum(padded[r:r + kh, c:c + kw] * kernel[::-1, ::-1])",
+      "Likely mistake: the kernel is flipped on both axes"),
+     ("conv_output_size", "return (n + total - kernel_size) // stride + 1", "return (n + total - kernel_size) + 1",
+      "Likely mistake: the stride is ignored"),
+     ("conv2d_layer", "top, left = (kh - 1) // 2, (kw - 1) // 2\n        bottom, right = kh - 1 - top, kw - 1 - left",
+      "top, left = kh // 2, kw // 2\n        bottom, right = kh // 2, kw // 2", "'same' padding puts K // 2 zeros on every side"),
+     ("max_pool2d", "if stride is None:\n        stride = kernel_size", "if stride is None:\n        stride = 1",
+      "Likely mistake: the windows move one step at a time"),
+     ("conv2d_params", "    if bias:\n        per_kernel += 1\n", "", "Likely mistake: the bias is missing"),
+     ("count_parameters", "for p in model.parameters() if p.requires_grad)", "for p in model.parameters())",
+      "Likely mistake: frozen parameters (requires_grad is False) are counted")],
+    [("conv_output_size", "return (n + total - kernel_size) // stride + 1", "return -(-(n + total - kernel_size) // stride) + 1",
+      "the division by the stride is rounded up"),
+     ("max_pool2d", "out_h = (h - kernel_size) // stride + 1\n    out_w = (w - kernel_size) // stride + 1",
+      "out_h = -(-(h - kernel_size) // stride) + 1\n    out_w = -(-(w - kernel_size) // stride) + 1\n"
+      "    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, kernel_size), (0, kernel_size)], constant_values=-np.inf)",
+      "incomplete windows at the bottom or right edge are kept")],
+    [("max_pool2d", ".max(axis=(-2, -1))", ".mean(axis=(-2, -1))", "Likely mistake: the windows are averaged"),
+     ("CNN", "self.fc = nn.Linear(128 * 4 * 4, n_classes)", "self.fc = nn.Linear(128 * 8 * 8, n_classes)",
+      "The flattened features do not fit fc.")],
+]
+
+
+def mistaken_notebook(name: str, mistakes, folder: Path) -> Path:
+    """The built stub, its functions filled in from the reference, with the given mistakes."""
+    stub = build_stub(load_assignment(name))
+    reference = {c["id"]: "".join(c["source"]) for c in json.loads(
+        (REPO / "solutions" / name / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]}
+    applied = set()
+    for cell in stub["cells"]:
+        if cell["cell_type"] == "code" and "raise NotImplementedError" in cell["source"]:
+            code = "\n".join(line for line in reference[cell["id"]].splitlines() if "### " not in line)
+            for function, old, new, _ in mistakes:
+                if (f"def {function}(" in code or f"class {function}(" in code) and old in code:
+                    code = code.replace(old, new)
+                    applied.add(function)
+            cell["source"] = code
+    assert applied == {m[0] for m in mistakes}, "a mistake no longer matches the reference code"
+    stub["cells"].insert(0, {"cell_type": "code", "id": "no-grader", "metadata": {}, "execution_count": None,
+                             "outputs": [], "source": NO_GRADER})
+    path = folder / f"{name}_mistakes.ipynb"
+    path.write_text(json.dumps(stub), encoding="utf-8")
+    return path
+
+
+def self_check_output(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=False).execute()
+    return "".join(out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                     for out in cell.outputs if out.get("output_type") == "stream")
+
+
+def notebook_messages(output: str) -> dict[str, str]:
+    """Test number -> the message the notebook printed under its ✗ line."""
+    messages, current = {}, None
+    for line in output.splitlines():
+        mark = re.match(r"✗ (\S+) ", line)
+        if mark:
+            current = mark.group(1)
+            messages[current] = []
+        elif current and line.startswith("    "):
+            messages[current].append(line[4:])
+        else:
+            current = None
+    return {number: "\n".join(lines) for number, lines in messages.items()}
+
+
+@pytest.mark.parametrize("name, mistakes", [("nn_basics", NN_MISTAKES), *[("cnn", m) for m in CNN_MISTAKES]],
+                         ids=["nn_basics", "cnn-a", "cnn-b", "cnn-c"])
+def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_same_words(name, mistakes, tmp_path):
+    path = mistaken_notebook(name, mistakes, tmp_path)
+    output = self_check_output(path)
+    shown = notebook_messages(output)
+    graded = grade_notebook(path, name, public_only=True)
+    failed = {t.number: t for t in graded.tests if t.status != "passed"}
+    for function, _, _, words in mistakes:
+        in_notebook = [n for n, text in shown.items() if words in text]
+        on_gradescope = [t.number for t in failed.values() if t.function == function and words in t.output]
+        assert in_notebook, f"{function}: the self-check does not say {words!r}\n{output}"
+        assert on_gradescope, f"{function}: the visible feedback does not say {words!r}"
+    # The same wrong function, the same words: every failed visible test whose call returned reads the same.
+    assert set(shown) == set(failed)
+    for number, text in shown.items():
+        if "it raised" not in text:
+            assert text == failed[number].output, number
+    assert "more tests worth" in output.splitlines()[-1] and "run after the deadline" in output.splitlines()[-1]
+
+
+def test_the_reference_notebooks_pass_every_self_check_without_the_grader(tmp_path):
+    output = self_check_output(mistaken_notebook("nn_basics", [], tmp_path))
+    assert "✗" not in output and output.count("✓") == 13
+
+
+def test_the_self_checks_never_read_a_hidden_test():
+    spec = load_assignment("cnn")
+    with pytest.raises(SelfCheckError, match="not a visible test"):
+        _load(spec.tests_dir / "test_conv.py", [])
+
+
+def test_hidden_totals_are_counted_per_function_from_the_source():
+    totals = hidden_totals(load_assignment("cnn").tests_dir)
+    assert (totals["CNN"].count, totals["CNN"].points) == (5, 3.5)
+    assert sum(t.points for t in totals.values()) == 15.5
+
+
+def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path, capsys):
+    from grader.cli import main
+
+    kit = tmp_path / "kit"
+    assert main(["package", "nn_basics", "--student", "--out", str(kit)]) == 0
+    files = sorted(p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file())
+    assert files == ["nn_basics/assignment.toml", "nn_basics/nn_basics.ipynb", "nn_basics/tests/hidden_tests.json",
+                     "nn_basics/tests/selfcheck_tests.json", "nn_basics/tests/test_public_nn_basics.py"]
+    text = "\n".join((kit / f).read_text(encoding="utf-8") for f in files)
+    assert "oracle" not in text.replace("no oracle", "") and "BEGIN SOLUTION" not in text
+    bug = mistaken_notebook("nn_basics", NN_MISTAKES[4:5], tmp_path)  # dense computes x @ W
+    capsys.readouterr()
+    main(["--solutions", str(kit), "check", str(bug)])
+    in_kit = capsys.readouterr().out
+    main(["check", str(bug)])
+    in_checkout = capsys.readouterr().out
+    assert "Likely mistake: W is transposed" in in_kit
+    assert in_kit.splitlines()[-2:] == ["Score: 5.5/6.5", "27 more tests worth 13.5 points run after the deadline."]
+    assert in_kit.splitlines()[2:] == in_checkout.splitlines()[2:]
+
+
+def test_a_self_check_does_not_fail_a_function_for_its_helpers_mistake(tmp_path):
+    counts_biases = [("count_connections", "return sum(n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
+                      "return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))", "")]
+    output = self_check_output(mistaken_notebook("nn_basics", counts_biases, tmp_path))
+    assert "✗ 8.1 count_connections" in output
+    assert "✓ 9.1 count_parameters" in output  # right given its own count_connections: 8.1 takes the points
+
+
+def test_grader_check_in_the_cnn_kit_builds_the_students_cnn_and_explains_a_wrong_fc(tmp_path, capsys):
+    from grader.cli import main
+
+    kit = tmp_path / "kit"
+    assert main(["package", "cnn", "--student", "--out", str(kit)]) == 0
+    bug = mistaken_notebook("cnn", CNN_MISTAKES[2][1:], tmp_path)  # fc = nn.Linear(128 * 8 * 8, n_classes)
+    capsys.readouterr()
+    main(["--solutions", str(kit), "check", str(bug)])
+    out = capsys.readouterr().out
+    assert "FAIL  7.6 CNN" in out and "The flattened features do not fit fc." in out
+    assert out.splitlines()[-2:] == ["Score: 10.5/11", "28 more tests worth 15.5 points run after the deadline."]
