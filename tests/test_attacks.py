@@ -926,7 +926,8 @@ if True:  # one statement with the raise: a replay after a restart does not patc
 def test_a_worker_that_stops_reading_costs_its_cell_no_more_than_the_limit_and_grace(arena, stub_score):
     big_cell = "x = 1\n" + "# filler\n" * 100_000  # 0.9 MB: far more than a socket's buffer
     measured = grade_measured(arena, stub_score, arena.notebook("stops-reading", [STOP_READING, big_cell]))
-    assert "Cell #3 did not finish in time" in measured["results"]["output"]
+    assert "- Code cell 3, starting " in measured["results"]["output"]
+    assert "did not finish in time" in measured["results"]["output"]
     # The demo's cell limit is 2 s and the grace 2 s; the whole grading is a few seconds more.
     assert measured["seconds"] < 14, measured
 
@@ -980,7 +981,8 @@ def test_a_cell_full_of_magics_costs_the_grading_process_no_time(arena, stub_sco
                                               - children.children_user - children.children_system)
     assert intake_cpu < 2 and time.monotonic() - started < 5
     measured = grade_measured(arena, stub_score, path)
-    assert "Cell #2 did not finish in time" in measured["results"]["output"]
+    assert "- Code cell 2, starting " in measured["results"]["output"]
+    assert "did not finish in time" in measured["results"]["output"]
     assert measured["seconds"] < 20, measured
 
 
@@ -1131,10 +1133,10 @@ def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashe
     assert_schema_valid(results)
     scale_tests = [t for t in results.tests if t.function == "scale"]
     assert scale_tests and all(t.outcome == "passed" for t in scale_tests), [t.output for t in scale_tests]
-    assert "Cell #2 did not finish in time" in results.output
-    assert "Cell #3 raised ZeroDivisionError" in results.output
-    assert re.search(r"Cell #4 stopped the process.*\n.*without the names it defines \(os, lost_value\)",
-                     results.output), results.output
+    assert "- Code cell 2, starting " in results.output and "did not finish in time" in results.output
+    assert re.search(r"- Code cell 3, starting .*, raised ZeroDivisionError", results.output), results.output
+    assert re.search(r"- Code cell 4, starting .* stopped the process.*\n.*without the names it defines "
+                     r"\(os, lost_value\)", results.output), results.output
 
 
 # ---- round two: isolation, cleanup, batch, text ---------------------------------------------------------
