@@ -13,26 +13,13 @@ import re
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from grader.testing.shapes import conv_output_size, pad_widths
+
 CHANNELS = (1, 16, 32, 64, 128)
 IMAGE = 64
 
 
 # ---- sizes -------------------------------------------------------------------------------------
-def pad_widths(kernel_size: int, padding) -> tuple[int, int]:
-    """Zeros before and after along one axis; 'same' puts the smaller half first (PyTorch)."""
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        total = kernel_size - 1
-        return total // 2, total - total // 2
-    return int(padding), int(padding)
-
-
-def conv_output_size(n: int, kernel_size: int, padding="valid", stride: int = 1) -> int:
-    before, after = pad_widths(kernel_size, padding)
-    return (n + before + after - kernel_size) // stride + 1
-
-
 def rounded_output_size(n: int, kernel_size: int, padding="valid", stride: int = 1) -> int:
     """What round() instead of floor gives (Python rounds halves to even)."""
     before, after = pad_widths(kernel_size, padding)
