@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .config import Assignment
+from .sandbox.imports import ENGINE_HEADER
 from .testing.proxy import Handle
 
 PUBLIC_PREFIX = "test_public"
@@ -289,7 +290,7 @@ def engine_source(spec: Assignment) -> str:
     runtime = RUNTIME.read_text(encoding="utf-8").split('"""', 2)[2].lstrip("\n")
     count, points = sum(v[0] for v in hidden.values()), sum(v[1] for v in hidden.values())
     return "\n".join([
-        "# Self-check engine: run this cell once. It holds the visible tests of this assignment (the",
+        f"{ENGINE_HEADER} run this cell once. It holds the visible tests of this assignment (the",
         "# same checks, and the same messages, as the visible tests on Gradescope). Do not edit it.",
         f"# {hidden_sentence(count, points)}",
         "import json as _json",

@@ -178,6 +178,9 @@ class _LazyAlias:
 
 
 PRELOADABLE = ("torch",)
+# The first words of the handout's self-check engine cell (grader/selfcheck.py): it mentions torch
+# for the checks of models, which is no sign that the student's notebook uses torch.
+ENGINE_HEADER = "# Self-check engine:"
 
 
 def preload(name: str) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import HIDDEN_ENV, Limits
-from . import confine, leftovers, reaper, replies
+from . import confine, imports, leftovers, reaper, replies
 from .values import EncodeError, Value, decode_value
 from .wire import PeerGarbled, PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
 
@@ -338,7 +338,8 @@ class Sandbox:
     def _preload(self) -> None:
         """Import torch in the worker before any cell of a notebook that mentions it: importing it
         takes seconds on half a CPU, which a cell's or a function's own time limit should not pay."""
-        if not any(HEAVY_IMPORT.search(source) for source in self.cells.values()):
+        if not any(HEAVY_IMPORT.search(source) for source in self.cells.values()
+                   if not source.startswith(imports.ENGINE_HEADER)):
             return
         try:
             self._exchange({"op": "preload", "modules": ["torch"]}, [], PRELOAD_SECONDS)
