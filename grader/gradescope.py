@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from . import late
 from .config import Assignment, ConfigError, available_assignments, load_assignment
@@ -124,13 +125,26 @@ def read_metadata(path: Path) -> tuple[dict | None, str]:
 
     The file is parsed in a short-lived child process, so that only the dates ever exist in this
     process (freed memory is not wiped, and the worker is forked from here)."""
+    def essentials() -> dict:
+        data, note = _read_whole(path)
+        return {"data": _essential(data) if data is not None else None, "note": note}
+
+    answer = _in_child(essentials)
+    try:
+        return answer["data"], answer["note"]
+    except (KeyError, TypeError):
+        return None, f"{path} could not be read: graded without a late policy."
+
+
+def _in_child(compute) -> Any:
+    """``compute()`` run in a short-lived child; only its JSON answer reaches this process (None
+    when there is none): what the child read or built is never in this process's memory."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(read_end)
-            data, note = _read_whole(path)
-            payload = json.dumps({"data": _essential(data) if data is not None else None, "note": note})
+            payload = json.dumps(compute())
             with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
                 pipe.write(payload)
         finally:
@@ -140,10 +154,9 @@ def read_metadata(path: Path) -> tuple[dict | None, str]:
         raw = pipe.read()
     os.waitpid(pid, 0)
     try:
-        answer = json.loads(raw)
-        return answer["data"], answer["note"]
-    except (ValueError, KeyError, TypeError):
-        return None, f"{path} could not be read: graded without a late policy."
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def _read_whole(path: Path) -> tuple[dict | None, str]:
@@ -197,27 +210,14 @@ def handout_of(assignment: Assignment) -> frozenset[str] | None:
     The handout is generated from the reference solution, whose text must never be in the memory
     the first worker is forked from: it is built in a short-lived child and only the
     fingerprints come back."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_end)
-            from .authoring import build_stub
+    def fingerprints() -> list[str]:
+        from .authoring import build_stub
 
-            stub = build_stub(assignment)
-            sources = [c["source"] for c in stub["cells"] if c.get("cell_type") == "code"]
-            with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
-                json.dump(sorted(handout_fingerprints(sources)), pipe)
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "r", encoding="utf-8") as pipe:
-        raw = pipe.read()
-    os.waitpid(pid, 0)
-    try:
-        found = json.loads(raw)
-    except ValueError:
-        return None
+        stub = build_stub(assignment)
+        sources = [c["source"] for c in stub["cells"] if c.get("cell_type") == "code"]
+        return sorted(handout_fingerprints(sources))
+
+    found = _in_child(fingerprints)
     return frozenset(str(f) for f in found) if isinstance(found, list) and found else None
 
 
