@@ -28,45 +28,70 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from nbtools import replace_function  # noqa: E402
-
 from grader.batch import grade_all  # noqa: E402
+from nbtools import replace_function  # noqa: E402
 
 NN_BUGS = {
     "step": ["def step(z):\n    return np.where(np.asarray(z) > 0, 1.0, 0.0)\n"],
-    "sigmoid": ["def sigmoid(z):\n    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n",
-                "def sigmoid(z):\n    return 1 / (1 + np.exp(np.asarray(z, dtype=float)))\n"],
-    "tanh": ["def tanh(z):\n    z = np.asarray(z, dtype=float)\n    return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))\n",
-             "def tanh(z):\n    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n"],
-    "relu": ["def relu(z):\n    z[z < 0] = 0\n    return z\n",
-             "def relu(z):\n    return np.maximum(z, 1.0)\n"],
-    "neuron": ["def neuron(x, w, b, activation):\n    return float(activation(np.dot(w, x)))\n",
-               "def neuron(x, w, b, activation):\n    return np.dot(w, x) + b\n"],
-    "dense": ["def dense(x, W, b, activation):\n    return activation(x @ W + b)\n",
-              "def dense(x, W, b, activation):\n    return activation(W @ x + b)\n"],
-    "forward": ["def forward(x, layers):\n    h = x\n    for W, b, activation in layers:\n        h = h @ W.T + b\n"
-                "    return layers[-1][2](h)\n",
-                "def forward(x, layers):\n    h = x\n    for W, b, activation in layers:\n        h = activation(h @ W.T + b)\n"
-                "        return h\n"],
-    "count_connections": ["def count_connections(layer_sizes):\n    return sum(layer_sizes[i] * layer_sizes[i + 1] "
-                          "for i in range(len(layer_sizes) - 2))\n",
-                          "def count_connections(layer_sizes):\n    return sum(layer_sizes) ** 2\n"],
-    "count_parameters": ["def count_parameters(layer_sizes):\n    return count_connections(layer_sizes) + sum(layer_sizes)\n",
-                         "def count_parameters(layer_sizes):\n    return count_connections(layer_sizes)\n"],
+    "sigmoid": [
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n",
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(np.asarray(z, dtype=float)))\n",
+    ],
+    "tanh": [
+        "def tanh(z):\n    z = np.asarray(z, dtype=float)\n    return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))\n",
+        "def tanh(z):\n    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n",
+    ],
+    "relu": [
+        "def relu(z):\n    z[z < 0] = 0\n    return z\n",
+        "def relu(z):\n    return np.maximum(z, 1.0)\n",
+    ],
+    "neuron": [
+        "def neuron(x, w, b, activation):\n    return float(activation(np.dot(w, x)))\n",
+        "def neuron(x, w, b, activation):\n    return np.dot(w, x) + b\n",
+    ],
+    "dense": [
+        "def dense(x, W, b, activation):\n    return activation(x @ W + b)\n",
+        "def dense(x, W, b, activation):\n    return activation(W @ x + b)\n",
+    ],
+    "forward": [
+        "def forward(x, layers):\n    h = x\n    for W, b, activation in layers:\n        h = h @ W.T + b\n"
+        "    return layers[-1][2](h)\n",
+        "def forward(x, layers):\n    h = x\n    for W, b, activation in layers:\n        h = activation(h @ W.T + b)\n"
+        "        return h\n",
+    ],
+    "count_connections": [
+        "def count_connections(layer_sizes):\n    return sum(layer_sizes[i] * layer_sizes[i + 1] "
+        "for i in range(len(layer_sizes) - 2))\n",
+        "def count_connections(layer_sizes):\n    return sum(layer_sizes) ** 2\n",
+    ],
+    "count_parameters": [
+        "def count_parameters(layer_sizes):\n    return count_connections(layer_sizes) + sum(layer_sizes)\n",
+        "def count_parameters(layer_sizes):\n    return count_connections(layer_sizes)\n",
+    ],
 }
-NN_INFINITE = ("count_connections",
-               "def count_connections(layer_sizes):\n    total, i = 0, 0\n    while i < len(layer_sizes) - 1:\n"
-               "        total += layer_sizes[i] * layer_sizes[i + 1]\n    return total\n")
-CNN_INFINITE = ("conv_output_size",
-                "def conv_output_size(n, kernel_size, padding='valid', stride=1):\n    size = 0\n"
-                "    while n > 0:\n        size += 1\n    return size\n")
+NN_INFINITE = (
+    "count_connections",
+    "def count_connections(layer_sizes):\n    total, i = 0, 0\n    while i < len(layer_sizes) - 1:\n"
+    "        total += layer_sizes[i] * layer_sizes[i + 1]\n    return total\n",
+)
+CNN_INFINITE = (
+    "conv_output_size",
+    "def conv_output_size(n, kernel_size, padding='valid', stride=1):\n    size = 0\n"
+    "    while n > 0:\n        size += 1\n    return size\n",
+)
 CELL_ERROR = "print(f'layer sizes: {layer_sizes_of_my_network}')  # a name defined in a deleted cell\n"
 
 
 def _with_cell(reference: Path, source: str, out: Path, position: int = 3) -> Path:
     notebook = json.loads(reference.read_text(encoding="utf-8"))
-    cell = {"cell_type": "code", "id": "added-cell", "metadata": {}, "execution_count": None,
-            "outputs": [], "source": source}
+    cell = {
+        "cell_type": "code",
+        "id": "added-cell",
+        "metadata": {},
+        "execution_count": None,
+        "outputs": [],
+        "source": source,
+    }
     notebook["cells"].insert(position, cell)
     out.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     return out
@@ -79,7 +104,9 @@ def _buggy(reference: Path, bugs: dict[str, list[str]], rng: random.Random, out:
     return current
 
 
-def make_batch(assignment: str, count: int, folder: Path, seed: int = 7, loops: bool = True) -> dict[str, int]:
+def make_batch(
+    assignment: str, count: int, folder: Path, seed: int = 7, loops: bool = True
+) -> dict[str, int]:
     """Write ``count`` submissions for ``assignment`` into ``folder``; returns how many of each kind.
 
     ``loops=False`` leaves out infinite loops (each costs the assignment's time limits, about a minute).
@@ -95,7 +122,9 @@ def make_batch(assignment: str, count: int, folder: Path, seed: int = 7, loops: 
         roll = rng.random()
         if roll < 0.03:
             kind = "invalid JSON"
-            out.write_text(reference.read_text(encoding="utf-8")[: rng.randrange(100, 2000)], encoding="utf-8")
+            out.write_text(
+                reference.read_text(encoding="utf-8")[: rng.randrange(100, 2000)], encoding="utf-8"
+            )
         elif roll < 0.05 and loops:
             kind = "infinite loop"
             name, code = NN_INFINITE if assignment == "nn_basics" else CNN_INFINITE
@@ -129,7 +158,9 @@ def floor_cpu(runs: int = 5) -> float:
     return statistics.median(samples)
 
 
-def run(assignment: str, count: int, jobs: int | None, workdir: Path, floor: float, loops: bool = True) -> None:
+def run(
+    assignment: str, count: int, jobs: int | None, workdir: Path, floor: float, loops: bool = True
+) -> None:
     inputs, out = workdir / assignment / "submissions", workdir / assignment / "graded"
     kinds = make_batch(assignment, count, inputs, loops=loops)
     shutil.rmtree(out, ignore_errors=True)
@@ -141,12 +172,18 @@ def run(assignment: str, count: int, jobs: int | None, workdir: Path, floor: flo
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     per = wall / count
     print(f"\n{assignment}: {count} submissions ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})")
-    print(f"  jobs {jobs or os.cpu_count()}, wall {wall:.1f} s (report {summary.report_seconds:.1f} s), "
-          f"{summary.internal_errors} internal errors, mean score {statistics.fmean(summary.scores.values()):.2f}")
-    print(f"  {count / wall:.2f} submissions/s, {per:.3f} s/submission amortized, "
-          f"{cpu / count:.3f} CPU s/submission (grading processes and sandboxes)")
-    print(f"  ratio to the floor (import numpy, {floor:.3f} CPU s): amortized wall {per / floor:.2f}x, "
-          f"CPU {cpu / count / floor:.2f}x")
+    print(
+        f"  jobs {jobs or os.cpu_count()}, wall {wall:.1f} s (report {summary.report_seconds:.1f} s), "
+        f"{summary.internal_errors} internal errors, mean score {statistics.fmean(summary.scores.values()):.2f}"
+    )
+    print(
+        f"  {count / wall:.2f} submissions/s, {per:.3f} s/submission amortized, "
+        f"{cpu / count:.3f} CPU s/submission (grading processes and sandboxes)"
+    )
+    print(
+        f"  ratio to the floor (import numpy, {floor:.3f} CPU s): amortized wall {per / floor:.2f}x, "
+        f"CPU {cpu / count / floor:.2f}x"
+    )
 
 
 def main() -> None:
@@ -157,8 +194,12 @@ def main() -> None:
     parser.add_argument("--assignments", nargs="*", default=["nn_basics", "cnn"])
     parser.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--no-infinite-loops", dest="loops", action="store_false",
-                        help="leave out infinite loops (they cost the time limits, about a minute each)")
+    parser.add_argument(
+        "--no-infinite-loops",
+        dest="loops",
+        action="store_false",
+        help="leave out infinite loops (they cost the time limits, about a minute each)",
+    )
     args = parser.parse_args()
     workdir = args.out or Path(tempfile.mkdtemp(prefix="grader-bench-"))
     floor = floor_cpu()
@@ -168,8 +209,14 @@ def main() -> None:
             if not (REPO / "solutions" / assignment).is_dir():
                 print(f"\n{assignment}: not present, skipped")
                 continue
-            run(assignment, args.count if assignment == "nn_basics" else args.cnn_count, args.jobs, workdir, floor,
-                args.loops)
+            run(
+                assignment,
+                args.count if assignment == "nn_basics" else args.cnn_count,
+                args.jobs,
+                workdir,
+                floor,
+                args.loops,
+            )
     finally:
         if args.keep:
             print(f"\nKept {workdir}")

@@ -25,10 +25,15 @@ PYTHON = sys.executable
 GRADER = [PYTHON, "-m", "grader"]
 # The same command with the sandbox's namespaces, hidden files and socket filter switched off
 # (limits and the unprivileged uid stay), to price the hardening itself.
-UNHARDENED = [PYTHON, "-c", (
-    "import sys; from grader.sandbox import confine; "
-    "confine.enter_namespaces = lambda as_root: []; confine.forbid_inet_sockets = lambda: False; "
-    "from grader.cli import main; sys.exit(main(sys.argv[1:]))")]
+UNHARDENED = [
+    PYTHON,
+    "-c",
+    (
+        "import sys; from grader.sandbox import confine; "
+        "confine.enter_namespaces = lambda as_root: []; confine.forbid_inet_sockets = lambda: False; "
+        "from grader.cli import main; sys.exit(main(sys.argv[1:]))"
+    ),
+]
 
 
 def _pss(pid: int) -> int:
@@ -92,8 +97,11 @@ def measure(command: list[str], env: dict | None = None) -> tuple[float, int, fl
 
 def median_of(command: list[str], runs: int, env: dict | None = None) -> tuple[float, int, float]:
     samples = [measure(command, env) for _ in range(runs)]
-    return (statistics.median(s[0] for s in samples), max(s[1] for s in samples),
-            statistics.median(s[2] for s in samples))
+    return (
+        statistics.median(s[0] for s in samples),
+        max(s[1] for s in samples),
+        statistics.median(s[2] for s in samples),
+    )
 
 
 def main() -> None:
@@ -117,8 +125,13 @@ def main() -> None:
         stub = REPO / "assignments" / assignment / f"{assignment}.ipynb"
         for label, path in (("reference", reference), ("stub", stub)):
             if path.exists():
-                cases.append((f"{assignment} {label}", floor,
-                              median_of([*GRADER, "grade", str(path)], args.runs, default_env)))
+                cases.append(
+                    (
+                        f"{assignment} {label}",
+                        floor,
+                        median_of([*GRADER, "grade", str(path)], args.runs, default_env),
+                    )
+                )
         if assignment == "nn_basics" and reference.exists():
             measured = next(c[2] for c in cases if c[0] == "nn_basics reference")
             hardening = (median_of([*UNHARDENED, "grade", str(reference)], args.runs, default_env), measured)
@@ -127,21 +140,23 @@ def main() -> None:
     print(f"{'command':<34} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7}   (peak: summed PSS of all processes)")
     for name, (cpu, peak, wall) in floors.items():
         print(f"{'floor: import ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
-    for name, floor, (cpu, peak, wall) in cases:
+    for name, _floor, (cpu, peak, wall) in cases:
         print(f"{'grade ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
     if "nn_basics" in args.assignments:
         (plain_cpu, _, _), (hard_cpu, _, _) = hardening
         print(f"{'grade nn_basics reference, unhardened':<34} {plain_cpu:7.3f}")
     print("\nRatios to the floor (CPU time):")
-    for name, floor, (cpu, peak, wall) in cases:
+    for name, floor, (cpu, _peak, _wall) in cases:
         base = floors[floor][0]
         line = f"  grade {name:<22} {cpu / base:5.2f}x  import {floor}"
         if floor == "numpy":
             line += f"   ({cpu / floors['numpy (1 BLAS thread)'][0]:.2f}x the single-thread floor)"
         print(line)
     if "nn_basics" in args.assignments:
-        print(f"\nSandbox hardening (namespaces, hidden files, socket filter) on the nn_basics reference: "
-              f"{(hard_cpu / plain_cpu - 1) * 100:+.1f}% CPU")
+        print(
+            f"\nSandbox hardening (namespaces, hidden files, socket filter) on the nn_basics reference: "
+            f"{(hard_cpu / plain_cpu - 1) * 100:+.1f}% CPU"
+        )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,14 @@ COLAB_ONLY = ("google.colab", "/content/")  # Colab's modules (stand-ins here) a
 # What running out of the memory limit looks like when it is not a MemoryError: the dynamic loader
 # cannot map a shared library (``import torch`` after a cell that holds large arrays), or C++ code
 # fails to allocate.
-OUT_OF_MEMORY = ("MemoryError", "cannot map zero-fill pages", "failed to map segment",
-                 "Cannot allocate memory", "std::bad_alloc", "DefaultCPUAllocator: can't allocate")
+OUT_OF_MEMORY = (
+    "MemoryError",
+    "cannot map zero-fill pages",
+    "failed to map segment",
+    "Cannot allocate memory",
+    "std::bad_alloc",
+    "DefaultCPUAllocator: can't allocate",
+)
 
 
 def grade_notebook(
@@ -61,7 +67,9 @@ def results_for_problem(assignment: Assignment | None, message: str) -> GradingR
     return results
 
 
-def _resolve_assignment(name: str | None, notebook: Notebook | None, solutions_root: Path | None) -> Assignment:
+def _resolve_assignment(
+    name: str | None, notebook: Notebook | None, solutions_root: Path | None
+) -> Assignment:
     name = name or (notebook.assignment if notebook else None)
     if name is None:
         known = available_assignments(solutions_root)
@@ -74,8 +82,13 @@ def _resolve_assignment(name: str | None, notebook: Notebook | None, solutions_r
     return load_assignment(name, solutions_root)
 
 
-def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None, public_only: bool,
-           hidden: Sequence[Path]) -> GradingResults:
+def _grade(
+    path: Path,
+    assignment_name: str | None,
+    solutions_root: Path | None,
+    public_only: bool,
+    hidden: Sequence[Path],
+) -> GradingResults:
     notebook, problem = None, None
     try:
         notebook = read_prepared(path)
@@ -89,37 +102,62 @@ def _grade(path: Path, assignment_name: str | None, solutions_root: Path | None,
         return results_for_problem(spec, f"Your submission could not be graded: {problem}")
     secret = [spec.root.parent, spec.tests_dir, path.resolve().parent, *hidden]
     try:
-        sandbox = Sandbox([(cell.number, cell.source) for cell in notebook.cells], spec.limits,
-                          hidden=[str(Path(p).resolve()) for p in secret])
+        sandbox = Sandbox(
+            [(cell.number, cell.source) for cell in notebook.cells],
+            spec.limits,
+            hidden=[str(Path(p).resolve()) for p in secret],
+        )
     except CannotHide as exc:
         print(f"grader: {exc}", file=sys.stderr)
-        return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name})
+        return GradingResults(
+            output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name}
+        )
     try:
         cell_runs = sandbox.start()
         results = _run_tests(spec, sandbox, None, public_only=public_only)
     finally:
         sandbox.close()
-    stopped = f"Grading stopped early: {sandbox.stopped}; the tests left then could not call your code." \
-        if sandbox.stopped else ""
+    stopped = (
+        f"Grading stopped early: {sandbox.stopped}; the tests left then could not call your code."
+        if sandbox.stopped
+        else ""
+    )
     names = {cell.number: cell_name(cell.number, cell.source) for cell in notebook.cells}
-    results.output = "\n".join(filter(None, [
-        f"Graded {path.name} for {spec.title}.", _import_report(cell_runs, names),
-        _cell_report(cell_runs, names, spec.limits.memory_mb), stopped, results.output]))
-    results.extra_data.update({
-        "protections": sandbox.protections,
-        "worker_restarts": sandbox.restarts,
-        "cells": {run.index: run.status for run in cell_runs},
-    })
+    results.output = "\n".join(
+        filter(
+            None,
+            [
+                f"Graded {path.name} for {spec.title}.",
+                _import_report(cell_runs, names),
+                _cell_report(cell_runs, names, spec.limits.memory_mb),
+                stopped,
+                results.output,
+            ],
+        )
+    )
+    results.extra_data.update(
+        {
+            "protections": sandbox.protections,
+            "worker_restarts": sandbox.restarts,
+            "cells": {run.index: run.status for run in cell_runs},
+        }
+    )
     if sandbox.cleanup_problems:
         # The scores stand (the grading process computed them); the instructor is told.
         results.extra_data["cleanup_problems"] = [problem.step.value for problem in sandbox.cleanup_problems]
         for problem in sandbox.cleanup_problems:
-            print(plain(f"grader: after grading, {problem.step.value} could not be cleaned up: {problem.detail}"),
-                  file=sys.stderr)
+            print(
+                plain(
+                    f"grader: after grading, {problem.step.value} could not be cleaned up: {problem.detail}"
+                ),
+                file=sys.stderr,
+            )
     return results
 
 
-def _run_tests(spec: Assignment, sandbox: Sandbox | None, problem: str | None, *, public_only: bool) -> GradingResults:
+def _run_tests(
+    spec: Assignment, sandbox: Sandbox | None, problem: str | None, *, public_only: bool
+) -> GradingResults:
     # Imported here so that the first worker is forked before pytest and the tests exist in memory.
     from .testing.plugin import GradingPlugin, run_tests
     from .testing.proxy import Student, Unavailable
@@ -132,7 +170,9 @@ def _run_tests(spec: Assignment, sandbox: Sandbox | None, problem: str | None, *
     if exit_code in (3, 4) or (exit_code == 5 and not public_only):
         # pytest's internal error, usage error, or no tests at all: the assignment is broken.
         print(f"grader: pytest ended with exit code {exit_code} for {spec.tests_dir}", file=sys.stderr)
-        return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name})
+        return GradingResults(
+            output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name}
+        )
     if plugin.collection_errors:
         notes.append(INTERNAL_PROBLEM + " (Some tests could not be loaded.)")
         for error in plugin.collection_errors:
@@ -150,8 +190,10 @@ def _hidden_summary(tests: list[TestResult]) -> str:
     if not hidden:
         return ""
     points = sum(t.max_score for t in hidden)
-    return (f"{len(hidden)} hidden test{'s' if len(hidden) != 1 else ''} worth {points:g} point"
-            f"{'s' if points != 1 else ''} will be shown when grades are published.")
+    return (
+        f"{len(hidden)} hidden test{'s' if len(hidden) != 1 else ''} worth {points:g} point"
+        f"{'s' if points != 1 else ''} will be shown when grades are published."
+    )
 
 
 def cell_name(number: int, source: str) -> str:
@@ -174,26 +216,32 @@ def _import_report(runs: list[CellRun], names: dict[int, str]) -> str:
     if not missing:
         return ""
     lines = [f"- {name} (imported in {', '.join(cells)})" for name, cells in missing.items()]
-    return ("Not available in the grader (the rest of each of these cells still ran; only code that "
-            "uses them fails):\n" + "\n".join(lines))
+    return (
+        "Not available in the grader (the rest of each of these cells still ran; only code that "
+        "uses them fails):\n" + "\n".join(lines)
+    )
 
 
 def _lost_note(run: CellRun) -> str:
     if run.lost is None:
         return ""
     what = f"the names it defines ({', '.join(run.lost)})" if run.lost else "what it defines"
-    return (f"  The process stopped with this cell, so it is not run again: later cells and tests ran "
-            f"without {what}.")
+    return (
+        f"  The process stopped with this cell, so it is not run again: later cells and tests ran "
+        f"without {what}."
+    )
 
 
 def memory_hint(text: str, memory_mb: int) -> str:
     """A plain-words note when an error is the memory limit in disguise, else ''."""
     if not any(sign in text for sign in OUT_OF_MEMORY):
         return ""
-    return (f"  (Your notebook ran out of memory: it may use {memory_mb} MB, and what earlier cells keep, "
-            "large arrays or tensors above all, leaves too little for this step; an import such as "
-            "`import torch` needs a few hundred MB of its own. Use smaller arrays, `del` the ones you "
-            "no longer need, or move the import to the top of the notebook.)")
+    return (
+        f"  (Your notebook ran out of memory: it may use {memory_mb} MB, and what earlier cells keep, "
+        "large arrays or tensors above all, leaves too little for this step; an import such as "
+        "`import torch` needs a few hundred MB of its own. Use smaller arrays, `del` the ones you "
+        "no longer need, or move the import to the top of the notebook.)"
+    )
 
 
 def _cell_report(runs: list[CellRun], names: dict[int, str], memory_mb: int) -> str:
@@ -222,8 +270,10 @@ def _cell_report(runs: list[CellRun], names: dict[int, str], memory_mb: int) -> 
             if hint:
                 lines.append(hint)
             if any(name in text for name in COLAB_ONLY):
-                lines.append("  (Colab-only code and files (/content/...) are not in the grader; this is fine as long as your "
-                             "functions do not depend on it.)")
+                lines.append(
+                    "  (Colab-only code and files (/content/...) are not in the grader; this is fine as long as your "
+                    "functions do not depend on it.)"
+                )
         if lost:
             lines.append(lost)
     if not lines:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import selfcheck
 from .config import Assignment
+from .errors import GraderError
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -39,7 +40,7 @@ _MARKER_TEXT = re.compile(r"\b(BEGIN|END)\s+SOLUTION\b", re.IGNORECASE)
 _COMMON_PREFIXES = ("#", "import ", "from ", '"""', "'''", "def ", "class ", "@")
 
 
-class BuildError(Exception):
+class BuildError(GraderError):
     """The solution notebook is malformed or the stub would leak solution or test content."""
 
 
@@ -107,8 +108,8 @@ def shape_of(line: str) -> str | None:
         return None
     if parts[:1] == ["return"]:
         parts = parts[1:]
-    elif "=" in parts and all(p in ("N", ",", "(", ")", "[", "]", ".") for p in parts[:parts.index("=")]):
-        parts = parts[parts.index("=") + 1:]
+    elif "=" in parts and all(p in ("N", ",", "(", ")", "[", "]", ".") for p in parts[: parts.index("=")]):
+        parts = parts[parts.index("=") + 1 :]
     return " ".join(parts) if len(parts) >= _LEAK_MIN_TOKENS else None
 
 
@@ -146,8 +147,12 @@ def build_stub(spec: Assignment) -> dict:
         metadata = {k: v for k, v in cell.get("metadata", {}).items() if k != "tags"}
         if tags:  # other tags (for a book, slides or a linter) stay
             metadata["tags"] = tags
-        new = {"cell_type": cell["cell_type"], "id": cell.get("id", f"cell-{position}"),
-               "metadata": metadata, "source": _source(cell)}
+        new = {
+            "cell_type": cell["cell_type"],
+            "id": cell.get("id", f"cell-{position}"),
+            "metadata": metadata,
+            "source": _source(cell),
+        }
         if cell["cell_type"] == "code":
             new["source"], gone = strip_solutions(new["source"], f"cell {position}")
             removed += gone
@@ -160,7 +165,12 @@ def build_stub(spec: Assignment) -> dict:
     metadata["grader"] = {"assignment": spec.name}
     # Cell ids exist from nbformat 4.5 on: a stub that has them must say so to be a valid notebook.
     minor = max(int(solution.get("nbformat_minor", 5)), 5)
-    stub = {"cells": selfcheck.fill(spec, cells), "metadata": metadata, "nbformat": 4, "nbformat_minor": minor}
+    stub = {
+        "cells": selfcheck.fill(spec, cells),
+        "metadata": metadata,
+        "nbformat": 4,
+        "nbformat_minor": minor,
+    }
     _refuse_leaks(spec, stub, removed)
     return stub
 
@@ -169,8 +179,10 @@ def _refuse_leaks(spec: Assignment, stub: dict, removed: list[str]) -> None:
     text = "\n".join(_source(c) for c in stub["cells"])
     for line in text.splitlines():
         if _MARKER_TEXT.search(line):
-            raise BuildError(f"the stub for {spec.name} still contains a solution marker: {line.strip()!r} "
-                             f"(markers must read exactly {BEGIN!r} and {END!r}, each on a line of its own)")
+            raise BuildError(
+                f"the stub for {spec.name} still contains a solution marker: {line.strip()!r} "
+                f"(markers must read exactly {BEGIN!r} and {END!r}, each on a line of its own)"
+            )
     stub_lines = {line.strip() for line in text.splitlines()}
     leaked = _significant(removed) & stub_lines
     if leaked:
@@ -178,8 +190,10 @@ def _refuse_leaks(spec: Assignment, stub: dict, removed: list[str]) -> None:
     solution_shapes = _shapes(removed)
     for line in sorted(stub_lines):
         if line and not line.startswith(_COMMON_PREFIXES) and (copied := _near_copy(line, solution_shapes)):
-            raise BuildError(f"the stub for {spec.name} would reveal solution code: {line!r} repeats "
-                             f"{copied!r} with other names or numbers")
+            raise BuildError(
+                f"the stub for {spec.name} would reveal solution code: {line!r} repeats "
+                f"{copied!r} with other names or numbers"
+            )
     test_lines: list[str] = []
     for test_file in sorted(spec.tests_dir.rglob("*.py")):
         if not test_file.name.startswith(PUBLIC_TEST_PREFIX):

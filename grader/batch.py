@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import HIDDEN_ENV
+from .errors import GraderError
 from .regrade import Comparison, was_graded
 from .results import INTERNAL_PROBLEM
 from .sandbox.leftovers import remove_tree
@@ -60,6 +61,7 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 
 
 # ---- the model -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Submitter:
@@ -97,6 +99,7 @@ class BatchSummary:
 
 
 # ---- reading the input ---------------------------------------------------------------------------
+
 
 def safe_id(name: str) -> str:
     cleaned = _UNSAFE_ID.sub("_", name).strip("._") or "submission"
@@ -152,7 +155,7 @@ def parse_metadata(text: str) -> dict[str, dict]:
     except ImportError:
         return _parse_metadata_plain(text)
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError:
         return _parse_metadata_plain(text)  # reads aliases as the text they are
     if not isinstance(data, dict):
@@ -208,7 +211,9 @@ def _submitters(meta: dict) -> tuple[Submitter, ...]:
     found = []
     for person in people if isinstance(people, list) else []:
         if isinstance(person, dict):
-            found.append(Submitter(*(plain(str(person.get(k) or ""))[:200] for k in ("name", "email", "sid"))))
+            found.append(
+                Submitter(*(plain(str(person.get(k) or ""))[:200] for k in ("name", "email", "sid")))
+            )
     return tuple(found)
 
 
@@ -259,16 +264,27 @@ def _discover(folder: Path, mtime_floor: float, skip: Path | None) -> list[Submi
         subs = []
         for path in sorted(p for p in root.iterdir() if p.is_dir() and _visible(p) and not p.is_symlink()):
             meta = metadata.get(path.name, {})
-            subs.append(Submission(safe_id(path.name), path, max(_newest_mtime(path), mtime_floor),
-                                   _submitters(meta)))
+            subs.append(
+                Submission(safe_id(path.name), path, max(_newest_mtime(path), mtime_floor), _submitters(meta))
+            )
         return _unique(subs)
-    notebooks = sorted(p for p in folder.iterdir()
-                       if p.suffix.lower() == ".ipynb" and p.is_file() and _visible(p) and not p.is_symlink())
+    notebooks = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() == ".ipynb" and p.is_file() and _visible(p) and not p.is_symlink()
+    )
     if notebooks:
-        return _unique([Submission(safe_id(p.stem), p, max(p.stat().st_mtime, mtime_floor)) for p in notebooks])
+        return _unique(
+            [Submission(safe_id(p.stem), p, max(p.stat().st_mtime, mtime_floor)) for p in notebooks]
+        )
     # Submission folders without the metadata file.
-    return _unique([Submission(safe_id(p.name), p, max(_newest_mtime(p), mtime_floor))
-                    for p in sorted(folder.iterdir()) if p.is_dir() and _visible(p) and not p.is_symlink()])
+    return _unique(
+        [
+            Submission(safe_id(p.name), p, max(_newest_mtime(p), mtime_floor))
+            for p in sorted(folder.iterdir())
+            if p.is_dir() and _visible(p) and not p.is_symlink()
+        ]
+    )
 
 
 def _unique(subs: list[Submission]) -> list[Submission]:
@@ -301,6 +317,7 @@ def unpack_zip(archive: Path, into: Path) -> None:
 
 
 # ---- grading one submission (in a forked child of a server, or directly) -------------------------
+
 
 def grade_submission(source: Path, assignment: str | None = None, *, solutions_root: Path | None = None):
     """Grade one submission: a notebook file, or a folder of submitted files. Never raises."""
@@ -349,8 +366,7 @@ def _grade_folder(folder: Path, assignment: str | None, solutions_root: Path | N
 def internal_error_results(detail: str):
     from .results import GradingResults
 
-    return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0,
-                          extra_data={"internal_error": detail})
+    return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"internal_error": detail})
 
 
 def _write_internal_error(path: Path, detail: str) -> None:
@@ -363,6 +379,7 @@ def _write_internal_error(path: Path, detail: str) -> None:
 
 
 # ---- the grading server ----------------------------------------------------------------------------
+
 
 def _fault(kind: str, submission: str) -> bool:
     """Fault injection for testing the batch's recovery: GRADER_BATCH_FAULT=kind:submission."""
@@ -397,8 +414,11 @@ def _run_child(task: dict) -> tuple[str, str]:
             from .results import ResultsFile
 
             target = ResultsFile(result_path)  # before any student code runs: a full disk costs nothing
-            results = grade_submission(Path(task["source"]), task.get("assignment"),
-                                       solutions_root=Path(task["solutions"]) if task.get("solutions") else None)
+            results = grade_submission(
+                Path(task["source"]),
+                task.get("assignment"),
+                solutions_root=Path(task["solutions"]) if task.get("solutions") else None,
+            )
             target.write(results)
         except BaseException:
             code = 70
@@ -505,10 +525,12 @@ def serve(preload: tuple[str, ...] = ()) -> None:
         except Exception as exc:  # the fork or the log file failed: report it, keep serving
             status, detail = "crashed", f"the grading process could not be started: {exc}"
             _write_internal_error(Path(task["results"]), detail)
-        proto.write(json.dumps({"id": task["id"], "status": status, "detail": detail,
-                                "seconds": time.monotonic() - started}) + "\n")
-
-
+        proto.write(
+            json.dumps(
+                {"id": task["id"], "status": status, "detail": detail, "seconds": time.monotonic() - started}
+            )
+            + "\n"
+        )
 
 
 class _Server:
@@ -522,8 +544,15 @@ class _Server:
         env.pop("PYTEST_ADDOPTS", None)
         code = f"from grader.batch import serve; serve({tuple(preload)!r})"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-            env=env, start_new_session=True, text=True, encoding="utf-8", bufsize=1,
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
         )
         self.task: Submission | None = None
         self.deadline = 0.0
@@ -567,6 +596,7 @@ class _Server:
 
 
 # ---- the batch -----------------------------------------------------------------------------------
+
 
 def _named_assignments(subs: list[Submission]) -> set[str]:
     """The assignments the submissions' notebooks name in their metadata."""
@@ -613,13 +643,27 @@ def _is_current(sub: Submission, results_path: Path) -> bool:
 def _progress(total: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="nb", desc="grading", disable=not enabled or total == 0,
-                dynamic_ncols=True, smoothing=0.1, file=sys.stderr)
+    return tqdm(
+        total=total,
+        unit="nb",
+        desc="grading",
+        disable=not enabled or total == 0,
+        dynamic_ncols=True,
+        smoothing=0.1,
+        file=sys.stderr,
+    )
 
 
-def _run_pool(todo: list[Submission], out: Path, jobs: int, assignment: str | None,
-              solutions_root: Path | None, progress: bool, summary: BatchSummary,
-              hidden: tuple[Path, ...] = ()) -> None:
+def _run_pool(
+    todo: list[Submission],
+    out: Path,
+    jobs: int,
+    assignment: str | None,
+    solutions_root: Path | None,
+    progress: bool,
+    summary: BatchSummary,
+    hidden: tuple[Path, ...] = (),
+) -> None:
     preload = ("torch",) if _uses_torch(todo, assignment, solutions_root) else ()
     queue = list(reversed(todo))
     servers: list[_Server] = []
@@ -627,9 +671,14 @@ def _run_pool(todo: list[Submission], out: Path, jobs: int, assignment: str | No
     bar = _progress(len(todo), progress)
 
     def task_for(sub: Submission) -> dict:
-        return {"id": sub.id, "source": str(sub.source), "results": str(out / sub.id / RESULTS_FILE),
-                "assignment": assignment, "solutions": str(solutions_root) if solutions_root else None,
-                "timeout": SUBMISSION_SECONDS}
+        return {
+            "id": sub.id,
+            "source": str(sub.source),
+            "results": str(out / sub.id / RESULTS_FILE),
+            "assignment": assignment,
+            "solutions": str(solutions_root) if solutions_root else None,
+            "timeout": SUBMISSION_SECONDS,
+        }
 
     def finish(server: _Server, status: str, detail: str) -> None:
         sub = server.task
@@ -709,7 +758,7 @@ def _run_pool(todo: list[Submission], out: Path, jobs: int, assignment: str | No
         log.close()
 
 
-class IsolationUnavailable(RuntimeError):
+class IsolationUnavailable(GraderError, RuntimeError):
     """Batch grading was refused: this system gives the worker no mount and PID namespaces."""
 
 
@@ -719,7 +768,8 @@ ISOLATION_NEEDED = (
     "profile, or user namespaces disabled). Run it as root on the host, or as a user allowed user "
     "namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu also "
     "kernel.apparmor_restrict_unprivileged_userns=0), or in a container started with "
-    "--cap-add SYS_ADMIN --security-opt seccomp=unconfined.")
+    "--cap-add SYS_ADMIN --security-opt seccomp=unconfined."
+)
 
 
 def require_isolation() -> None:
@@ -743,8 +793,10 @@ def batch_assignment(assignment: str | None, solutions_root: Path | None) -> str
     known = available_assignments(solutions_root)
     if len(known) == 1:
         return known[0]
-    raise ValueError(f"--assignment is required: {len(known)} assignments are installed "
-                     f"({', '.join(known) or 'none'}), and a batch grades one of them")
+    raise ValueError(
+        f"--assignment is required: {len(known)} assignments are installed "
+        f"({', '.join(known) or 'none'}), and a batch grades one of them"
+    )
 
 
 def grade_all(
@@ -816,6 +868,7 @@ def grade_all(
 
 # ---- collecting the results ----------------------------------------------------------------------
 
+
 @dataclass
 class Record:
     """One submission's results.json with who submitted it: what grades.csv and the report read."""
@@ -843,8 +896,12 @@ def load_records(out: Path, subs: list[Submission]) -> list[Record]:
         try:
             data = json.loads((out / sub.id / RESULTS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            data = {"score": 0, "tests": [], "output": INTERNAL_PROBLEM,
-                    "extra_data": {"internal_error": "no readable results.json"}}
+            data = {
+                "score": 0,
+                "tests": [],
+                "output": INTERNAL_PROBLEM,
+                "extra_data": {"internal_error": "no readable results.json"},
+            }
         records.append(Record(sub.id, sub.submitters, data if isinstance(data, dict) else {}))
     return records
 
@@ -876,20 +933,28 @@ def write_grades_csv(path: Path, records: list[Record]) -> Path:
     os.fchmod(fd, 0o600)  # names and emails: the instructor's eyes only
     with open(fd, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["submission", "names", "emails", "sids", "total", "max", *map(spreadsheet_text, ordered)])
+        writer.writerow(
+            ["submission", "names", "emails", "sids", "total", "max", *map(spreadsheet_text, ordered)]
+        )
         for record in records:
             scores = {test_column(t): t.get("score", 0) for t in record.tests}
             people = record.submitters
-            writer.writerow([
-                *map(spreadsheet_text, (
-                    record.id,
-                    "; ".join(p.name for p in people if p.name),
-                    "; ".join(p.email for p in people if p.email),
-                    "; ".join(p.sid for p in people if p.sid))),
-                _fmt(record.score),
-                _fmt(record.max_score or full),
-                *(_fmt(scores[c]) if c in scores else "" for c in ordered),
-            ])
+            writer.writerow(
+                [
+                    *map(
+                        spreadsheet_text,
+                        (
+                            record.id,
+                            "; ".join(p.name for p in people if p.name),
+                            "; ".join(p.email for p in people if p.email),
+                            "; ".join(p.sid for p in people if p.sid),
+                        ),
+                    ),
+                    _fmt(record.score),
+                    _fmt(record.max_score or full),
+                    *(_fmt(scores[c]) if c in scores else "" for c in ordered),
+                ]
+            )
     os.replace(tmp, path)
     return path
 

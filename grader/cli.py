@@ -13,7 +13,6 @@ from pathlib import Path
 from .results import GradingResults, ResultsFile, number_key
 from .text import plain
 
-
 WIDTH = 100  # a terminal's usual width, with room for the indentation
 
 
@@ -22,8 +21,15 @@ def _wrapped(text: str, indent: str) -> list[str]:
     out = []
     for line in text.splitlines():
         lead = line[: len(line) - len(line.lstrip())]
-        out += textwrap.wrap(line, WIDTH, initial_indent=indent, subsequent_indent=indent + lead + "  ",
-                             break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [indent]
+        out += textwrap.wrap(
+            line,
+            WIDTH,
+            initial_indent=indent,
+            subsequent_indent=indent + lead + "  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+            drop_whitespace=True,
+        ) or [indent]
     return out
 
 
@@ -42,7 +48,9 @@ def _summary(title: str, results: GradingResults, *, hidden: str = "") -> str:
         if len(label) <= width:
             lines.append(f"  {mark}  {label:<{width}} {score}")
         else:
-            lines += _wrapped(label, f"  {mark}  ")[:1] + _wrapped(" ".join(textwrap.wrap(label, width)[1:]), "        ")
+            lines += _wrapped(label, f"  {mark}  ")[:1] + _wrapped(
+                " ".join(textwrap.wrap(label, width)[1:]), "        "
+            )
             lines[-1] = f"{lines[-1]:<{WIDTH - len(score)}} {score}"
         if test.status != "passed" and test.output:
             lines += _wrapped(test.output, "          ")
@@ -63,8 +71,13 @@ def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
         print(f"grader: cannot write results to {out}: {exc}", file=sys.stderr)
         return 2
     try:
-        results = grade_notebook(Path(args.notebook), args.assignment, solutions_root=args.solutions,
-                                 public_only=public_only, hidden=[Path(out).resolve().parent] if out else [])
+        results = grade_notebook(
+            Path(args.notebook),
+            args.assignment,
+            solutions_root=args.solutions,
+            public_only=public_only,
+            hidden=[Path(out).resolve().parent] if out else [],
+        )
         if target is not None:
             target.write(results)
     finally:
@@ -73,7 +86,13 @@ def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
     if getattr(args, "json", False):
         print(results.to_json(), end="")
     else:
-        print(_summary(f"{Path(args.notebook).name}", results, hidden=_hidden_note(results, args) if public_only else ""))
+        print(
+            _summary(
+                f"{Path(args.notebook).name}",
+                results,
+                hidden=_hidden_note(results, args) if public_only else "",
+            )
+        )
         if getattr(args, "out", None):
             print(f"Results written to {args.out}")
     return 0 if results.tests else 1
@@ -134,8 +153,10 @@ def _package_student(args: argparse.Namespace) -> int:
     except (BuildError, ConfigError, OSError, ValueError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    print(f"Wrote {root}: the notebook and its visible tests, nothing hidden. Students run "
-          f"`grader --solutions {out} check NOTEBOOK`.")
+    print(
+        f"Wrote {root}: the notebook and its visible tests, nothing hidden. Students run "
+        f"`grader --solutions {out} check NOTEBOOK`."
+    )
     return 0
 
 
@@ -185,16 +206,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             print(f"grader: {exc}", file=sys.stderr)
             return 2
-        for label, path, want_full in (("reference", spec.reference_notebook, True),
-                                       ("stub", stub_path(spec, _assignments_root(args.solutions)), False)):
+        for label, path, want_full in (
+            ("reference", spec.reference_notebook, True),
+            ("stub", stub_path(spec, _assignments_root(args.solutions)), False),
+        ):
             captured = io.StringIO()
             with contextlib.redirect_stderr(captured):
                 results = grade_notebook(path, name, solutions_root=args.solutions)
             errored = sum(t.outcome == "error" for t in results.tests)
-            ok = bool(results.tests) and not errored and (
-                results.score == results.max_score if want_full else results.score == 0)
+            ok = (
+                bool(results.tests)
+                and not errored
+                and (results.score == results.max_score if want_full else results.score == 0)
+            )
             verdict = f", {errored} test{'s' if errored != 1 else ''} errored" if errored else ""
-            print(f"{name} {label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if ok else 'WRONG'}")
+            print(
+                f"{name} {label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if ok else 'WRONG'}"
+            )
             _print_once(captured.getvalue(), seen)
             if not ok:
                 status = 1
@@ -223,18 +251,30 @@ def cmd_grade_all(args: argparse.Namespace) -> int:
     source = Path(args.input)
     out = Path(args.out) if args.out else Path(f"{source.stem or 'batch'}-graded")
     if args.compare and Path(args.compare).resolve() == out.resolve():
-        print("grader: --compare needs the old results in another folder than --out "
-              "(grade into a new folder, then compare)", file=sys.stderr)
+        print(
+            "grader: --compare needs the old results in another folder than --out "
+            "(grade into a new folder, then compare)",
+            file=sys.stderr,
+        )
         return 2
     try:
-        summary = grade_all(source, out, jobs=args.jobs, force=args.force, assignment=args.assignment,
-                            solutions_root=args.solutions, compare=Path(args.compare) if args.compare else None)
+        summary = grade_all(
+            source,
+            out,
+            jobs=args.jobs,
+            force=args.force,
+            assignment=args.assignment,
+            solutions_root=args.solutions,
+            compare=Path(args.compare) if args.compare else None,
+        )
     except (OSError, ValueError, IsolationUnavailable) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    print(f"{summary.submissions} submissions: {summary.graded} graded in {summary.seconds:.1f} s, "
-          f"{summary.skipped} already graded (--force grades them again), "
-          f"{summary.internal_errors} internal errors.")
+    print(
+        f"{summary.submissions} submissions: {summary.graded} graded in {summary.seconds:.1f} s, "
+        f"{summary.skipped} already graded (--force grades them again), "
+        f"{summary.internal_errors} internal errors."
+    )
     if summary.comparison is not None:
         from .regrade import as_text
 
@@ -245,9 +285,15 @@ def cmd_grade_all(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description="Grade Jupyter notebooks safely, for Gradescope or locally.")
-    parser.add_argument("--solutions", type=Path, default=None,
-                        help="folder holding solutions/<assignment>/ (default: $GRADER_SOLUTIONS, the checkout, or /autograder/source/solutions)")
+    parser = argparse.ArgumentParser(
+        prog="grader", description="Grade Jupyter notebooks safely, for Gradescope or locally."
+    )
+    parser.add_argument(
+        "--solutions",
+        type=Path,
+        default=None,
+        help="folder holding solutions/<assignment>/ (default: $GRADER_SOLUTIONS, the checkout, or /autograder/source/solutions)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     grade = sub.add_parser("grade", help="grade one notebook with all tests and print the result")
@@ -264,15 +310,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     gs = sub.add_parser("gradescope", help="grade the submission in a Gradescope /autograder layout")
     gs.add_argument("--root", default="/autograder", help="the /autograder folder (default: /autograder)")
-    gs.add_argument("--assignment", help="the assignment this autograder grades (default: the only one installed)")
+    gs.add_argument(
+        "--assignment", help="the assignment this autograder grades (default: the only one installed)"
+    )
     gs.set_defaults(func=cmd_gradescope)
 
     package = sub.add_parser("package", help="write autograder.zip for Gradescope's zip upload route")
     package.add_argument("assignment")
-    package.add_argument("--out", help="zip file to write (default: ASSIGNMENT-autograder.zip; "
-                         "with --student, a folder, default ASSIGNMENT-student)")
-    package.add_argument("--student", action="store_true",
-                         help="write the student kit instead: the notebook and its visible tests, no solution or hidden test")
+    package.add_argument(
+        "--out",
+        help="zip file to write (default: ASSIGNMENT-autograder.zip; "
+        "with --student, a folder, default ASSIGNMENT-student)",
+    )
+    package.add_argument(
+        "--student",
+        action="store_true",
+        help="write the student kit instead: the notebook and its visible tests, no solution or hidden test",
+    )
     package.set_defaults(func=cmd_package)
 
     build = sub.add_parser("build", help="generate student notebooks in assignments/ from solutions/")
@@ -284,14 +338,30 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     validate.set_defaults(func=cmd_validate)
 
-    batch = sub.add_parser("grade-all", help="grade a folder of notebooks or a Gradescope export, in parallel")
-    batch.add_argument("input", help="folder of .ipynb files, or a Gradescope 'Export Submissions' zip or folder")
-    batch.add_argument("--out", help="output folder (default: INPUT-graded): results, grades.csv, report.html")
-    batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: CPU cores)")
-    batch.add_argument("--force", action="store_true", help="grade again submissions that already have results")
-    batch.add_argument("--assignment", help="the one assignment this batch grades (required when more than one is installed)")
-    batch.add_argument("--compare", metavar="OLD", help="an earlier output folder: list every submission whose "
-                       "score changed since, and the tests that flipped (also in report.html)")
+    batch = sub.add_parser(
+        "grade-all", help="grade a folder of notebooks or a Gradescope export, in parallel"
+    )
+    batch.add_argument(
+        "input", help="folder of .ipynb files, or a Gradescope 'Export Submissions' zip or folder"
+    )
+    batch.add_argument(
+        "--out", help="output folder (default: INPUT-graded): results, grades.csv, report.html"
+    )
+    batch.add_argument(
+        "--jobs", type=int, default=None, help="submissions graded at once (default: CPU cores)"
+    )
+    batch.add_argument(
+        "--force", action="store_true", help="grade again submissions that already have results"
+    )
+    batch.add_argument(
+        "--assignment", help="the one assignment this batch grades (required when more than one is installed)"
+    )
+    batch.add_argument(
+        "--compare",
+        metavar="OLD",
+        help="an earlier output folder: list every submission whose "
+        "score changed since, and the tests that flipped (also in report.html)",
+    )
     batch.set_defaults(func=cmd_grade_all)
     return parser
 

@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .errors import GraderError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 (Gradescope's image)
@@ -23,7 +25,7 @@ else:  # pragma: no cover - Python 3.10 (Gradescope's image)
 HIDDEN_ENV = "GRADER_HIDDEN_PATHS"
 
 
-class ConfigError(Exception):
+class ConfigError(GraderError):
     """An assignment that cannot be found or whose configuration is wrong (the instructor's to fix)."""
 
 
@@ -105,8 +107,9 @@ SECTIONS = {"limits": Limits, "late_policy": LatePolicy, "submission_limit": Sub
 def _refuse_unknown(given, valid, where: str) -> None:
     unknown = sorted(set(given) - set(valid))
     if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; "
-                          f"the valid ones are {', '.join(valid)}")
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}; the valid ones are {', '.join(valid)}"
+        )
 
 
 def _build(cls, table: dict, where: str):
@@ -150,8 +153,7 @@ def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment
         raise ConfigError(f"{path}: {exc}") from None
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
     _refuse_unknown(top, TOP_LEVEL, str(path))
-    _refuse_unknown({k for k, v in data.items() if isinstance(v, dict)}, list(SECTIONS),
-                    f"{path}: sections")
+    _refuse_unknown({k for k, v in data.items() if isinstance(v, dict)}, list(SECTIONS), f"{path}: sections")
     limit = _build(SubmissionLimit, data.get("submission_limit", {}), f"{path} [submission_limit]")
     _check_limit(limit, f"{path} [submission_limit]")
     return Assignment(
@@ -175,5 +177,7 @@ def _check_limit(limit: SubmissionLimit, where: str) -> None:
 
         ZoneInfo(limit.time_zone)
     except (ValueError, KeyError, OSError):
-        raise ConfigError(f"{where}: time_zone {limit.time_zone!r} is not a known time zone "
-                          "(use an IANA name such as \"America/New_York\" or \"UTC\")") from None
+        raise ConfigError(
+            f"{where}: time_zone {limit.time_zone!r} is not a known time zone "
+            '(use an IANA name such as "America/New_York" or "UTC")'
+        ) from None

@@ -65,8 +65,9 @@ def _write(results: GradingResults, path: Path, target: ResultsFile | None) -> N
         write_atomically(results, path)
 
 
-def _finish(root: Path, results: GradingResults, notes: list[str], started: float,
-            target: ResultsFile | None = None) -> None:
+def _finish(
+    root: Path, results: GradingResults, notes: list[str], started: float, target: ResultsFile | None = None
+) -> None:
     results.execution_time = max(results.execution_time, time.monotonic() - started)
     if notes:
         results.extra_data.setdefault("instructor_notes", []).extend(n.splitlines()[0] for n in notes)
@@ -103,20 +104,34 @@ _DATES = ("due_date", "late_due_date")
 def _essential(data: dict) -> dict:
     """The dates the late policy needs. Everything else (earlier results.json files, hidden
     tests' output among them) must not be in the memory the first worker is forked from."""
+
     def dates(node) -> dict:
-        return {k: node.get(k) for k in _DATES if isinstance(node, dict) and isinstance(node.get(k), (str, type(None)))}
+        return {
+            k: node.get(k)
+            for k in _DATES
+            if isinstance(node, dict) and isinstance(node.get(k), (str, type(None)))
+        }
 
     users = data.get("users") if isinstance(data.get("users"), list) else []
     previous = data.get("previous_submissions") if isinstance(data.get("previous_submissions"), list) else []
     return {
         # Times and scores only: the earlier results (hidden tests' output) stay out.
-        "previous_submissions": [{k: p.get(k) for k in ("submission_time", "score", "autograder_error")
-                                  if isinstance(p.get(k), (str, int, float, bool, type(None)))}
-                                 for p in previous if isinstance(p, dict)],
+        "previous_submissions": [
+            {
+                k: p.get(k)
+                for k in ("submission_time", "score", "autograder_error")
+                if isinstance(p.get(k), (str, int, float, bool, type(None)))
+            }
+            for p in previous
+            if isinstance(p, dict)
+        ],
         "created_at": data.get("created_at") if isinstance(data.get("created_at"), str) else None,
         "assignment": dates(data.get("assignment")),
-        "users": [{"assignment": dates(u.get("assignment"))} for u in users if isinstance(u, dict)
-                  and isinstance(u.get("assignment"), dict)],
+        "users": [
+            {"assignment": dates(u.get("assignment"))}
+            for u in users
+            if isinstance(u, dict) and isinstance(u.get("assignment"), dict)
+        ],
     }
 
 
@@ -125,6 +140,7 @@ def read_metadata(path: Path) -> tuple[dict | None, str]:
 
     The file is parsed in a short-lived child process, so that only the dates ever exist in this
     process (freed memory is not wiped, and the worker is forked from here)."""
+
     def essentials() -> dict:
         data, note = _read_whole(path)
         return {"data": _essential(data) if data is not None else None, "note": note}
@@ -196,8 +212,11 @@ def _assignment_name(explicit: str | None, solutions_root: Path | None, notes: l
         return available[0]
     notes.append(
         "Could not tell which assignment to grade: no --assignment given and "
-        + (f"{len(available)} assignments are installed ({', '.join(available)})" if available
-           else "no assignment is installed")
+        + (
+            f"{len(available)} assignments are installed ({', '.join(available)})"
+            if available
+            else "no assignment is installed"
+        )
         + ". Build one autograder per assignment (grader package NAME, or docker build --build-arg "
         "ASSIGNMENT=NAME), or pass --assignment NAME in run_autograder."
     )
@@ -210,6 +229,7 @@ def handout_of(assignment: Assignment) -> frozenset[str] | None:
     The handout is generated from the reference solution, whose text must never be in the memory
     the first worker is forked from: it is built in a short-lived child and only the
     fingerprints come back."""
+
     def fingerprints() -> list[str]:
         from .authoring import build_stub
 

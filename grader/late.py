@@ -99,8 +99,10 @@ def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
     submitted = parse_timestamp(raw_submitted)
     if submitted is None:
         return LatePenalty(
-            instructor_notes=(f"Submission time created_at={raw_submitted!r} is missing or unreadable: "
-                              "no late policy applied.",)
+            instructor_notes=(
+                f"Submission time created_at={raw_submitted!r} is missing or unreadable: "
+                "no late policy applied.",
+            )
         )
     notes: list[str] = []
     late_due = parse_timestamp(raw_late_due)
@@ -124,9 +126,11 @@ def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
     if days == 0:
         return LatePenalty(instructor_notes=tuple(notes))
     points = days * policy.points_per_day
-    when = (f"Submitted {_shown(submitted)}, {_lateness(submitted - due)} after the due date "
-            f"({_shown(due)}). Any part of a day counts as a whole day, so this submission is "
-            f"{_plural(days, 'day')} late.")
+    when = (
+        f"Submitted {_shown(submitted)}, {_lateness(submitted - due)} after the due date "
+        f"({_shown(due)}). Any part of a day counts as a whole day, so this submission is "
+        f"{_plural(days, 'day')} late."
+    )
     if points <= 0:
         message = f"{when} This assignment has no late penalty."
     else:

@@ -69,13 +69,11 @@ def render_run_autograder(assignment: str | None, solutions_root: Path | None = 
         raise ConfigError(f"no assignment named {assignment!r}: names are letters, digits, '_', '.', '-'")
     load_assignment(assignment, solutions_root)
     if script.count(_PLACEHOLDER) != 1:
-        raise ConfigError(f"{TEMPLATES_DIR / 'run_autograder'}: no ASSIGNMENT=\"\" line to fill in")
+        raise ConfigError(f'{TEMPLATES_DIR / "run_autograder"}: no ASSIGNMENT="" line to fill in')
     return script.replace(_PLACEHOLDER, b'\nASSIGNMENT="' + assignment.encode() + b'"\n')
 
 
-def build_autograder_zip(
-    assignment: str, out: Path, solutions_root: Path | None = None
-) -> Path:
+def build_autograder_zip(assignment: str, out: Path, solutions_root: Path | None = None) -> Path:
     """Write the Gradescope autograder zip for ``assignment`` to ``out`` and return its path.
 
     Raises ConfigError when the assignment is unknown or when this copy of the grader is not a

@@ -67,7 +67,11 @@ def _scores(results: dict) -> dict[str, tuple[float, float]]:
     scores = {}
     for test in results.get("tests") or []:
         if isinstance(test, dict) and test.get("max_score"):
-            label = f"{test.get('number')} {test.get('name', '')}" if test.get("number") else str(test.get("name", ""))
+            label = (
+                f"{test.get('number')} {test.get('name', '')}"
+                if test.get("number")
+                else str(test.get("name", ""))
+            )
             scores[label] = (float(test.get("score") or 0), float(test.get("max_score") or 0))
     return scores
 
@@ -107,8 +111,11 @@ def _flip(change: TestChange) -> str:
         return f"{change.test}: new test, {_num(change.after)}/{change.max_score:g}"
     if change.after is None:
         return f"{change.test}: removed (was {_num(change.before)}/{change.max_score:g})"
-    verdict = "now passes" if change.after >= change.max_score else (
-        "now fails" if change.before >= change.max_score else "changed")
+    verdict = (
+        "now passes"
+        if change.after >= change.max_score
+        else ("now fails" if change.before >= change.max_score else "changed")
+    )
     return f"{change.test}: {verdict} ({_num(change.before)} -> {_num(change.after)}/{change.max_score:g})"
 
 
@@ -116,15 +123,19 @@ def as_text(comparison: Comparison) -> str:
     """For the terminal: one line per changed submission, one indented line per flipped test."""
     if not comparison.changed:
         return f"Compared with {comparison.old}: no score changed ({comparison.unchanged} submissions)."
-    lines = [f"Compared with {comparison.old}: {len(comparison.changed)} score(s) changed, "
-             f"{comparison.unchanged} unchanged."]
+    lines = [
+        f"Compared with {comparison.old}: {len(comparison.changed)} score(s) changed, "
+        f"{comparison.unchanged} unchanged."
+    ]
     for change in comparison.changed:
         if change.before is None:
             lines.append(f"  {change.submission}: {_num(change.after)} (not in the old batch)")
         elif change.after is None:
             lines.append(f"  {change.submission}: {_num(change.before)} (not in the new batch)")
         else:
-            lines.append(f"  {change.submission}: {_num(change.before)} -> {_num(change.after)} ({change.delta:+g})")
+            lines.append(
+                f"  {change.submission}: {_num(change.before)} -> {_num(change.after)} ({change.delta:+g})"
+            )
         lines += [f"      {_flip(t)}" for t in change.tests]
     return "\n".join(lines)
 
@@ -136,9 +147,12 @@ def as_html(comparison: Comparison) -> str:
     if not comparison.changed:
         return head + f"<p>No score changed ({comparison.unchanged} submissions compared).</p>"
     rows = "".join(
-        f"<tr><td>{esc(c.submission)}</td><td class=\"num\">{_num(c.before)}</td><td class=\"num\">{_num(c.after)}</td>"
-        f"<td class=\"num\">{c.delta:+g}</td><td>{'<br>'.join(esc(_flip(t)) for t in c.tests)}</td></tr>"
-        for c in comparison.changed)
-    return (head + f"<p>{len(comparison.changed)} score(s) changed, {comparison.unchanged} unchanged.</p>"
-            "<table><tr><th>submission</th><th>before</th><th>after</th><th>change</th><th>tests that flipped</th></tr>"
-            f"{rows}</table>")
+        f'<tr><td>{esc(c.submission)}</td><td class="num">{_num(c.before)}</td><td class="num">{_num(c.after)}</td>'
+        f'<td class="num">{c.delta:+g}</td><td>{"<br>".join(esc(_flip(t)) for t in c.tests)}</td></tr>'
+        for c in comparison.changed
+    )
+    return (
+        head + f"<p>{len(comparison.changed)} score(s) changed, {comparison.unchanged} unchanged.</p>"
+        "<table><tr><th>submission</th><th>before</th><th>after</th><th>change</th><th>tests that flipped</th></tr>"
+        f"{rows}</table>"
+    )

@@ -117,7 +117,9 @@ def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = []
     for row in rows:
-        cells = "".join(f'<td class="{"num" if i in numeric else ""}">{_esc(v)}</td>' for i, v in enumerate(row))
+        cells = "".join(
+            f'<td class="{"num" if i in numeric else ""}">{_esc(v)}</td>' for i, v in enumerate(row)
+        )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -167,7 +169,9 @@ def build_report(records: list[Record], title: str = "Batch grading report", com
     tests, per_test, per_function, diagnostics, diagnostic_tests = _stats(records)
     internal = [r for r in records if (r.results.get("extra_data") or {}).get("internal_error")]
     # Never ran: unreadable, no notebook, or the assignment unknown (graded notebooks list their cells).
-    ungraded = [r for r in records if "cells" not in (r.results.get("extra_data") or {}) and r not in internal]
+    ungraded = [
+        r for r in records if "cells" not in (r.results.get("extra_data") or {}) and r not in internal
+    ]
     failed_cells = []
     for record in records:
         cells = (record.results.get("extra_data") or {}).get("cells") or {}
@@ -187,11 +191,18 @@ def build_report(records: list[Record], title: str = "Batch grading report", com
             ["could not be graded", len(ungraded)],
             ["internal errors", len(internal)],
         ]
-        parts.append('<section class="summary">' + "".join(
-            f'<div class="stat"><div class="value">{_esc(v)}</div><div class="label">{_esc(k)}</div></div>'
-            for k, v in summary) + "</section>")
+        parts.append(
+            '<section class="summary">'
+            + "".join(
+                f'<div class="stat"><div class="value">{_esc(v)}</div><div class="label">{_esc(k)}</div></div>'
+                for k, v in summary
+            )
+            + "</section>"
+        )
         parts.append("<h2>Scores</h2>")
-        parts.append(f'<img alt="Histogram of scores" src="data:image/png;base64,{_histogram(scores, full)}">')
+        parts.append(
+            f'<img alt="Histogram of scores" src="data:image/png;base64,{_histogram(scores, full)}">'
+        )
     else:
         parts.append("<p>No submissions.</p>")
     if comparison is not None:
@@ -202,52 +213,93 @@ def build_report(records: list[Record], title: str = "Batch grading report", com
     if tests:
         rates = [per_test[t][0] / per_test[t][1] for t in tests]
         parts.append("<h2>Pass rate per test</h2>")
-        parts.append(f'<img alt="Pass rate per test" src="data:image/png;base64,{_bars(tests, rates, "Pass rate per test")}">')
-        parts.append("<details><summary>As a table</summary>" + _table(
-            ["test", "passed", "graded", "pass rate"],
-            [[t, per_test[t][0], per_test[t][1], f"{100 * r:.0f}%"] for t, r in zip(tests, rates)], {1, 2, 3})
-            + "</details>")
+        parts.append(
+            f'<img alt="Pass rate per test" src="data:image/png;base64,{_bars(tests, rates, "Pass rate per test")}">'
+        )
+        parts.append(
+            "<details><summary>As a table</summary>"
+            + _table(
+                ["test", "passed", "graded", "pass rate"],
+                [[t, per_test[t][0], per_test[t][1], f"{100 * r:.0f}%"] for t, r in zip(tests, rates)],
+                {1, 2, 3},
+            )
+            + "</details>"
+        )
     if per_function:
         names = sorted(per_function, key=lambda f: per_function[f][0] / per_function[f][1])
         rates = [per_function[f][0] / per_function[f][1] for f in names]
         parts.append("<h2>Pass rate per function</h2>")
-        parts.append(f'<img alt="Pass rate per function" src="data:image/png;base64,'
-                     f'{_bars(names, rates, "Pass rate per function (all its tests)")}">')
-        parts.append(_table(["function", "tests passed", "tests graded", "pass rate"],
-                            [[f, per_function[f][0], per_function[f][1], f"{100 * r:.0f}%"]
-                             for f, r in zip(names, rates)], {1, 2, 3}))
+        parts.append(
+            f'<img alt="Pass rate per function" src="data:image/png;base64,'
+            f'{_bars(names, rates, "Pass rate per function (all its tests)")}">'
+        )
+        parts.append(
+            _table(
+                ["function", "tests passed", "tests graded", "pass rate"],
+                [
+                    [f, per_function[f][0], per_function[f][1], f"{100 * r:.0f}%"]
+                    for f, r in zip(names, rates)
+                ],
+                {1, 2, 3},
+            )
+        )
 
     parts.append("<h2>Most common diagnostics</h2>")
     if diagnostics:
         rows = []
         for line, count in diagnostics.most_common(TOP_DIAGNOSTICS):
-            where = ", ".join(f"{t} ({n})" if n > 1 else str(t)
-                              for t, n in diagnostic_tests[line].most_common(6))
+            where = ", ".join(
+                f"{t} ({n})" if n > 1 else str(t) for t, n in diagnostic_tests[line].most_common(6)
+            )
             rows.append([count, _short(line, 220), where])
-        parts.append(_table(["submissions", "diagnostic (first line of the failing tests' output)",
-                             "tests (how often)"], rows, {0}))
+        parts.append(
+            _table(
+                ["submissions", "diagnostic (first line of the failing tests' output)", "tests (how often)"],
+                rows,
+                {0},
+            )
+        )
     else:
         parts.append("<p>No failing tests.</p>")
 
     parts.append("<h2>Submissions whose cells failed to run</h2>")
     if failed_cells:
-        rows = [[r.id, _who(r), f"{r.score:g}",
-                 ", ".join(f"#{k} {v}" for k, v in sorted(bad.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0))]
-                for r, bad in failed_cells]
+        rows = [
+            [
+                r.id,
+                _who(r),
+                f"{r.score:g}",
+                ", ".join(
+                    f"#{k} {v}"
+                    for k, v in sorted(bad.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+                ),
+            ]
+            for r, bad in failed_cells
+        ]
         parts.append(_table(["submission", "submitted by", "score", "cells (status)"], rows, {2}))
     else:
         parts.append("<p>Every notebook ran without a cell error.</p>")
     if ungraded or internal:
         parts.append("<h2>Submissions that could not be graded</h2>")
         rows = [[r.id, _who(r), _short(_first_line(r.results.get("output", "")), 200)] for r in ungraded]
-        rows += [[r.id, _who(r), "internal error: " + str(r.results["extra_data"]["internal_error"])] for r in internal]
+        rows += [
+            [r.id, _who(r), "internal error: " + str(r.results["extra_data"]["internal_error"])]
+            for r in internal
+        ]
         parts.append(_table(["submission", "submitted by", "why"], rows))
 
     parts.append("<h2>Slowest submissions</h2>")
     timed = sorted(records, key=lambda r: -float(r.results.get("execution_time", 0) or 0))[:TOP_SLOWEST]
-    parts.append(_table(["submission", "submitted by", "seconds", "score"],
-                        [[r.id, _who(r), f"{float(r.results.get('execution_time', 0) or 0):.2f}", f"{r.score:g}"]
-                         for r in timed], {2, 3}))
+    parts.append(
+        _table(
+            ["submission", "submitted by", "seconds", "score"],
+            [
+                [r.id, _who(r), f"{float(r.results.get('execution_time', 0) or 0):.2f}", f"{r.score:g}"]
+                for r in timed
+            ],
+            {2, 3},
+        )
+    )
     return _page(title, "\n".join(parts))
 
 
@@ -281,7 +333,9 @@ details summary {{ cursor: pointer; color: #2e86c1; margin: 6px 0; }}
 """
 
 
-def write_report(path: Path, records: list[Record], title: str = "Batch grading report", comparison=None) -> Path:
+def write_report(
+    path: Path, records: list[Record], title: str = "Batch grading report", comparison=None
+) -> Path:
     path = Path(path)
     with warnings.catch_warnings():
         # pyparsing 3.3 deprecates names matplotlib 3.10 still uses: nothing to act on here.

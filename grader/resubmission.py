@@ -97,8 +97,12 @@ def decide(limit: SubmissionLimit, now: datetime | None, previous: list[Attempt]
     counted = _in_period(limit, [t for t, _ in graded], now)
     if len(counted) < limit.max_graded:
         return Decision(graded=True, used=len(counted))
-    return Decision(graded=False, used=len(counted), next_graded_at=_next_graded(limit, counted, now),
-                    kept_score=graded[-1][1])
+    return Decision(
+        graded=False,
+        used=len(counted),
+        next_graded_at=_next_graded(limit, counted, now),
+        kept_score=graded[-1][1],
+    )
 
 
 def _period_text(limit: SubmissionLimit) -> str:
@@ -114,11 +118,23 @@ def declined_results(limit: SubmissionLimit, decision: Decision) -> GradingResul
         when = when.replace(second=0, microsecond=0) + timedelta(minutes=1)
     shown = f"{when:%Y-%m-%d %H:%M} ({limit.time_zone})"
     plural = "s" if limit.max_graded != 1 else ""
-    message = (f"This submission was not graded: this assignment grades at most {limit.max_graded} "
-               f"submission{plural} {_period_text(limit)}, and you have used them. Your score stays "
-               f"that of your last graded submission, {decision.kept_score:g}. The next submission "
-               f"made at or after {shown} will be graded.\n\nTest your functions with the self-checks in "
-               "the notebook before you submit again.")
-    return GradingResults(output=message, score_override=decision.kept_score, extra_data={
-        "submission_limit": {"graded": False, "used": decision.used, "max_graded": limit.max_graded,
-                             "period": limit.period, "next_graded_at": decision.next_graded_at.isoformat()}})
+    message = (
+        f"This submission was not graded: this assignment grades at most {limit.max_graded} "
+        f"submission{plural} {_period_text(limit)}, and you have used them. Your score stays "
+        f"that of your last graded submission, {decision.kept_score:g}. The next submission "
+        f"made at or after {shown} will be graded.\n\nTest your functions with the self-checks in "
+        "the notebook before you submit again."
+    )
+    return GradingResults(
+        output=message,
+        score_override=decision.kept_score,
+        extra_data={
+            "submission_limit": {
+                "graded": False,
+                "used": decision.used,
+                "max_graded": limit.max_graded,
+                "period": limit.period,
+                "next_graded_at": decision.next_graded_at.isoformat(),
+            }
+        },
+    )

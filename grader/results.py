@@ -15,8 +15,10 @@ from .text import plain
 MAX_TEST_OUTPUT = 5_000
 MAX_TOP_OUTPUT = 20_000
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-INTERNAL_PROBLEM = ("The autograder ran into an internal problem while grading this submission. "
-                    "This is not caused by your code; your instructor can see the details.")
+INTERNAL_PROBLEM = (
+    "The autograder ran into an internal problem while grading this submission. "
+    "This is not caused by your code; your instructor can see the details."
+)
 
 
 def cap(text: str, limit: int) -> str:
@@ -137,8 +139,7 @@ def number_key(number: str | None) -> tuple:
 # Room taken for results.json before any student code runs: a full disk then costs the student
 # nothing. Capped outputs (4 bytes a character at most) of a few hundred tests fit.
 RESERVED_BYTES = 2 << 20
-STORE_PROBLEM = ("The full feedback was too large to store; the scores are complete, the test "
-                 "output is not.")
+STORE_PROBLEM = "The full feedback was too large to store; the scores are complete, the test output is not."
 
 
 class ResultsFile:
@@ -199,8 +200,13 @@ class ResultsFile:
 def _within(results: GradingResults, limit: int) -> bytes:
     """The same scores without the test output, for results too large for their reservation."""
     bare = [replace(t, name=t.name[:200], output="") for t in results.tests]
-    slim = GradingResults(tests=bare, output=STORE_PROBLEM, execution_time=results.execution_time,
-                          score_override=results.score_override, adjustments=results.adjustments)
+    slim = GradingResults(
+        tests=bare,
+        output=STORE_PROBLEM,
+        execution_time=results.execution_time,
+        score_override=results.score_override,
+        adjustments=results.adjustments,
+    )
     data = slim.to_json().encode("utf-8")
     if len(data) > limit:
         data = GradingResults(output=STORE_PROBLEM, score_override=results.score).to_json().encode()

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .config import Assignment
+from .errors import GraderError
 from .sandbox.imports import ENGINE_HEADER
 from .testing.proxy import Handle
 
@@ -36,7 +37,7 @@ RUNTIME = Path(__file__).with_name("selfcheck_runtime.py")
 KIT_HIDDEN = "hidden_tests.json"  # in a student kit: how many hidden tests there are, and their points
 
 
-class SelfCheckError(ValueError):
+class SelfCheckError(GraderError, ValueError):
     """A visible test cannot be turned into a self-check (it uses a check the notebook cannot repeat)."""
 
 
@@ -56,7 +57,9 @@ class _Function:
     def __call__(self, *args, **kwargs):
         if self.name[:1].isupper():  # a class of the contract: the self-check builds it the same way
             return _Constructed(self.name, args, kwargs)
-        raise SelfCheckError(f"a visible test calls student.{self.name}(...) directly; use expect(student.{self.name}, ...)")
+        raise SelfCheckError(
+            f"a visible test calls student.{self.name}(...) directly; use expect(student.{self.name}, ...)"
+        )
 
 
 class _Constructed(Handle):
@@ -68,7 +71,7 @@ class _Constructed(Handle):
         self.type_name = name
 
     @property
-    def forward(self) -> "_Method":
+    def forward(self) -> _Method:
         return _Method(self, "forward")
 
     def __getattr__(self, name):
@@ -118,16 +121,28 @@ class _Expectation:
         self.overflow = ""
         self.call = _Recorded(fn.name, _encode(list(args)), _encode(dict(kwargs)))
         if isinstance(fn, _Method):
-            self.call.construct = {"class": fn.owner.name, "args": _encode(list(fn.owner.args)),
-                                   "kwargs": _encode(dict(fn.owner.kwargs)), "method": fn.method}
+            self.call.construct = {
+                "class": fn.owner.name,
+                "args": _encode(list(fn.owner.args)),
+                "kwargs": _encode(dict(fn.owner.kwargs)),
+                "method": fn.method,
+            }
         log.append(self.call)
 
     def to_equal(self, expected, *, rtol=1e-5, atol=1e-7, likely=None, shape_hint=None, helpers=()):
         want = np.asarray(expected, dtype=np.float64)
         hint = shape_hint(want.shape) if callable(shape_hint) else (shape_hint or "")
-        self.call.checks.append({"kind": "equal", "expected": _encode(expected), "rtol": float(rtol),
-                                 "atol": float(atol), "hint": hint, "overflow": self.overflow,
-                                 "likely": [[text, _encode(value)] for text, value in (likely or {}).items()]})
+        self.call.checks.append(
+            {
+                "kind": "equal",
+                "expected": _encode(expected),
+                "rtol": float(rtol),
+                "atol": float(atol),
+                "hint": hint,
+                "overflow": self.overflow,
+                "likely": [[text, _encode(value)] for text, value in (likely or {}).items()],
+            }
+        )
         return want
 
     def explain_raise(self, patterns: tuple, note: str):
@@ -144,8 +159,10 @@ class _Expectation:
         answer equal to the student's own wrong helper's answer plus the offset passes (the helper's
         own tests take the points)."""
         self.call.hint = hint
-        self.call.consistent = [[name, _encode(list(args)), _encode(want), _encode(offset)]
-                                for name, args, want, offset in consistent]
+        self.call.consistent = [
+            [name, _encode(list(args)), _encode(want), _encode(offset)]
+            for name, args, want, offset in consistent
+        ]
 
     def explain_overflow(self, template: str):
         """On a wrong answer, the overflow warning the call raised is named with ``template``
@@ -237,10 +254,16 @@ def record(spec: Assignment) -> list[dict]:
             fn(_Student())
             doc = (fn.__doc__ or name).strip().splitlines()[0].strip()
             number = getattr(fn, "__number__", None)
-            tests.append({"label": f"{number} {doc}" if number else doc, "number": number, "name": doc,
-                          "function": doc.split(":", 1)[0].strip(),
-                          "points": float(getattr(fn, "__weight__", 1.0)),
-                          "calls": [vars(call) for call in log[start:]]})
+            tests.append(
+                {
+                    "label": f"{number} {doc}" if number else doc,
+                    "number": number,
+                    "name": doc,
+                    "function": doc.split(":", 1)[0].strip(),
+                    "points": float(getattr(fn, "__weight__", 1.0)),
+                    "calls": [vars(call) for call in log[start:]],
+                }
+            )
     return tests
 
 
@@ -277,8 +300,10 @@ def hidden_total(tests_dir: Path) -> tuple[int, float]:
 
 
 def hidden_sentence(count: int, points: float) -> str:
-    return (f"{count} more test{'s' if count != 1 else ''} worth {points:g} point{'s' if points != 1 else ''} "
-            "run after the deadline.")
+    return (
+        f"{count} more test{'s' if count != 1 else ''} worth {points:g} point{'s' if points != 1 else ''} "
+        "run after the deadline."
+    )
 
 
 # ---- the notebook ---------------------------------------------------------------------------------
@@ -289,18 +314,20 @@ def engine_source(spec: Assignment) -> str:
     data = ",\n".join(json.dumps(test, ensure_ascii=False, separators=(",", ":")) for test in tests)
     runtime = RUNTIME.read_text(encoding="utf-8").split('"""', 2)[2].lstrip("\n")
     count, points = sum(v[0] for v in hidden.values()), sum(v[1] for v in hidden.values())
-    return "\n".join([
-        f"{ENGINE_HEADER} run this cell once. It holds the visible tests of this assignment (the",
-        "# same checks, and the same messages, as the visible tests on Gradescope). Do not edit it.",
-        f"# {hidden_sentence(count, points)}",
-        "import json as _json",
-        "",
-        runtime.rstrip("\n"),
-        "",
-        f"_TESTS = _json.loads(r'''[\n{data}\n]''')",
-        f"_HIDDEN = {{k: tuple(v) for k, v in _json.loads(r'''{json.dumps(hidden)}''').items()}}",
-        f"print('Self-checks ready: {len(tests)} visible tests. {hidden_sentence(count, points)}')",
-    ])
+    return "\n".join(
+        [
+            f"{ENGINE_HEADER} run this cell once. It holds the visible tests of this assignment (the",
+            "# same checks, and the same messages, as the visible tests on Gradescope). Do not edit it.",
+            f"# {hidden_sentence(count, points)}",
+            "import json as _json",
+            "",
+            runtime.rstrip("\n"),
+            "",
+            f"_TESTS = _json.loads(r'''[\n{data}\n]''')",
+            f"_HIDDEN = {{k: tuple(v) for k, v in _json.loads(r'''{json.dumps(hidden)}''').items()}}",
+            f"print('Self-checks ready: {len(tests)} visible tests. {hidden_sentence(count, points)}')",
+        ]
+    )
 
 
 def fill(spec: Assignment, cells: list[dict]) -> list[dict]:
@@ -330,8 +357,12 @@ def write_student_kit(spec: Assignment, stub: dict, out: Path) -> Path:
     tests = root / "tests"
     tests.mkdir(parents=True, exist_ok=True)
     (root / spec.notebook).write_text(render(stub), encoding="utf-8")
-    (root / "assignment.toml").write_text((spec.root / "assignment.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    (tests / f"{PUBLIC_PREFIX}_{spec.name}.py").write_text(KIT_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "assignment.toml").write_text(
+        (spec.root / "assignment.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tests / f"{PUBLIC_PREFIX}_{spec.name}.py").write_text(
+        KIT_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     (tests / KIT_TESTS).write_text(json.dumps(record(spec), ensure_ascii=False) + "\n", encoding="utf-8")
     count, points = hidden_total(spec.tests_dir)
     (tests / KIT_HIDDEN).write_text(json.dumps({"count": count, "points": points}) + "\n", encoding="utf-8")

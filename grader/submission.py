@@ -112,8 +112,11 @@ def symbolic_links(root: Path) -> list[Path]:
     if not Path(root).is_dir():
         return found
     for folder, dirs, files in os.walk(root, followlinks=False):
-        found += [Path(folder) / n for n in sorted(dirs + files)
-                  if not _ignored(n) and os.path.islink(os.path.join(folder, n))]
+        found += [
+            Path(folder) / n
+            for n in sorted(dirs + files)
+            if not _ignored(n) and os.path.islink(os.path.join(folder, n))
+        ]
         dirs[:] = sorted(d for d in dirs if not _ignored(d) and not os.path.islink(os.path.join(folder, d)))
     return sorted(found)
 
@@ -121,18 +124,25 @@ def symbolic_links(root: Path) -> list[Path]:
 def _links_note(links: list[Path], root: Path | None) -> str:
     if not links:
         return ""
-    names = ", ".join(_shown(p, root) for p in links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+    names = ", ".join(_shown(p, root) for p in links[:5]) + (
+        f" and {len(links) - 5} more" if len(links) > 5 else ""
+    )
     one = len(links) == 1
-    return (f"{names} {'is a symbolic link' if one else 'are symbolic links'} (a shortcut to a file elsewhere), "
-            "which the autograder never follows, so nothing behind "
-            f"{'it' if one else 'them'} was submitted. Upload the notebook file itself.")
+    return (
+        f"{names} {'is a symbolic link' if one else 'are symbolic links'} (a shortcut to a file elsewhere), "
+        "which the autograder never follows, so nothing behind "
+        f"{'it' if one else 'them'} was submitted. Upload the notebook file itself."
+    )
 
 
 def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
     links = symbolic_links(root) if root is not None else []
     if not files and links:
-        opening = ("Your submission contains no regular files, only symbolic links. "
-                   + _links_note(links, root) + " A Jupyter notebook (.ipynb) is required.")
+        opening = (
+            "Your submission contains no regular files, only symbolic links. "
+            + _links_note(links, root)
+            + " A Jupyter notebook (.ipynb) is required."
+        )
     elif not files:
         opening = "Your submission contains no files. A Jupyter notebook (.ipynb) is required."
     else:
@@ -213,20 +223,30 @@ def choose(
 
     pool = [_inspect(p, handout or frozenset()) for p in notebooks]
     if handout:
-        work = (True, lambda c: c.has_work,
-                "the others hold none of your own code (only the handout's cells, or no code at all)",
-                "notebooks with your work in them")
+        work = (
+            True,
+            lambda c: c.has_work,
+            "the others hold none of your own code (only the handout's cells, or no code at all)",
+            "notebooks with your work in them",
+        )
     else:
         work = (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them")
     # (applies, keep, why it alone decided, what the survivors have in common)
     steps = (
         (True, lambda c: c.readable, "the others could not be read as notebooks", "readable notebooks"),
         work,
-        (assignment is not None, lambda c: c.assignment == assignment,
-         f"its metadata names this assignment ({assignment})",
-         f"notebooks whose metadata names this assignment ({assignment})"),
-        (expected_name is not None, lambda c: c.path.name == expected_name,
-         f"it has the assignment's notebook name ({expected_name})", f"notebooks named {expected_name}"),
+        (
+            assignment is not None,
+            lambda c: c.assignment == assignment,
+            f"its metadata names this assignment ({assignment})",
+            f"notebooks whose metadata names this assignment ({assignment})",
+        ),
+        (
+            expected_name is not None,
+            lambda c: c.path.name == expected_name,
+            f"it has the assignment's notebook name ({expected_name})",
+            f"notebooks named {expected_name}",
+        ),
     )
     reasons: list[str] = []
     among = ""
@@ -239,10 +259,16 @@ def choose(
         pool.sort(key=lambda c: (-c.mtime, len(c.path.parts), str(c.path)))
         if pool[0].mtime == pool[1].mtime:
             tied = sum(1 for c in pool if c.mtime == pool[0].mtime)
-            why = (f"{tied} {among or 'notebooks'} were last modified at the same time and it is the "
-                   "one in the shallowest folder (then the first in alphabetical order)")
+            why = (
+                f"{tied} {among or 'notebooks'} were last modified at the same time and it is the "
+                "one in the shallowest folder (then the first in alphabetical order)"
+            )
         else:
-            why = f"it is the most recently modified of the {among}" if among else "it is the most recently modified"
+            why = (
+                f"it is the most recently modified of the {among}"
+                if among
+                else "it is the most recently modified"
+            )
         # The last narrowing step left several: the time decided among them.
         reasons[-1:] = [why]
     if not pool[0].readable:

@@ -57,14 +57,18 @@ def load_equivalents(assignment: str) -> dict[Key, str]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     unknown = set(data) - {"equivalent"}
     if unknown:
-        raise SystemExit(f"mutation: {path}: unknown table(s) {', '.join(sorted(unknown))}; "
-                         "the valid one is [[equivalent]]")
+        raise SystemExit(
+            f"mutation: {path}: unknown table(s) {', '.join(sorted(unknown))}; "
+            "the valid one is [[equivalent]]"
+        )
     found: dict[Key, str] = {}
     fields = ("function", "original", "mutated", "reason")
     for number, entry in enumerate(data.get("equivalent", []), start=1):
         if set(entry) != set(fields) or not all(isinstance(entry[k], str) and entry[k] for k in fields):
-            raise SystemExit(f"mutation: {path}: equivalent #{number} needs exactly {', '.join(fields)} "
-                             f"(non-empty strings), not {sorted(entry)}")
+            raise SystemExit(
+                f"mutation: {path}: equivalent #{number} needs exactly {', '.join(fields)} "
+                f"(non-empty strings), not {sorted(entry)}"
+            )
         found[(entry["function"], entry["original"], entry["mutated"])] = entry["reason"]
     return found
 
@@ -156,8 +160,10 @@ def make_mutants(assignment: str, code: str) -> list[Mutant]:
     from mutmut.node_mutation import mutation_operators
 
     if getattr(mutmut, "__version__", None) != MUTMUT_VERSION:
-        raise SystemExit(f"mutation: needs mutmut {MUTMUT_VERSION} (its internal API), found "
-                         f"{getattr(mutmut, '__version__', '?')}")
+        raise SystemExit(
+            f"mutation: needs mutmut {MUTMUT_VERSION} (its internal API), found "
+            f"{getattr(mutmut, '__version__', '?')}"
+        )
     keep = solution_lines(code)
     ignored = set(range(1, code.count("\n") + 2)) - keep
     wrapper = MetadataWrapper(cst.parse_module(code))
@@ -185,11 +191,24 @@ def make_mutants(assignment: str, code: str) -> list[Mutant]:
 
 # ---- grading ----------------------------------------------------------------------------------
 def _notebook(code: str, assignment: str) -> dict:
-    return {"cells": [{"cell_type": "code", "id": "solution", "metadata": {}, "execution_count": None,
-                       "outputs": [], "source": code}],
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                         "grader": {"assignment": assignment}},
-            "nbformat": 4, "nbformat_minor": 5}
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "solution",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": code,
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "grader": {"assignment": assignment},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
 
 
 def _init_worker(preload: tuple[str, ...]) -> None:
@@ -199,7 +218,7 @@ def _init_worker(preload: tuple[str, ...]) -> None:
 
     for name in preload:
         importlib.import_module(name)
-    import grader.api  # noqa: F401
+    import grader.api
     import grader.testing.plugin  # noqa: F401
 
 
@@ -209,10 +228,13 @@ def grade_code(assignment: str, code: str, path: str) -> dict:
     Path(path).write_text(json.dumps(_notebook(code, assignment)), encoding="utf-8")
     started = time.monotonic()
     results = grade_notebook(Path(path), assignment, solutions_root=SOLUTIONS)
-    return {"score": results.score, "max_score": results.max_score,
-            "failed": [t.number or t.name for t in results.tests if t.status != "passed"],
-            "internal_problem": INTERNAL_PROBLEM in results.output,
-            "seconds": time.monotonic() - started}
+    return {
+        "score": results.score,
+        "max_score": results.max_score,
+        "failed": [t.number or t.name for t in results.tests if t.status != "passed"],
+        "internal_problem": INTERNAL_PROBLEM in results.output,
+        "seconds": time.monotonic() - started,
+    }
 
 
 def run(assignment: str, jobs: int, workdir: Path, only_list: bool, log=print) -> tuple[list[Mutant], dict]:
@@ -226,14 +248,19 @@ def run(assignment: str, jobs: int, workdir: Path, only_list: bool, log=print) -
     notebooks = workdir / assignment
     notebooks.mkdir(exist_ok=True)
     started = time.monotonic()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
-                             initializer=_init_worker, initargs=(preload,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=get_context("fork"), initializer=_init_worker, initargs=(preload,)
+    ) as pool:
         baseline = pool.submit(grade_code, assignment, code, str(notebooks / "unmutated.ipynb")).result()
         if baseline["score"] < baseline["max_score"] or baseline["internal_problem"]:
-            raise SystemExit(f"mutation: the unmutated {assignment} solution scores "
-                             f"{baseline['score']}/{baseline['max_score']} (failed: {baseline['failed']})")
-        futures = [pool.submit(grade_code, assignment, m.code, str(notebooks / f"mutant_{m.index:03d}.ipynb"))
-                   for m in mutants]
+            raise SystemExit(
+                f"mutation: the unmutated {assignment} solution scores "
+                f"{baseline['score']}/{baseline['max_score']} (failed: {baseline['failed']})"
+            )
+        futures = [
+            pool.submit(grade_code, assignment, m.code, str(notebooks / f"mutant_{m.index:03d}.ipynb"))
+            for m in mutants
+        ]
         for done, (mutant, future) in enumerate(zip(mutants, futures), start=1):
             outcome = future.result()
             mutant.failed, mutant.seconds = outcome["failed"], outcome["seconds"]
@@ -246,7 +273,9 @@ def run(assignment: str, jobs: int, workdir: Path, only_list: bool, log=print) -
             else:
                 mutant.status = "survived"
             if done % 25 == 0:
-                log(f"  {assignment}: {done}/{len(mutants)} mutants graded ({time.monotonic() - started:.0f} s)")
+                log(
+                    f"  {assignment}: {done}/{len(mutants)} mutants graded ({time.monotonic() - started:.0f} s)"
+                )
     return mutants, {"baseline": baseline, "seconds": time.monotonic() - started}
 
 
@@ -260,24 +289,33 @@ def summarise(assignment: str, mutants: list[Mutant], info: dict) -> tuple[str, 
     functions: dict[str, list[Mutant]] = {}
     for m in mutants:
         functions.setdefault(m.function, []).append(m)
-    lines = [f"{assignment}: {len(mutants)} mutants (mutmut {MUTMUT_VERSION} operators), graded in "
-             f"{info.get('seconds', 0):.0f} s",
-             f"  {'function':<20}{'mutants':>8}{'killed':>8}{'equiv.':>8}{'survived':>9}{'kill rate':>11}"]
+    lines = [
+        f"{assignment}: {len(mutants)} mutants (mutmut {MUTMUT_VERSION} operators), graded in "
+        f"{info.get('seconds', 0):.0f} s",
+        f"  {'function':<20}{'mutants':>8}{'killed':>8}{'equiv.':>8}{'survived':>9}{'kill rate':>11}",
+    ]
     rows = list(functions.items()) + [("all", mutants)]
     for name, group in rows:
         count = {s: sum(m.status == s for m in group) for s in ("killed", "equivalent", "survived", "error")}
         r = rate(count["killed"], len(group), count["equivalent"])
-        lines.append(f"  {name:<20}{len(group):>8}{count['killed']:>8}{count['equivalent']:>8}"
-                     f"{count['survived'] + count['error']:>9}{100 * r:>10.1f}%")
-    total = rate(sum(m.status == "killed" for m in mutants), len(mutants),
-                 sum(m.status == "equivalent" for m in mutants))
+        lines.append(
+            f"  {name:<20}{len(group):>8}{count['killed']:>8}{count['equivalent']:>8}"
+            f"{count['survived'] + count['error']:>9}{100 * r:>10.1f}%"
+        )
+    total = rate(
+        sum(m.status == "killed" for m in mutants),
+        len(mutants),
+        sum(m.status == "equivalent" for m in mutants),
+    )
     for m in mutants:
         if m.status == "equivalent":
             lines.append(f"  equivalent #{m.index} {m.function}: `{m.original}` -> `{m.mutated}`: {m.reason}")
     for m in mutants:
         if m.status in ("survived", "error"):
-            lines.append(f"  {m.status.upper()} #{m.index} {m.function} (line {m.line}): "
-                         f"`{m.original}` -> `{m.mutated}`")
+            lines.append(
+                f"  {m.status.upper()} #{m.index} {m.function} (line {m.line}): "
+                f"`{m.original}` -> `{m.mutated}`"
+            )
     registered = load_equivalents(assignment)
     made = {m.key for m in mutants}
     for key in registered:
@@ -294,7 +332,12 @@ def summarise(assignment: str, mutants: list[Mutant], info: dict) -> tuple[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*", help="assignment names (default: all)")
-    parser.add_argument("--solutions", type=Path, default=None, help="the solutions folder (default: $GRADER_SOLUTIONS or the checkout's)")
+    parser.add_argument(
+        "--solutions",
+        type=Path,
+        default=None,
+        help="the solutions folder (default: $GRADER_SOLUTIONS or the checkout's)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="grading processes (default 2)")
     parser.add_argument("--report", type=Path, help="write every mutant and its fate as JSON here")
     parser.add_argument("--list", action="store_true", help="only list the mutants, do not grade them")
@@ -310,16 +353,23 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     ok, report = True, {}
     for assignment in args.assignments:
-        mutants, info = run(assignment, args.jobs, workdir, args.list, log=lambda s: print(s, file=sys.stderr))
+        mutants, info = run(
+            assignment, args.jobs, workdir, args.list, log=lambda s: print(s, file=sys.stderr)
+        )
         if args.list:
             for m in mutants:
-                print(f"{assignment} #{m.index} {m.function} (line {m.line}): `{m.original}` -> `{m.mutated}`")
+                print(
+                    f"{assignment} #{m.index} {m.function} (line {m.line}): `{m.original}` -> `{m.mutated}`"
+                )
             continue
         text, total = summarise(assignment, mutants, info)
         print(text, flush=True)
         ok &= total >= THRESHOLD and not any(m.status == "error" for m in mutants)
-        report[assignment] = {"kill_rate": total, "seconds": info["seconds"],
-                              "mutants": [{k: v for k, v in asdict(m).items() if k != "code"} for m in mutants]}
+        report[assignment] = {
+            "kill_rate": total,
+            "seconds": info["seconds"],
+            "mutants": [{k: v for k, v in asdict(m).items() if k != "code"} for m in mutants],
+        }
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=1), encoding="utf-8")

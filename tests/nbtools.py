@@ -11,15 +11,25 @@ SOLUTIONS = REPO / "solutions"
 ASSIGNMENTS = REPO / "assignments"
 
 
-def write_notebook(path: Path, cells: list[str], assignment: str | None = None, nbformat_minor: int = 5) -> Path:
+def write_notebook(
+    path: Path, cells: list[str], assignment: str | None = None, nbformat_minor: int = 5
+) -> Path:
     """A v4 notebook whose code cells are ``cells``; strings starting with '#md ' become markdown."""
     nb_cells = []
     for i, source in enumerate(cells):
         if source.startswith("#md "):
             nb_cells.append({"cell_type": "markdown", "id": f"c{i}", "metadata": {}, "source": source[4:]})
         else:
-            nb_cells.append({"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None,
-                             "outputs": [], "source": source})
+            nb_cells.append(
+                {
+                    "cell_type": "code",
+                    "id": f"c{i}",
+                    "metadata": {},
+                    "execution_count": None,
+                    "outputs": [],
+                    "source": source,
+                }
+            )
     metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     if assignment:
         metadata["grader"] = {"assignment": assignment}

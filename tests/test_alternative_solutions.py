@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import by_function, grade_valid
+
 from grader.results import GradingResults
 from grader.testing.feedback import ATOL, RTOL
 from nbtools import SOLUTIONS, replace_function, write_notebook
@@ -26,8 +26,14 @@ NN_REFERENCE = SOLUTIONS / "nn_basics" / "nn_basics.ipynb"
 CNN_REFERENCE = SOLUTIONS / "cnn" / "cnn.ipynb"
 
 
-def variant(reference: Path, out: Path, definitions: dict[str, str], *, after_imports: list[str] = (),
-            at_end: list[str] = ()) -> Path:
+def variant(
+    reference: Path,
+    out: Path,
+    definitions: dict[str, str],
+    *,
+    after_imports: list[str] = (),
+    at_end: list[str] = (),
+) -> Path:
     """``reference`` with whole definitions replaced and code cells inserted after its first code
     cell (the imports) or appended; a cell starting with '#md ' is markdown."""
     path = Path(reference)
@@ -38,12 +44,18 @@ def variant(reference: Path, out: Path, definitions: dict[str, str], *, after_im
     def cell(i: int, source: str) -> dict:
         if source.startswith("#md "):
             return {"cell_type": "markdown", "id": f"extra-{i}", "metadata": {}, "source": source[4:]}
-        return {"cell_type": "code", "id": f"extra-{i}", "metadata": {}, "execution_count": None,
-                "outputs": [], "source": source}
+        return {
+            "cell_type": "code",
+            "id": f"extra-{i}",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": source,
+        }
 
     first = next(i for i, c in enumerate(notebook["cells"]) if c["cell_type"] == "code")
     extra = [cell(i, s) for i, s in enumerate(after_imports)]
-    notebook["cells"][first + 1:first + 1] = extra
+    notebook["cells"][first + 1 : first + 1] = extra
     notebook["cells"] += [cell(len(extra) + i, s) for i, s in enumerate(at_end)]
     out.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     return out
@@ -278,16 +290,28 @@ NN_NOISE_DEFINITIONS = {
 
 NN_ALTERNATIVES = {
     "loops": lambda out: variant(NN_REFERENCE, out, NN_LOOPS, after_imports=["import math"]),
-    "vectorised": lambda out: variant(NN_REFERENCE, out, NN_VECTORISED, after_imports=[
-        "import functools\nfrom numpy.lib.stride_tricks import sliding_window_view"]),
-    "torch_inside": lambda out: variant(NN_REFERENCE, out, NN_TORCH, after_imports=[
-        "import torch\nimport torch.nn.functional as F"]),
+    "vectorised": lambda out: variant(
+        NN_REFERENCE,
+        out,
+        NN_VECTORISED,
+        after_imports=["import functools\nfrom numpy.lib.stride_tricks import sliding_window_view"],
+    ),
+    "torch_inside": lambda out: variant(
+        NN_REFERENCE, out, NN_TORCH, after_imports=["import torch\nimport torch.nn.functional as F"]
+    ),
     "float32": lambda out: variant(NN_REFERENCE, out, NN_FLOAT32),
     "helpers_and_aliases": lambda out: variant(NN_REFERENCE, out, NN_HELPERS),
     "many_cells": lambda out: write_notebook(out, NN_MANY_CELLS, assignment="nn_basics"),
     "colab_magics_and_failing_cells": lambda out: variant(
-        NN_REFERENCE, out, NN_NOISE_DEFINITIONS, after_imports=COLAB_AND_MAGICS,
-        at_end=["%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])", "del step_undefined"]),
+        NN_REFERENCE,
+        out,
+        NN_NOISE_DEFINITIONS,
+        after_imports=COLAB_AND_MAGICS,
+        at_end=[
+            "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])",
+            "del step_undefined",
+        ],
+    ),
 }
 
 # ==== cnn ========================================================================================
@@ -521,22 +545,43 @@ CNN_MANY_CELLS_CLASS = """class CNN(nn.Module):
 
 CNN_ALTERNATIVES = {
     "loops": lambda out: variant(CNN_REFERENCE, out, CNN_LOOPS, after_imports=["import math"]),
-    "sliding_window_einsum_as_strided": lambda out: variant(CNN_REFERENCE, out, CNN_SLIDING, after_imports=[
-        "from numpy.lib.stride_tricks import sliding_window_view, as_strided", PADS]),
+    "sliding_window_einsum_as_strided": lambda out: variant(
+        CNN_REFERENCE,
+        out,
+        CNN_SLIDING,
+        after_imports=["from numpy.lib.stride_tricks import sliding_window_view, as_strided", PADS],
+    ),
     "im2col": lambda out: variant(CNN_REFERENCE, out, CNN_IM2COL, after_imports=[PADS]),
-    "torch_inside": lambda out: variant(CNN_REFERENCE, out, CNN_TORCH, after_imports=[
-        "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F", PADS]),
-    "float32": lambda out: variant(CNN_REFERENCE, out, CNN_FLOAT32, after_imports=[
-        "from numpy.lib.stride_tricks import sliding_window_view", PADS]),
+    "torch_inside": lambda out: variant(
+        CNN_REFERENCE,
+        out,
+        CNN_TORCH,
+        after_imports=["import torch\nimport torch.nn as nn\nimport torch.nn.functional as F", PADS],
+    ),
+    "float32": lambda out: variant(
+        CNN_REFERENCE,
+        out,
+        CNN_FLOAT32,
+        after_imports=["from numpy.lib.stride_tricks import sliding_window_view", PADS],
+    ),
     "many_cells_colab_and_magics": lambda out: variant(
-        CNN_REFERENCE, out, {"CNN": CNN_MANY_CELLS_CLASS}, after_imports=[
-            *COLAB_AND_MAGICS, "!pip install torch torchvision",
+        CNN_REFERENCE,
+        out,
+        {"CNN": CNN_MANY_CELLS_CLASS},
+        after_imports=[
+            *COLAB_AND_MAGICS,
+            "!pip install torch torchvision",
             "import torch\nimport torch.nn as nn\n\n\ndef conv3x3(c_in, c_out):\n"
             "    return nn.Conv2d(c_in, c_out, kernel_size=3, padding='same')\n",
             "FLAT_FEATURES = 128 * (64 // 16) ** 2",
             "def cnn_forward(self, x):\n    for conv in (self.conv1, self.conv2, self.conv3, self.conv4):\n"
-            "        x = self.pool(torch.relu(conv(x)))\n    return self.fc(torch.flatten(x, 1))\n"],
-        at_end=["%%time\nmodel = CNN(11)\nprint(model)", "from google.colab import files\nfiles.download('x')"]),
+            "        x = self.pool(torch.relu(conv(x)))\n    return self.fc(torch.flatten(x, 1))\n",
+        ],
+        at_end=[
+            "%%time\nmodel = CNN(11)\nprint(model)",
+            "from google.colab import files\nfiles.download('x')",
+        ],
+    ),
 }
 
 ALTERNATIVES = {("nn_basics", name): build for name, build in NN_ALTERNATIVES.items()}

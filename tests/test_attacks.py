@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CORE, assert_schema_valid
 
 import grader
-from conftest import CORE, assert_schema_valid
 from grader.api import grade_notebook
 from grader.config import default_solutions_root
 from grader.results import GradingResults
@@ -61,7 +61,8 @@ IN_CONTAINER = _namespaces_refused()
 # included, and the arena's canary is made root-owned instead.
 _SCRATCH = "/nonexistent-scratch"
 TMP_SHARED = IN_CONTAINER or any(
-    p == "/tmp" or p.startswith("/tmp/") for p in needed_paths(_SCRATCH) if p != _SCRATCH)
+    p == "/tmp" or p.startswith("/tmp/") for p in needed_paths(_SCRATCH) if p != _SCRATCH
+)
 # What the worker gets there: the unprivileged user, the limits and the socket filter.
 CONTAINER_PROTECTIONS = {"limits", "user", "no-inet-sockets"}
 # The deployment's reference solutions: the checkout's, or in the image /autograder/source's
@@ -77,8 +78,14 @@ def _user_namespaces() -> bool:
     if AS_ROOT:
         return True
     try:
-        return subprocess.run(["unshare", "--user", "--mount", "--pid", "--net", "--fork", "true"],
-                              capture_output=True, timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["unshare", "--user", "--mount", "--pid", "--net", "--fork", "true"],
+                capture_output=True,
+                timeout=10,
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -104,8 +111,11 @@ class Arena:
         shutil.copytree(CORE / "demo", self.solutions / "demo", ignore=shutil.ignore_patterns("__pycache__"))
         for name in ("tests/test_demo.py", "tests/demo_oracle.py", "demo.ipynb"):
             path = self.solutions / "demo" / name
-            path.write_text(path.read_text() + ("\n" if name.endswith(".py") else "") +
-                            (f"# {MARKER}\n" if name.endswith(".py") else ""))
+            path.write_text(
+                path.read_text()
+                + ("\n" if name.endswith(".py") else "")
+                + (f"# {MARKER}\n" if name.endswith(".py") else "")
+            )
         self.canary.mkdir()
         (self.canary / "precious.txt").write_text("leave me alone\n")
         (self.canary / "nested").mkdir()
@@ -130,8 +140,12 @@ class Arena:
         self.hidden = os.pathsep.join(map(str, (self.solutions, self.results)))
 
     def fill(self, source: str, port: int = 0) -> str:
-        return (source.replace("SOLUTIONS", repr(str(self.solutions))).replace("CANARY", repr(str(self.canary)))
-                .replace("RESULTS", repr(str(self.results))).replace("PORT", str(port)))
+        return (
+            source.replace("SOLUTIONS", repr(str(self.solutions)))
+            .replace("CANARY", repr(str(self.canary)))
+            .replace("RESULTS", repr(str(self.results)))
+            .replace("PORT", str(port))
+        )
 
     def notebook(self, name: str, cells: list[str], port: int = 0) -> Path:
         cells = [self.fill(c, port) for c in cells]
@@ -192,8 +206,14 @@ def attack(arena, stub_score, monkeypatch):
 
 def cli(arena: Arena, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
-    return subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), *args],
-                          env=env, capture_output=True, text=True, timeout=timeout, cwd=arena.base)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "--solutions", str(arena.solutions), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=arena.base,
+    )
 
 
 def grade_by_cli(arena: Arena, stub_score: float, name: str, *cells: str, settle: float = 0.0) -> dict:
@@ -282,7 +302,11 @@ def test_a_detached_child_cannot_rewrite_results_after_grading(arena, stub_score
 
 @needs_root
 def test_killing_the_parent_or_every_process_leaves_the_grader_standing(arena, stub_score):
-    data = grade_by_cli(arena, stub_score, "kill", """
+    data = grade_by_cli(
+        arena,
+        stub_score,
+        "kill",
+        """
 import os, signal
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
@@ -292,13 +316,16 @@ def relu(z):
         except OSError:
             pass
     return z
-""")
+""",
+    )
     relu_tests = [t for t in data["tests"] if t["name"].startswith("relu")]
     assert relu_tests and all(t["score"] == 0 for t in relu_tests)
 
 
 @needs_root
-def test_the_gradescope_entry_keeps_metadata_and_its_own_files_away_from_student_code(arena, stub_score, tmp_path):
+def test_the_gradescope_entry_keeps_metadata_and_its_own_files_away_from_student_code(
+    arena, stub_score, tmp_path
+):
     if IN_CONTAINER:
         # pytest's base folder is root-only, which would keep the worker out by accident;
         # /autograder in the image is open to everyone.
@@ -308,7 +335,11 @@ def test_the_gradescope_entry_keeps_metadata_and_its_own_files_away_from_student
     (root / "results").mkdir()
     for folder in (tmp_path, root, root / "submission", root / "results"):
         folder.chmod(0o777)
-    shutil.copy(arena.notebook("gradescope", ["""
+    shutil.copy(
+        arena.notebook(
+            "gradescope",
+            [
+                """
 import gc, os, sys
 def _loot():
     found = []
@@ -331,16 +362,41 @@ print(_loot()[:3000])
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     return _loot()
-""".replace("ROOT", repr(str(root)))]), root / "submission" / "submission.ipynb")
-    (root / "submission_metadata.json").write_text(json.dumps({
-        "created_at": "2024-01-01T00:00:00+00:00", "users": [{"email": f"{MARKER}@example.org"}],
-        "assignment": {"due_date": "2030-01-01T00:00:00+00:00", "late_due_date": None},
-        "previous_submissions": [{"score": 7, "results": {"tests": [{"output": MARKER}]}}]}))
+""".replace("ROOT", repr(str(root)))
+            ],
+        ),
+        root / "submission" / "submission.ipynb",
+    )
+    (root / "submission_metadata.json").write_text(
+        json.dumps(
+            {
+                "created_at": "2024-01-01T00:00:00+00:00",
+                "users": [{"email": f"{MARKER}@example.org"}],
+                "assignment": {"due_date": "2030-01-01T00:00:00+00:00", "late_due_date": None},
+                "previous_submissions": [{"score": 7, "results": {"tests": [{"output": MARKER}]}}],
+            }
+        )
+    )
     env_hidden = os.pathsep.join([arena.hidden, str(root / "results"), str(root / "submission")])
-    run = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), "gradescope",
-                          "--root", str(root), "--assignment", "demo"],
-                         env={**os.environ, HIDDEN_ENV: env_hidden, "PYTHONPATH": GRADER_HOME},
-                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "--solutions",
+            str(arena.solutions),
+            "gradescope",
+            "--root",
+            str(root),
+            "--assignment",
+            "demo",
+        ],
+        env={**os.environ, HIDDEN_ENV: env_hidden, "PYTHONPATH": GRADER_HOME},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     written = (root / "results" / "results.json").read_text()
     data = assert_schema_valid(json.loads(written))
@@ -352,7 +408,9 @@ def relu(z):
 # ---- secrets: solutions, hidden tests, environment, the grading process ---------------------------------
 @needs_root
 def test_solutions_and_hidden_tests_cannot_be_read_or_changed(attack, arena):
-    results = attack("read", """
+    results = attack(
+        "read",
+        """
 import os
 def _read():
     texts = []
@@ -369,12 +427,14 @@ def _read():
     return "\\n".join(texts)
 print(_read())
 raise RuntimeError(_read()[:900])
-""".replace("REPO_SOLUTIONS", repr(str(DEPLOYED_SOLUTIONS))), """
+""".replace("REPO_SOLUTIONS", repr(str(DEPLOYED_SOLUTIONS))),
+        """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     print(_read())
     return _read()
-""")
+""",
+    )
     assert "- Code cell 2, starting " in results.output and ", raised " in results.output
     # The checkout's own solutions are world-readable: only the mount namespace hides them. The
     # image's are root-only: file permissions keep them.
@@ -385,7 +445,9 @@ def relu(z):
 @needs_isolation
 def test_the_environment_and_the_grading_process_stay_out_of_reach(attack, monkeypatch):
     monkeypatch.setenv("GRADER_TEST_TOKEN", MARKER)
-    results = attack("snoop", """
+    results = attack(
+        "snoop",
+        """
 import ctypes, os
 def _snoop():
     found = [repr(dict(os.environ))]
@@ -401,19 +463,22 @@ def _snoop():
     found.append(f"ptrace={libc.ptrace(16, os.getppid(), None, None)}")  # PTRACE_ATTACH
     return "|".join(found).replace("\\x00", " ")
 raise RuntimeError(_snoop()[-900:])
-""", """
+""",
+        """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     return _snoop()
-""")
+""",
+    )
     assert "- Code cell 2, starting " in results.output and ", raised " in results.output
     assert "GRADER_TEST_TOKEN" not in results.output
 
 
-
 @needs_isolation
 def test_a_nested_user_namespace_cannot_uncover_hidden_files(attack):
-    results = attack("uncover", """
+    results = attack(
+        "uncover",
+        """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 uid, gid = os.getuid(), os.getgid()
@@ -436,12 +501,16 @@ for folder in (SOLUTIONS, "view/solutions"):
             except OSError as exc:
                 found.append(type(exc).__name__)
 raise RuntimeError(" ".join(found)[-900:])
-""")
+""",
+    )
     assert "- Code cell 2, starting " in results.output and ", raised " in results.output
+
 
 # ---- tampering with the grader's machinery --------------------------------------------------------------
 def test_monkeypatching_numpy_builtins_and_pytest_changes_nothing(attack):
-    attack("monkeypatch", """
+    attack(
+        "monkeypatch",
+        """
 import builtins, sys
 np.testing.assert_allclose = lambda *a, **k: None
 np.testing.assert_array_equal = lambda *a, **k: None
@@ -459,11 +528,14 @@ for name, module in list(sys.modules.items()):
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     return np.full(np.shape(z), 42.0)
-""")
+""",
+    )
 
 
 def test_values_that_claim_equality_with_everything_are_compared_as_plain_data(attack):
-    attack("equality", """
+    attack(
+        "equality",
+        """
 class Agreeable(np.ndarray):
     def __eq__(self, other):
         return np.ones(np.shape(other), bool)
@@ -486,11 +558,14 @@ def scale(x, factor):
     return Anything()
 def count(n):
     return Integer(n + 17)
-""")
+""",
+    )
 
 
 def test_walking_frames_and_the_heap_finds_nothing_worth_returning(attack):
-    attack("introspection", """
+    attack(
+        "introspection",
+        """
 import gc, sys
 def _grab(z):
     frame, seen = sys._getframe(), []
@@ -516,13 +591,15 @@ def scale(x, factor):
     return _grab(x) + 1000.0
 def count(n):
     return -1
-""")
-
+""",
+    )
 
 
 def test_a_later_grading_in_the_same_process_cannot_borrow_the_oracle(attack, stub_score):
     """The stub was graded in this process first, so its tests and oracle were imported here."""
-    attack("oracle", """
+    attack(
+        "oracle",
+        """
 import gc, sys, types
 def _oracle(name):
     module = sys.modules.get("demo_oracle")
@@ -536,10 +613,14 @@ def relu(z):
     return _oracle("relu")(z.copy())
 def scale(x, factor):
     return _oracle("scale")(x, factor)
-""")
+""",
+    )
+
 
 def test_a_pickle_payload_in_a_return_value_never_runs(attack, arena):
-    attack("pickle", """
+    attack(
+        "pickle",
+        """
 import os, pickle
 class Payload:
     def __reduce__(self):
@@ -551,32 +632,40 @@ def scale(x, factor):
     return np.array([Payload(), Payload()], dtype=object)
 def count(n):
     return pickle.dumps(Payload())
-""")
+""",
+    )
     assert not (arena.canary / "pwned").exists()
 
 
 # ---- escaping control flow ------------------------------------------------------------------------------
 def test_exits_and_interrupts_inside_graded_functions_cost_only_those_tests(attack):
-    results = attack("exits", """
+    results = attack(
+        "exits",
+        """
 import os
 raise SystemExit("bye")
-""", """
+""",
+        """
 def relu(z):
     raise SystemExit(0)
 def scale(x, factor):
     raise KeyboardInterrupt
 def count(n):
     os._exit(0)
-""")
+""",
+    )
     assert "- Code cell 2, starting " in results.output and ", raised SystemExit" in results.output
 
 
 def test_infinite_loops_at_top_level_and_in_functions_are_stopped(attack):
     started = time.monotonic()
-    results = attack("loops", """
+    results = attack(
+        "loops",
+        """
 while True:
     pass
-""", """
+""",
+        """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     while True:
@@ -588,14 +677,17 @@ def scale(x, factor):
                 pass
         except BaseException:
             pass
-""")
+""",
+    )
     assert "- Code cell 2, starting " in results.output and "did not finish in time" in results.output
     assert time.monotonic() - started < 40
 
 
 def test_signal_handlers_and_timers_cannot_switch_off_the_time_limit(attack):
     started = time.monotonic()
-    results = attack("signals", """
+    results = attack(
+        "signals",
+        """
 import signal, threading, time
 signal.signal(signal.SIGALRM, lambda *a: None)
 def relu(z):
@@ -608,14 +700,17 @@ def relu(z):
     while time.monotonic() < deadline:
         pass
     return z
-""")
+""",
+    )
     relu_tests = [t for t in results.tests if t.function == "relu"]
     assert all(t.score == 0 for t in relu_tests) and results.extra_data["worker_restarts"] >= 1
     assert time.monotonic() - started < 30
 
 
 def test_closing_or_redirecting_descriptors_only_loses_that_call(attack):
-    results = attack("descriptors", """
+    results = attack(
+        "descriptors",
+        """
 import os, sys
 def relu(z):
     for fd in range(21):
@@ -633,13 +728,16 @@ def scale(x, factor):
             except OSError:
                 pass
     return x
-""")
+""",
+    )
     assert results.extra_data["worker_restarts"] >= 1
 
 
 # ---- resources ------------------------------------------------------------------------------------------
 def test_a_memory_bomb_stops_at_the_memory_limit(attack):
-    results = attack("memory", """
+    results = attack(
+        "memory",
+        """
 hog = []
 try:
     for _ in range(48):  # at most 3 GiB, reserved (pages are only touched in relu)
@@ -649,12 +747,14 @@ except MemoryError:
 allocated = 64 * len(hog)
 del hog
 raise RuntimeError(f"allocated {allocated} MiB")
-""", """
+""",
+        """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     hog = [np.ones(64 * 2**20 // 8) for _ in range(48)]
     return np.zeros(len(hog))
-""")
+""",
+    )
     allocated = int(cell_message(results, r"allocated (\d+) MiB").group(1))
     assert allocated <= 512
 
@@ -683,7 +783,9 @@ def test_a_fork_bomb_stops_at_the_process_limit(attack):
 
 
 def test_two_hundred_megabytes_of_printing_are_capped(attack):
-    results = attack("printing", """
+    results = attack(
+        "printing",
+        """
 import os, sys
 line = "x" * 1_000_000
 for _ in range(100):
@@ -691,19 +793,23 @@ for _ in range(100):
 for _ in range(100):
     os.write(1, line.encode())
 raise RuntimeError("printed")
-""", """
+""",
+        """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     for _ in range(100):
         sys.stdout.write(line)
         sys.stderr.write(line)
     return z
-""")
+""",
+    )
     assert len(results.to_json()) < 100_000
 
 
 def test_huge_and_deeply_nested_return_values_are_refused(attack):
-    attack("values", """
+    attack(
+        "values",
+        """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     return np.zeros(5_000_000)
@@ -714,12 +820,15 @@ def scale(x, factor):
     return value
 def count(n):
     return {str(i): i for i in range(1_000_000)}
-""")
+""",
+    )
 
 
 @needs_isolation
 def test_deleting_files_reaches_only_the_scratch_directory(attack, arena):
-    attack("delete", """
+    attack(
+        "delete",
+        """
 import os, shutil
 with open("mine.txt", "w") as handle:
     handle.write("scratch")
@@ -738,7 +847,8 @@ def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     os.makedirs("sub", exist_ok=True)
     return np.zeros(3)
-""")
+""",
+    )
     assert (arena.canary / "precious.txt").exists()
 
 
@@ -750,7 +860,9 @@ def test_student_code_cannot_reach_a_local_listener(attack):
     listener.setblocking(False)
     port = listener.getsockname()[1]
     try:
-        results = attack("network", """
+        results = attack(
+            "network",
+            """
 import socket
 def _call_home():
     try:
@@ -764,7 +876,9 @@ def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     _call_home()
     return z
-""", port=port)
+""",
+            port=port,
+        )
         assert "connected" not in results.output
         with pytest.raises(BlockingIOError):
             listener.accept()
@@ -809,8 +923,17 @@ def test_as_root_every_protection_is_in_force_here(attack):
     if IN_CONTAINER:  # namespaces refused by the container's seccomp profile
         assert set(results.extra_data["protections"]) >= CONTAINER_PROTECTIONS
         return
-    expected = {"network", "pid", "mount", "hidden-files", "private-tmp", "private-proc", "limits", "user",
-                "no-inet-sockets"}
+    expected = {
+        "network",
+        "pid",
+        "mount",
+        "hidden-files",
+        "private-tmp",
+        "private-proc",
+        "limits",
+        "user",
+        "no-inet-sockets",
+    }
     if TMP_SHARED:  # the interpreter lives under /tmp: /tmp stays shared, and says so
         expected.discard("private-tmp")
         assert "private-tmp" not in results.extra_data["protections"]
@@ -828,21 +951,51 @@ def test_an_ordinary_user_gets_the_limits_and_a_warning(arena):
             solutions = Path(shutil.copytree(arena.solutions, folder / "solutions"))
             for path in [solutions, *solutions.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
-        notebook = shutil.copy(arena.notebook("nonroot", ["""
+        notebook = shutil.copy(
+            arena.notebook(
+                "nonroot",
+                [
+                    """
 import os, resource
 raise RuntimeError(f"uid={os.getuid()} nproc={resource.getrlimit(resource.RLIMIT_NPROC)[0]}")
-""", FORK_BOMB]), folder / "nb.ipynb")
+""",
+                    FORK_BOMB,
+                ],
+            ),
+            folder / "nb.ipynb",
+        )
         out = folder / "results.json"
         run = subprocess.run(
-            ["runuser", "-u", "nobody", "--", sys.executable, "-m", "grader", "--solutions",
-             str(solutions), "grade", str(notebook), "--out", str(out)],
+            [
+                "runuser",
+                "-u",
+                "nobody",
+                "--",
+                sys.executable,
+                "-m",
+                "grader",
+                "--solutions",
+                str(solutions),
+                "grade",
+                str(notebook),
+                "--out",
+                str(out),
+            ],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
-            capture_output=True, text=True, timeout=120, cwd=folder)
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=folder,
+        )
         assert run.returncode in (0, 1), run.stderr[-2000:]
-        warning = [line for line in run.stderr.splitlines() if "file isolation needs root or the container" in line]
+        warning = [
+            line for line in run.stderr.splitlines() if "file isolation needs root or the container" in line
+        ]
         assert len(warning) == 1
         data = assert_schema_valid(json.loads(out.read_text()))
-        assert "limits" in data["extra_data"]["protections"] and "user" not in data["extra_data"]["protections"]
+        assert (
+            "limits" in data["extra_data"]["protections"] and "user" not in data["extra_data"]["protections"]
+        )
         nobody = int(subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout)
         assert f"uid={nobody}" in data["output"]
         children = int(re.search(r"forked (\d+) processes", data["output"]).group(1))
@@ -876,9 +1029,15 @@ def _limit_data() -> None:
 def grade_measured(arena: Arena, stub_score: float, notebook: Path, solutions: Path | None = None) -> dict:
     """Grade in a grading process of its own: results.json, its wall time, peak memory and CPU."""
     env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
-    run = subprocess.run([sys.executable, "-c", MEASURED, str(notebook), str(solutions or arena.solutions)],
-                         env=env, capture_output=True, text=True, timeout=300, cwd="/",
-                         preexec_fn=_limit_data)  # "/": no /tmp path on sys.path, so /tmp stays private
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURED, str(notebook), str(solutions or arena.solutions)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+        preexec_fn=_limit_data,
+    )  # "/": no /tmp path on sys.path, so /tmp stays private
     assert run.returncode == 0, run.stderr[-3000:]
     measured = json.loads(run.stdout.strip().splitlines()[-1])
     data = assert_schema_valid(measured["results"])
@@ -977,8 +1136,11 @@ def test_a_cell_full_of_magics_costs_the_grading_process_no_time(arena, stub_sco
     cells = read_prepared(path).cells
     after = os.times()
     assert len(cells) == 5 and any(c.source == MANY_MAGICS for c in cells)
-    intake_cpu = time.process_time() - cpu + (after.children_user + after.children_system
-                                              - children.children_user - children.children_system)
+    intake_cpu = (
+        time.process_time()
+        - cpu
+        + (after.children_user + after.children_system - children.children_user - children.children_system)
+    )
     assert intake_cpu < 2 and time.monotonic() - started < 5
     measured = grade_measured(arena, stub_score, path)
     assert "- Code cell 2, starting " in measured["results"]["output"]
@@ -1036,8 +1198,10 @@ def test_cells_replays_and_calls_share_one_budget_and_results_are_still_written(
     output = measured["results"]["output"]
     assert "the time for running your whole notebook (5 s" in output
     assert len(measured["results"]["tests"]) == 5
-    assert all("was not called" in t["output"] or "stopped the process" in t["output"]
-               for t in measured["results"]["tests"]), measured["results"]["tests"]
+    assert all(
+        "was not called" in t["output"] or "stopped the process" in t["output"]
+        for t in measured["results"]["tests"]
+    ), measured["results"]["tests"]
     assert measured["seconds"] < 5 + 2 + 6, measured  # budget, one grace, start-up and pytest
 
 
@@ -1108,35 +1272,47 @@ _worker.model_request = lambda worker, request, blobs: (
         sandbox.close()
 
 
-KEPT_AFTER_RESTART = ["""
+KEPT_AFTER_RESTART = [
+    """
 def _double(x):
     return 2 * np.asarray(x, dtype=float)
 while True:  # stopped by the cell's time limit; _double exists already
     pass
-""", """
+""",
+    """
 def _half(x):
     return np.asarray(x, dtype=float) / 2
 1 / 0
-""", """
+""",
+    """
 import os
 lost_value = 5
 os._exit(0)
-""", """
+""",
+    """
 def scale(x, factor):
     return _half(_double(x)) * factor
-"""]
+""",
+]
 
 
-def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashed_one_lost(arena, monkeypatch):
+def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashed_one_lost(
+    arena, monkeypatch
+):
     monkeypatch.setenv(HIDDEN_ENV, arena.hidden)
-    results = grade_notebook(arena.notebook("kept", KEPT_AFTER_RESTART), "demo", solutions_root=arena.solutions)
+    results = grade_notebook(
+        arena.notebook("kept", KEPT_AFTER_RESTART), "demo", solutions_root=arena.solutions
+    )
     assert_schema_valid(results)
     scale_tests = [t for t in results.tests if t.function == "scale"]
     assert scale_tests and all(t.outcome == "passed" for t in scale_tests), [t.output for t in scale_tests]
     assert "- Code cell 2, starting " in results.output and "did not finish in time" in results.output
     assert re.search(r"- Code cell 3, starting .*, raised ZeroDivisionError", results.output), results.output
-    assert re.search(r"- Code cell 4, starting .* stopped the process.*\n.*without the names it defines "
-                     r"\(os, lost_value\)", results.output), results.output
+    assert re.search(
+        r"- Code cell 4, starting .* stopped the process.*\n.*without the names it defines "
+        r"\(os, lost_value\)",
+        results.output,
+    ), results.output
 
 
 # ---- round two: isolation, cleanup, batch, text ---------------------------------------------------------
@@ -1182,7 +1358,9 @@ def _strings(value) -> list[str]:
 
 def test_shared_memory_counts_against_the_memory_limit(attack):
     # One cell per kind (each has its own time limit); at most 640 MiB each way, over the limit.
-    results = attack("shared-memory", """
+    results = attack(
+        "shared-memory",
+        """
 import ctypes, mmap, os
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
@@ -1196,7 +1374,8 @@ for _ in range(10):
     ctypes.memset(ctypes.addressof(ctypes.c_char.from_buffer(view)), 1, CHUNK)
     held.append(view)
     got["mmap"] += 64
-""", """
+""",
+        """
 for _ in range(10):
     ident = libc.shmget(0, CHUNK, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
     if ident < 0:
@@ -1207,7 +1386,8 @@ for _ in range(10):
         break
     ctypes.memset(address, 1, CHUNK)
     got["shm"] += 64
-""", """
+""",
+        """
 block = b"x" * (4 << 20)
 for _ in range(10):
     try:
@@ -1218,16 +1398,21 @@ for _ in range(10):
         break
     held.append(fd)
     got["memfd"] += 64
-""", """
+""",
+        """
 raise RuntimeError(f"held {sum(got.values())} MiB of shared memory {got}")
-""")
+""",
+    )
     held = int(cell_message(results, r"held (\d+) MiB").group(1))
     assert held <= 512
 
 
 @needs_root
 def test_ipc_objects_and_files_in_shared_places_do_not_outlive_grading(arena, stub_score):
-    path = arena.notebook("leftovers", ["""
+    path = arena.notebook(
+        "leftovers",
+        [
+            """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 made = [f"uid={os.getuid()}"]
@@ -1242,7 +1427,9 @@ for folder in ("/tmp", "/var/tmp", "/dev/shm"):
     except OSError as exc:
         made.append(type(exc).__name__)
 raise RuntimeError(" ".join(made))
-"""])
+"""
+        ],
+    )
     data = grade_without_namespaces(arena, stub_score, path)
     uid = int(re.search(r"uid=(\d+)", data["output"]).group(1))
     try:
@@ -1270,7 +1457,10 @@ def test_a_full_disk_under_the_results_folder_still_ends_in_results_json(arena, 
         (disk / "drop").mkdir(mode=0o777)
         (disk / "drop").chmod(0o777)
         (disk / "results").mkdir()
-        path = arena.notebook("fill-disk", ["""
+        path = arena.notebook(
+            "fill-disk",
+            [
+                """
 import os
 block = b"x" * (1 << 20)
 written = 0
@@ -1282,12 +1472,30 @@ for n in range(64):  # at most 64 MB, and the disk holds 8
     except OSError:
         break
 raise RuntimeError(f"wrote {written} MB")
-""".replace("DROP", str(disk / "drop"))])
+""".replace("DROP", str(disk / "drop"))
+            ],
+        )
         out = disk / "results" / "results.json"
         env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
-        run = subprocess.run([*NO_NAMESPACES, sys.executable, "-m", "grader", "--solutions", str(arena.solutions),
-                              "grade", str(path), "--out", str(out)],
-                             env=env, capture_output=True, text=True, timeout=120, cwd=arena.base)
+        run = subprocess.run(
+            [
+                *NO_NAMESPACES,
+                sys.executable,
+                "-m",
+                "grader",
+                "--solutions",
+                str(arena.solutions),
+                "grade",
+                str(path),
+                "--out",
+                str(out),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=arena.base,
+        )
         assert run.returncode in (0, 1), run.stderr[-2000:]
         data = assert_schema_valid(json.loads(out.read_text()))
         assert re.search(r"wrote [1-7] MB", data["output"])  # the disk really was full
@@ -1307,7 +1515,10 @@ def test_a_results_folder_that_holds_the_graders_paths_is_hidden_all_the_same(ar
     (folder / "classmate" / "results.json").write_text('{"output": "CLASSMATE-RESULTS-55"}')
     for item in [folder, *folder.rglob("*")]:
         item.chmod(0o755 if item.is_dir() else 0o644)
-    path = arena.notebook("beside-lib", ["""
+    path = arena.notebook(
+        "beside-lib",
+        [
+            """
 import os
 seen = []
 for name in ("classmate/results.json", "lib/visible.txt"):
@@ -1321,12 +1532,34 @@ try:
 except OSError as exc:
     seen.append(type(exc).__name__)
 raise RuntimeError(" | ".join(seen))
-""".replace("FOLDER", repr(str(folder)))])
+""".replace("FOLDER", repr(str(folder)))
+        ],
+    )
     out = folder / "results.json"
     # A PYTHONPATH entry inside the results folder makes it one of the paths the worker needs.
-    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": os.pathsep.join([GRADER_HOME, str(folder / "lib")])}
-    run = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(arena.solutions), "grade", str(path),
-                          "--out", str(out)], env=env, capture_output=True, text=True, timeout=120, cwd=arena.base)
+    env = {
+        **os.environ,
+        HIDDEN_ENV: arena.hidden,
+        "PYTHONPATH": os.pathsep.join([GRADER_HOME, str(folder / "lib")]),
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "--solutions",
+            str(arena.solutions),
+            "grade",
+            str(path),
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=arena.base,
+    )
     assert run.returncode in (0, 1), run.stderr[-2000:]
     data = assert_schema_valid(json.loads(out.read_text()))
     assert "CLASSMATE-RESULTS-55" not in data["output"] and "classmate" not in data["output"]
@@ -1336,20 +1569,26 @@ raise RuntimeError(" | ".join(seen))
 
 
 def test_terminal_escapes_and_bidi_overrides_never_reach_results_or_the_terminal(attack):
-    lie = ("\\x1b]0;owned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2K\\r  PASS  1.1 relu  5/5"
-           "\\u202eScore: 20/20\\u2066\\x9b31m\\x00")
-    results = attack("escapes", f"""
+    lie = (
+        "\\x1b]0;owned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2K\\r  PASS  1.1 relu  5/5"
+        "\\u202eScore: 20/20\\u2066\\x9b31m\\x00"
+    )
+    results = attack(
+        "escapes",
+        f"""
 LIE = "{lie}"
 print(LIE)
 raise RuntimeError(LIE)
-""", """
+""",
+        """
 def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     print(LIE)
     raise ValueError(LIE)
 def scale(x, factor):
     raise type(LIE[:20], (Exception,), {})(LIE)
-""")
+""",
+    )
     stored = _strings(results.to_dict())
     assert any("owned" in text for text in stored)  # the text is there, its escapes are not
     assert not [text for text in stored if UNSAFE_TEXT.search(text)]
@@ -1370,7 +1609,9 @@ def test_student_code_cannot_reach_any_unix_socket(attack, arena):
         listeners.append(listener)
     os.chmod(path, 0o777)
     try:
-        results = attack("unix-sockets", """
+        results = attack(
+            "unix-sockets",
+            """
 import socket
 def _dial():
     got = []
@@ -1389,7 +1630,8 @@ def relu(z):
     z[...] = -7.0  # a changed input: no points for "leaves input alone"
     _dial()
     return z
-""".replace("PATH", repr(path)).replace("ABSTRACT", repr(abstract)))
+""".replace("PATH", repr(path)).replace("ABSTRACT", repr(abstract)),
+        )
         assert "connected" not in results.output
         assert "no-unix-sockets" in results.extra_data["protections"]
         for listener in listeners:
@@ -1411,7 +1653,11 @@ def test_an_ordinary_users_detached_processes_end_with_grading_without_namespace
         for item in [solutions, *solutions.rglob("*")]:
             item.chmod(0o755 if item.is_dir() else 0o644)
         pid_file = folder / "detached.pid"
-        notebook = shutil.copy(arena.notebook("nonroot-detach", ["""
+        notebook = shutil.copy(
+            arena.notebook(
+                "nonroot-detach",
+                [
+                    """
 import os, time
 if os.fork() == 0:
     os.setsid()
@@ -1425,18 +1671,44 @@ os.wait()
 deadline = time.monotonic() + 1.5
 while not os.path.exists(PID_FILE) and time.monotonic() < deadline:
     time.sleep(0.02)
-""".replace("PID_FILE", repr(str(pid_file)))]), folder / "nb.ipynb")
+""".replace("PID_FILE", repr(str(pid_file)))
+                ],
+            ),
+            folder / "nb.ipynb",
+        )
         out = folder / "results.json"
         run = subprocess.run(
-            [*NO_NAMESPACES, "runuser", "-u", "nobody", "--", sys.executable, "-m", "grader", "--solutions",
-             str(solutions), "grade", str(notebook), "--out", str(out)],
+            [
+                *NO_NAMESPACES,
+                "runuser",
+                "-u",
+                "nobody",
+                "--",
+                sys.executable,
+                "-m",
+                "grader",
+                "--solutions",
+                str(solutions),
+                "grade",
+                str(notebook),
+                "--out",
+                str(out),
+            ],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
-            capture_output=True, text=True, timeout=120, cwd=folder)
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=folder,
+        )
         assert run.returncode in (0, 1), run.stderr[-2000:]
         data = assert_schema_valid(json.loads(out.read_text()))
         assert "pid" not in data["extra_data"]["protections"]  # really without namespaces
         pid = int(pid_file.read_text())
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{pid}").exists() else "gone"
+        state = (
+            Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if Path(f"/proc/{pid}").exists()
+            else "gone"
+        )
         assert state in ("gone", "Z")
     finally:
         if pid is not None:
@@ -1448,7 +1720,10 @@ while not os.path.exists(PID_FILE) and time.monotonic() < deadline:
 
 
 def test_a_three_thousand_deep_tree_in_scratch_is_removed_and_the_grade_stands(arena, stub_score):
-    path = arena.notebook("deep-tree", ["""
+    path = arena.notebook(
+        "deep-tree",
+        [
+            """
 import os
 start = os.getcwd()
 for _ in range(3000):
@@ -1456,7 +1731,9 @@ for _ in range(3000):
     os.chdir("d")
 os.chdir(start)
 raise RuntimeError(f"scratch={start}")
-"""])
+"""
+        ],
+    )
     data = grade_without_namespaces(arena, stub_score, path)
     assert "internal problem" not in data["output"] and "cleanup_problems" not in data["extra_data"]
     scratch = re.search(r"scratch=(\S+)", data["output"]).group(1)
@@ -1467,7 +1744,10 @@ def test_batch_grading_without_namespaces_refuses_rather_than_expose_classmates(
     inputs = arena.base / "batch-input"
     inputs.mkdir()
     shutil.copy(arena.solutions / "demo" / "demo.ipynb", inputs / "alice.ipynb")
-    mallory = arena.notebook("mallory", ["""
+    mallory = arena.notebook(
+        "mallory",
+        [
+            """
 import json, os
 def _classmates():
     found = {}
@@ -1498,15 +1778,37 @@ def scale(x, factor):
     return _theirs["scale"](x, factor)
 def count(n):
     return _theirs["count"](n)
-"""])
+"""
+        ],
+    )
     shutil.copy(mallory, inputs / "mallory.ipynb")
     for item in [inputs, *inputs.iterdir()]:
         item.chmod(0o755 if item.is_dir() else 0o644)  # as an instructor's umask leaves them
     out = arena.base / "batch-output"
     env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
-    run = subprocess.run([*NO_NAMESPACES, sys.executable, "-m", "grader", "--solutions", str(arena.solutions),
-                          "grade-all", str(inputs), "--out", str(out), "--jobs", "1", "--assignment", "demo"],
-                         env=env, capture_output=True, text=True, timeout=300, cwd=arena.base)
+    run = subprocess.run(
+        [
+            *NO_NAMESPACES,
+            sys.executable,
+            "-m",
+            "grader",
+            "--solutions",
+            str(arena.solutions),
+            "grade-all",
+            str(inputs),
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+            "--assignment",
+            "demo",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=arena.base,
+    )
     try:
         if run.returncode == 2:
             assert "needs mount and PID namespaces" in run.stderr

@@ -26,9 +26,14 @@ def test_double_of_a_large_number(student):
 
 
 def _code(source: str, **metadata) -> dict:
-    return {"cell_type": "code", "id": f"c{abs(hash(source)) % 10**8}", "metadata": metadata,
-            "execution_count": 3, "outputs": [{"output_type": "stream", "name": "stdout", "text": "old output\n"}],
-            "source": source}
+    return {
+        "cell_type": "code",
+        "id": f"c{abs(hash(source)) % 10**8}",
+        "metadata": metadata,
+        "execution_count": 3,
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": "old output\n"}],
+        "source": source,
+    }
 
 
 def _markdown(source: str) -> dict:
@@ -41,7 +46,12 @@ def make_solution(root: Path, cells: list[dict], name: str = "tiny", tests: str 
     (folder / "tests").mkdir(parents=True)
     (folder / "assignment.toml").write_text(f'title = "Tiny"\nnotebook = "{name}.ipynb"\n')
     (folder / "tests" / "test_double.py").write_text(tests)
-    notebook = {"cells": cells, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (folder / f"{name}.ipynb").write_text(json.dumps(notebook))
     return root / "solutions"
 
@@ -79,7 +89,11 @@ def test_solution_blocks_become_not_implemented_at_their_indentation(tmp_path):
 
 
 def test_cells_tagged_solution_only_vanish_from_the_stub(tmp_path):
-    cells = [_code(DOUBLE), _code("print('instructor check', double(21))", tags=["solution_only"]), _markdown("# End")]
+    cells = [
+        _code(DOUBLE),
+        _code("print('instructor check', double(21))", tags=["solution_only"]),
+        _markdown("# End"),
+    ]
     stub = stub_of(tmp_path, cells)
     assert [c["cell_type"] for c in stub["cells"]] == ["code", "markdown"]
     assert "instructor check" not in json.dumps(stub)
@@ -116,11 +130,17 @@ def test_a_stub_built_from_an_old_notebook_without_cell_ids_says_it_has_ids(tmp_
     assert stub["cells"][0]["id"] == "cell-1" and stub["nbformat_minor"] == 5
 
 
-@pytest.mark.parametrize("source, problem", [
-    ("def double(x):\n    ### BEGIN SOLUTION\n    return x * 2\n", "never closed"),
-    ("def double(x):\n    return x * 2\n    ### END SOLUTION\n", "without"),
-    ("def f(x):\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n", "inside another"),
-])
+@pytest.mark.parametrize(
+    "source, problem",
+    [
+        ("def double(x):\n    ### BEGIN SOLUTION\n    return x * 2\n", "never closed"),
+        ("def double(x):\n    return x * 2\n    ### END SOLUTION\n", "without"),
+        (
+            "def f(x):\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n",
+            "inside another",
+        ),
+    ],
+)
 def test_unbalanced_solution_markers_are_refused(tmp_path, source, problem):
     with pytest.raises(BuildError, match=problem):
         stub_of(tmp_path, [_code(source)])
@@ -134,22 +154,29 @@ def test_a_mistyped_marker_is_refused_because_its_solution_would_ship(tmp_path, 
 
 
 def test_solution_code_repeated_outside_its_block_is_refused(tmp_path):
-    solution = ("def double(x):\n    ### BEGIN SOLUTION\n    doubled_value = x + x  # add x to itself\n"
-                "    return doubled_value\n    ### END SOLUTION\n")
+    solution = (
+        "def double(x):\n    ### BEGIN SOLUTION\n    doubled_value = x + x  # add x to itself\n"
+        "    return doubled_value\n    ### END SOLUTION\n"
+    )
     echo = "# a worked example\ndoubled_value = x + x  # add x to itself\n"
     with pytest.raises(BuildError, match="solution code"):
         stub_of(tmp_path, [_code(solution), _code(echo)])
 
 
-CONVOLVE = ("def smooth(x, kernel):\n    ### BEGIN SOLUTION\n"
-            "    return np.convolve(np.asarray(x, dtype=float), kernel[::-1], mode='valid')\n"
-            "    ### END SOLUTION\n")
+CONVOLVE = (
+    "def smooth(x, kernel):\n    ### BEGIN SOLUTION\n"
+    "    return np.convolve(np.asarray(x, dtype=float), kernel[::-1], mode='valid')\n"
+    "    ### END SOLUTION\n"
+)
 
 
-@pytest.mark.parametrize("echo", [
-    "y = np.convolve(np.asarray(signal, dtype=float), k[::-1], mode='valid')",  # other names
-    "print(np.convolve(np.asarray(x,dtype=float),kernel[::-1],mode = 'same'))",  # spacing and a literal
-])
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "y = np.convolve(np.asarray(signal, dtype=float), k[::-1], mode='valid')",  # other names
+        "print(np.convolve(np.asarray(x,dtype=float),kernel[::-1],mode = 'same'))",  # spacing and a literal
+    ],
+)
 def test_a_near_copy_of_a_solution_line_is_refused_like_an_exact_one(tmp_path, echo):
     with pytest.raises(BuildError, match="with other names or numbers"):
         stub_of(tmp_path, [_code(CONVOLVE), _code(f"# check\nsignal, k = [1.0, 2.0], np.ones(2)\n{echo}")])
@@ -176,9 +203,13 @@ def test_hidden_test_content_copied_into_the_notebook_is_refused(tmp_path):
 
 def test_public_test_examples_may_appear_in_the_notebook(tmp_path):
     solutions = make_solution(tmp_path, [_code(DOUBLE), _code("assert double(123456789) == 246913578\n")])
-    (solutions / "tiny" / "tests" / "test_double.py").rename(solutions / "tiny" / "tests" / "test_public_double.py")
+    (solutions / "tiny" / "tests" / "test_double.py").rename(
+        solutions / "tiny" / "tests" / "test_public_double.py"
+    )
     public = solutions / "tiny" / "tests" / "test_public_double.py"
-    public.write_text(public.read_text() + "\n\ndef test_example(student):\n    assert double(123456789) == 246913578\n")
+    public.write_text(
+        public.read_text() + "\n\ndef test_example(student):\n    assert double(123456789) == 246913578\n"
+    )
     stub = build_stub(load_assignment("tiny", solutions))
     assert "assert double(123456789) == 246913578" in stub["cells"][1]["source"]
 
@@ -193,8 +224,13 @@ def test_grader_build_reports_a_leak_and_writes_nothing(tmp_path, capsys):
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
 def test_grader_validate_proves_the_reference_scores_full_marks_and_the_stub_zero(name):
     # Its own process, as an instructor runs it: nothing graded earlier in this one can interfere.
-    run = subprocess.run([sys.executable, "-m", "grader", "validate", name], capture_output=True, text=True,
-                         timeout=300, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, "-m", "grader", "validate", name],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{name} reference:" in run.stdout and f"{name} stub: 0/" in run.stdout
     assert "WRONG" not in run.stdout

@@ -48,8 +48,12 @@ def assemble(root: Path) -> dict[str, Path]:
             files.setdefault(block.options["file"], []).append(block.code)
         elif "cell" in block.options:
             metadata = {"tags": block.options["tags"].split(",")} if "tags" in block.options else {}
-            cell = {"cell_type": "markdown" if block.language == "markdown" else "code", "id": f"cell-{len(cells)}",
-                    "metadata": metadata, "source": block.code.rstrip("\n")}
+            cell = {
+                "cell_type": "markdown" if block.language == "markdown" else "code",
+                "id": f"cell-{len(cells)}",
+                "metadata": metadata,
+                "source": block.code.rstrip("\n"),
+            }
             if cell["cell_type"] == "code":
                 cell.update(execution_count=None, outputs=[])
             cells.append(cell)
@@ -59,9 +63,15 @@ def assemble(root: Path) -> dict[str, Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n\n".join(p.rstrip("\n") for p in parts) + "\n", encoding="utf-8")
         written[name] = path
-    notebook = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
-                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
-    (root / "solutions" / "signals" / "signals.ipynb").write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    notebook = {
+        "cells": cells,
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    }
+    (root / "solutions" / "signals" / "signals.ipynb").write_text(
+        json.dumps(notebook, indent=1), encoding="utf-8"
+    )
     return written
 
 
@@ -71,13 +81,23 @@ def course(tmp_path_factory) -> tuple[Path, list[str]]:
     root = tmp_path_factory.mktemp("course")
     assemble(root)
     (root / "scripts").symlink_to(REPO / "scripts")  # `scripts/mutation-test` as in a checkout
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHON": sys.executable,
-           "GRADER_SOLUTIONS": str(root / "solutions")}
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHON": sys.executable,
+        "GRADER_SOLUTIONS": str(root / "solutions"),
+    }
     outputs = []
     for block in blocks():
         if block.language == "sh" and "run" in block.options:
-            done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=root, env=env,
-                                  capture_output=True, text=True, timeout=600)
+            done = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block.code],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert done.returncode == 0, f"{block.code}\n{done.stdout}\n{done.stderr}"
             outputs.append(done.stdout)
     return root, outputs
@@ -86,7 +106,8 @@ def course(tmp_path_factory) -> tuple[Path, list[str]]:
 def test_every_code_block_of_the_guide_is_a_file_a_cell_or_a_command_the_tests_run():
     kinds = [b for b in blocks() if b.language != "text"]
     assert kinds and all({"file", "cell", "run"} & set(b.options) for b in kinds), [
-        b.code[:60] for b in kinds if not {"file", "cell", "run"} & set(b.options)]
+        b.code[:60] for b in kinds if not {"file", "cell", "run"} & set(b.options)
+    ]
 
 
 def test_the_guides_assignment_validates_the_reference_at_full_marks_and_the_stub_at_zero(course):
@@ -138,14 +159,27 @@ def test_the_guide_lists_every_assignment_toml_key_with_its_default():
         for item in dataclasses.fields(cls):
             default = item.default
             shown = f'"{default}"' if isinstance(default, str) else str(default).lower()
-            assert f"| `[{section}] {item.name}` | `{shown}` |" in text or \
-                f"| `[{section}] {item.name}` | {shown} |" in text, (section, item.name, shown)
+            assert (
+                f"| `[{section}] {item.name}` | `{shown}` |" in text
+                or f"| `[{section}] {item.name}` | {shown} |" in text
+            ), (section, item.name, shown)
 
 
 def test_the_guide_names_every_part_of_the_test_api():
     text = GUIDE.read_text(encoding="utf-8")
     missing = [name for name in grader.testing.__all__ if name not in text]
     assert not missing
-    for check in ("to_equal", "to_be_a_number", "to_be_finite", "to_leave_inputs_unchanged",
-                  "to_raise_no_warnings", "to_raise", "rtol", "atol", "likely", "shape_hint", "helpers"):
+    for check in (
+        "to_equal",
+        "to_be_a_number",
+        "to_be_finite",
+        "to_leave_inputs_unchanged",
+        "to_raise_no_warnings",
+        "to_raise",
+        "rtol",
+        "atol",
+        "likely",
+        "shape_hint",
+        "helpers",
+    ):
         assert f"`.{check}" in text or f"`{check}`" in text, check

@@ -70,7 +70,7 @@ def folder_batch(tmp_path_factory):
 
 
 def test_every_notebook_in_a_folder_gets_its_own_results_file(folder_batch):
-    inputs, out, summary = folder_batch
+    _inputs, out, summary = folder_batch
     assert summary.submissions == summary.graded == 4 and summary.skipped == 0
     assert summary.scores["alice"] == 20
     assert 0 < summary.scores["bob"] < 20
@@ -105,17 +105,22 @@ def test_batch_results_are_identical_to_grading_one_notebook_alone(folder_batch,
     inputs, out, _ = folder_batch
     for name in ("alice", "bob", "carol"):
         single = tmp_path / f"{name}.json"
-        assert cli.main(["grade", str(inputs / f"{name}.ipynb"), "--assignment", "nn_basics",
-                         "--out", str(single)]) in (0, 1)
+        assert cli.main(
+            ["grade", str(inputs / f"{name}.ipynb"), "--assignment", "nn_basics", "--out", str(single)]
+        ) in (0, 1)
         assert without_time(single) == without_time(out / name / "results.json")
 
 
 def test_grading_the_same_batch_again_gives_identical_results(folder_batch, tmp_path):
     inputs, out, _ = folder_batch
-    again = grade_all(inputs, tmp_path / "again", jobs=2, assignment="nn_basics", progress=False, report=False)
+    again = grade_all(
+        inputs, tmp_path / "again", jobs=2, assignment="nn_basics", progress=False, report=False
+    )
     assert again.graded == 4
     for name in ("alice", "bob", "carol", "dave"):
-        assert without_time(tmp_path / "again" / name / "results.json") == without_time(out / name / "results.json")
+        assert without_time(tmp_path / "again" / name / "results.json") == without_time(
+            out / name / "results.json"
+        )
 
 
 def test_the_report_is_one_self_contained_html_file(folder_batch):
@@ -125,8 +130,14 @@ def test_the_report_is_one_self_contained_html_file(folder_batch):
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
     assert not re.search(r"https?://", page)
     assert page.count('<img alt="') >= 3 and page.count('src="data:image/png;base64,') >= 3
-    for heading in ("Scores", "Pass rate per test", "Pass rate per function", "Most common diagnostics",
-                    "Submissions whose cells failed to run", "Slowest submissions"):
+    for heading in (
+        "Scores",
+        "Pass rate per test",
+        "Pass rate per function",
+        "Most common diagnostics",
+        "Submissions whose cells failed to run",
+        "Slowest submissions",
+    ):
         assert f"<h2>{heading}</h2>" in page
     assert "relu changed its input" in page or "relu" in page
     assert "dave" in page  # it could not be graded
@@ -173,11 +184,15 @@ def make_export(root: Path) -> Path:
 
 def test_a_gradescope_export_folder_is_graded_with_the_students_names(tmp_path):
     export = make_export(tmp_path)
-    summary = grade_all(tmp_path, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False)
+    summary = grade_all(
+        tmp_path, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False
+    )
     assert summary.submissions == 3
     rows = {r["submission"]: r for r in read_csv(tmp_path / "out" / "grades.csv")}
     assert rows["submission_1001"]["names"] == "Ada Lovelace"
-    assert rows["submission_1001"]["emails"] == "ada@example.edu" and rows["submission_1001"]["sids"] == "0042"
+    assert (
+        rows["submission_1001"]["emails"] == "ada@example.edu" and rows["submission_1001"]["sids"] == "0042"
+    )
     assert rows["submission_1002"]["names"] == "Clara Schumann; Fanny Hensel"
     assert rows["submission_1001"]["total"] == "20"
     assert rows["submission_1003"]["total"] == "0" and rows["submission_1003"]["names"] == ""
@@ -197,7 +212,9 @@ def test_a_gradescope_export_zip_is_graded_like_its_folder(tmp_path):
             if path.is_file():
                 zf.write(path, path.relative_to(export.parent).as_posix())
         zf.writestr("../outside.txt", "never extracted")
-    summary = grade_all(archive, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False)
+    summary = grade_all(
+        archive, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False
+    )
     assert summary.submissions == 3 and not (tmp_path / "outside.txt").exists()
     rows = {r["submission"]: r for r in read_csv(tmp_path / "out" / "grades.csv")}
     assert rows["submission_1002"]["emails"] == "clara@example.edu; fanny@example.edu"
@@ -216,8 +233,13 @@ def test_export_metadata_is_read_without_pyyaml_too(monkeypatch):
     monkeypatch.setattr(batch, "_yaml_loader", no_yaml)
     without = parse_metadata(EXPORT_METADATA)
     for data in (with_yaml, without):
-        assert data["submission_1001"]["submitters"] == [{"name": "Ada Lovelace", "sid": "0042", "email": "ada@example.edu"}]
-        assert [p["name"] for p in data["submission_1002"]["submitters"]] == ["Clara Schumann", "Fanny Hensel"]
+        assert data["submission_1001"]["submitters"] == [
+            {"name": "Ada Lovelace", "sid": "0042", "email": "ada@example.edu"}
+        ]
+        assert [p["name"] for p in data["submission_1002"]["submitters"]] == [
+            "Clara Schumann",
+            "Fanny Hensel",
+        ]
 
 
 def test_a_grading_process_that_dies_costs_only_its_own_submission(tmp_path, monkeypatch):
@@ -226,16 +248,25 @@ def test_a_grading_process_that_dies_costs_only_its_own_submission(tmp_path, mon
     for name in ("a", "b", "c", "d"):
         shutil.copyfile(REFERENCE, inputs / f"{name}.ipynb")
     monkeypatch.setenv("GRADER_BATCH_FAULT", "child-dies:b")
-    summary = grade_all(inputs, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False)
+    summary = grade_all(
+        inputs, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False
+    )
     assert summary.internal_errors == 1
     assert summary.scores == {"a": 20, "b": 0, "c": 20, "d": 20}
     died = json.loads((tmp_path / "out" / "b" / "results.json").read_text())
-    assert "internal problem" in died["output"] and "exited with code 9" in died["extra_data"]["internal_error"]
+    assert (
+        "internal problem" in died["output"] and "exited with code 9" in died["extra_data"]["internal_error"]
+    )
 
     monkeypatch.setenv("GRADER_BATCH_FAULT", "server-dies:c")
-    summary = grade_all(inputs, tmp_path / "out2", jobs=2, assignment="nn_basics", progress=False, report=False)
+    summary = grade_all(
+        inputs, tmp_path / "out2", jobs=2, assignment="nn_basics", progress=False, report=False
+    )
     assert summary.scores == {"a": 20, "b": 20, "c": 0, "d": 20}
-    assert "server stopped" in json.loads((tmp_path / "out2" / "c" / "results.json").read_text())["extra_data"]["internal_error"]
+    assert (
+        "server stopped"
+        in json.loads((tmp_path / "out2" / "c" / "results.json").read_text())["extra_data"]["internal_error"]
+    )
 
 
 def test_submission_ids_are_safe_folder_names_and_stay_unique(tmp_path):
@@ -250,11 +281,39 @@ def test_grader_grade_all_on_the_command_line_prints_where_the_grades_are(tmp_pa
     inputs = tmp_path / "in"
     inputs.mkdir()
     shutil.copyfile(REFERENCE, inputs / "solo.ipynb")
-    assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1", "--assignment", "nn_basics"]) == 0
+    assert (
+        cli.main(
+            [
+                "grade-all",
+                str(inputs),
+                "--out",
+                str(tmp_path / "out"),
+                "--jobs",
+                "1",
+                "--assignment",
+                "nn_basics",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "1 submissions: 1 graded" in out and str(tmp_path / "out" / "grades.csv") in out
     assert read_csv(tmp_path / "out" / "grades.csv")[0]["total"] == "20"
-    assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1", "--assignment", "nn_basics"]) == 0
+    assert (
+        cli.main(
+            [
+                "grade-all",
+                str(inputs),
+                "--out",
+                str(tmp_path / "out"),
+                "--jobs",
+                "1",
+                "--assignment",
+                "nn_basics",
+            ]
+        )
+        == 0
+    )
     assert "1 already graded" in capsys.readouterr().out
 
 
@@ -270,13 +329,15 @@ def test_single_grading_through_the_api_matches_the_batch_for_an_export_notebook
 
 
 # ---- round two: export root, metadata aliases, spreadsheet cells, output permissions ----------------
-LAUGHS = "\n".join([
-    "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]",
-    *(f"lol{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)),
-    "submission_1:",
-    "  :submitters: *a8",
-    "",
-])
+LAUGHS = "\n".join(
+    [
+        "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]",
+        *(f"lol{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)),
+        "submission_1:",
+        "  :submitters: *a8",
+        "",
+    ]
+)
 
 
 def _bounded(function, seconds: float = 30.0, memory: int = 512 << 20):
@@ -330,7 +391,8 @@ def test_an_export_zipped_with_its_top_folder_is_still_an_export(tmp_path):
     export = tmp_path / "wrapped"
     (export / "assignment_export" / "submission_1").mkdir(parents=True)
     (export / "assignment_export" / "submission_metadata.yml").write_text(
-        "submission_1:\n  :submitters:\n  - :name: Ada\n")
+        "submission_1:\n  :submitters:\n  - :name: Ada\n"
+    )
     assert [(s.id, s.submitters[0].name) for s in discover(export)] == [("submission_1", "Ada")]
 
 
@@ -344,12 +406,14 @@ def test_metadata_aliases_are_refused_instead_of_expanding_to_gigabytes():
 def test_names_and_emails_that_look_like_formulas_are_written_as_text(tmp_path):
     from grader.batch import Record, Submitter, write_grades_csv
 
-    people = (Submitter('=HYPERLINK("http://evil.example","x")', "+1@example.edu", "-2+3"),
-              Submitter("@SUM(A1)", "\t=1", "0042"))
+    people = (
+        Submitter('=HYPERLINK("http://evil.example","x")', "+1@example.edu", "-2+3"),
+        Submitter("@SUM(A1)", "\t=1", "0042"),
+    )
     write_grades_csv(tmp_path / "grades.csv", [Record("@id", people, {"score": -1, "tests": []})])
     row = read_csv(tmp_path / "grades.csv")[0]
     assert row["submission"] == "'@id"
-    assert row["names"] == "'=HYPERLINK(\"http://evil.example\",\"x\"); @SUM(A1)"
+    assert row["names"] == '\'=HYPERLINK("http://evil.example","x"); @SUM(A1)'
     assert row["emails"] == "'+1@example.edu; \t=1" and row["sids"] == "'-2+3; 0042"
     assert row["total"] == "-1"  # numbers stay numbers
     for text in (row["submission"], row["names"], row["emails"], row["sids"]):

@@ -7,16 +7,23 @@ import subprocess
 import sys
 
 from conftest import CORE, DEMO_OK, assert_schema_valid
+
 from nbtools import write_notebook
 
 
 def run_grader(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", "--solutions", str(CORE), *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "--solutions", str(CORE), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_grade_prints_a_summary_writes_results_and_exits_zero_whatever_the_score(tmp_path):
-    path = write_notebook(tmp_path / "n.ipynb", ["import numpy as np", "def relu(z):\n    return z"], assignment="demo")
+    path = write_notebook(
+        tmp_path / "n.ipynb", ["import numpy as np", "def relu(z):\n    return z"], assignment="demo"
+    )
     out = tmp_path / "out" / "results.json"
     done = run_grader("grade", str(path), "--out", str(out))
     assert done.returncode == 0
@@ -62,10 +69,15 @@ def test_grade_prints_every_line_of_a_failing_tests_message_wrapped_never_cut(tm
     (solutions / "wordy" / "assignment.toml").write_text('title = "Wordy"\n')
     (solutions / "wordy" / "tests" / "test_wordy.py").write_text(
         "from grader.testing import fail\n\n\ndef test_long(student):\n"
-        f'    """f: a long message"""\n    fail("\\n".join(["line %d" % i for i in range(12)]) + "\\n{long_message}")\n')
+        f'    """f: a long message"""\n    fail("\\n".join(["line %d" % i for i in range(12)]) + "\\n{long_message}")\n'
+    )
     path = write_notebook(tmp_path / "n.ipynb", ["x = 1"], assignment="wordy")
-    done = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(solutions), "grade", str(path)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "--solutions", str(solutions), "grade", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "line 11" in done.stdout and "END" in done.stdout and "..." not in done.stdout
     assert max(len(line) for line in done.stdout.splitlines()) <= 100
 
@@ -93,9 +105,15 @@ def test_validate_counts_tests_that_errored_and_prints_each_traceback_once(tmp_p
     (solutions / "tiny" / "tests" / "test_tiny.py").write_text(BROKEN_TEST)
     write_notebook(solutions / "tiny" / "tiny.ipynb", ["def double(x):\n    return 2 * x"])
     (tmp_path / "assignments" / "tiny").mkdir(parents=True)
-    write_notebook(tmp_path / "assignments" / "tiny" / "tiny.ipynb", ["def double(x):\n    raise NotImplementedError"])
-    done = subprocess.run([sys.executable, "-m", "grader", "--solutions", str(solutions), "validate"],
-                          capture_output=True, text=True, timeout=120)
+    write_notebook(
+        tmp_path / "assignments" / "tiny" / "tiny.ipynb", ["def double(x):\n    raise NotImplementedError"]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "--solutions", str(solutions), "validate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert "tiny reference: 1/2, 1 test errored WRONG" in done.stdout
     assert "tiny stub: 0/2, 1 test errored WRONG" in done.stdout

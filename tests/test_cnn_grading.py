@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_schema_valid, by_function
+
 from grader.api import grade_notebook
 from grader.results import GradingResults
 from nbtools import ASSIGNMENTS, SOLUTIONS
@@ -83,7 +83,9 @@ def with_bug(reference: dict, function: str, old: str, new: str) -> dict:
     cells = [c for c in notebook["cells"] if c["cell_type"] == "code" and header in "".join(c["source"])]
     assert len(cells) == 1, f"{function} is defined in {len(cells)} cells"
     source = "".join(cells[0]["source"])
-    assert source.count(old) == 1, f"the code to replace occurs {source.count(old)} times in {function}'s cell"
+    assert source.count(old) == 1, (
+        f"the code to replace occurs {source.count(old)} times in {function}'s cell"
+    )
     cells[0]["source"] = source.replace(old, new)
     return notebook
 
@@ -147,8 +149,16 @@ def test_the_reference_notebook_gets_full_marks_on_every_test(reference):
 
 
 def test_every_test_names_its_function_and_is_numbered_in_notebook_order(reference):
-    order = ["conv_output_size", "conv2d", "conv2d_layer", "max_pool2d", "conv2d_params", "linear_params",
-             "CNN", "count_parameters"]
+    order = [
+        "conv_output_size",
+        "conv2d",
+        "conv2d_layer",
+        "max_pool2d",
+        "conv2d_params",
+        "linear_params",
+        "CNN",
+        "count_parameters",
+    ]
     for test in reference.tests:
         assert test.function in order, test.name
         assert test.number.split(".")[0] == str(order.index(test.function) + 1), test.name
@@ -157,8 +167,24 @@ def test_every_test_names_its_function_and_is_numbered_in_notebook_order(referen
 
 def test_the_worked_examples_and_one_test_per_common_mistake_are_visible(reference):
     visible = {t.number for t in reference.tests if t.visibility == "visible"}
-    assert visible == {"1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.6", "2.8", "3.1", "3.5", "4.1", "4.2", "5.1",
-                       "6.1", "7.6", "8.3"}
+    assert visible == {
+        "1.1",
+        "1.2",
+        "2.1",
+        "2.2",
+        "2.3",
+        "2.4",
+        "2.6",
+        "2.8",
+        "3.1",
+        "3.5",
+        "4.1",
+        "4.2",
+        "5.1",
+        "6.1",
+        "7.6",
+        "8.3",
+    }
     assert sum(t.max_score for t in reference.tests if t.visibility == "visible") == 11
 
 
@@ -170,10 +196,14 @@ def test_the_stub_scores_zero_and_every_test_says_what_is_not_implemented(stub):
 
 
 def test_grading_never_imports_torch_in_the_grading_process():
-    script = ("import sys; from grader.api import grade_notebook; "
-              f"results = grade_notebook({str(REFERENCE)!r}, 'cnn'); "
-              "print(results.score, 'torch' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    script = (
+        "import sys; from grader.api import grade_notebook; "
+        f"results = grade_notebook({str(REFERENCE)!r}, 'cnn'); "
+        "print(results.score, 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     assert done.stdout.split() == ["26.5", "False"], done.stderr[-2000:]
 
 
@@ -181,21 +211,25 @@ def test_grading_never_imports_torch_in_the_grading_process():
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_each_one_bug_notebook_is_the_reference_with_that_bug(name):
     path = FIXTURES / f"{name}.ipynb"
-    assert path.read_text(encoding="utf-8") == expected_fixture(name), \
+    assert path.read_text(encoding="utf-8") == expected_fixture(name), (
         f"{path} is out of date: run python tests/test_cnn_grading.py"
+    )
 
 
-@pytest.mark.parametrize("name, mistake", [
-    ("flipped_kernel", "the kernel is flipped on both axes"),
-    ("round_not_floor", "rounded; round down instead (floor"),
-    ("height_for_width", "the columns are padded as if the kernel were KH wide"),
-    ("stride_rows_only", "the stride is applied to the rows but not to the columns"),
-    ("pool_keeps_incomplete", "incomplete windows at the bottom or right edge are kept (ceil mode)"),
-    ("pool_averages", "the windows are averaged"),
-    ("conv_params_no_bias", "the bias is missing: each of the out_channels kernels has one bias"),
-    ("cnn_wrong_flatten", "fc = nn.Linear(128 * 4 * 4, n_classes) takes 2048 features"),
-    ("count_frozen_too", "frozen parameters (requires_grad is False) are counted"),
-])
+@pytest.mark.parametrize(
+    "name, mistake",
+    [
+        ("flipped_kernel", "the kernel is flipped on both axes"),
+        ("round_not_floor", "rounded; round down instead (floor"),
+        ("height_for_width", "the columns are padded as if the kernel were KH wide"),
+        ("stride_rows_only", "the stride is applied to the rows but not to the columns"),
+        ("pool_keeps_incomplete", "incomplete windows at the bottom or right edge are kept (ceil mode)"),
+        ("pool_averages", "the windows are averaged"),
+        ("conv_params_no_bias", "the bias is missing: each of the out_channels kernels has one bias"),
+        ("cnn_wrong_flatten", "fc = nn.Linear(128 * 4 * 4, n_classes) takes 2048 features"),
+        ("count_frozen_too", "frozen parameters (requires_grad is False) are counted"),
+    ],
+)
 def test_a_single_bug_loses_points_only_in_its_function_with_a_message_naming_it(bugged, name, mistake):
     function = BUGS[name][0]
     results = bugged(name)
@@ -206,15 +240,19 @@ def test_a_single_bug_loses_points_only_in_its_function_with_a_message_naming_it
 
 def test_a_wrong_output_size_states_the_formula_with_the_numbers(bugged):
     text = messages(bugged("stride_rows_only"), "conv2d")
-    assert "columns: floor((W + P − KW) / s) + 1 = floor((9 + 0 − 3) / 2) + 1 = 4, with P = 0 ('valid')" in text
+    assert (
+        "columns: floor((W + P − KW) / s) + 1 = floor((9 + 0 − 3) / 2) + 1 = 4, with P = 0 ('valid')" in text
+    )
 
 
 def test_the_wrong_flatten_size_is_explained_with_the_layer_at_fault(bugged):
     results = bugged("cnn_wrong_flatten")
     output_shape = next(t for t in results.tests if t.number == "7.3")
     assert "fc = nn.Linear(128 * 4 * 4, n_classes) takes 2048 features" in output_shape.output
-    assert "fc (Linear) has weight (11, 8192), bias (11,); expected weight (11, 2048), bias (11,)" \
+    assert (
+        "fc (Linear) has weight (11, 8192), bias (11,); expected weight (11, 2048), bias (11,)"
         in messages(results, "CNN")
+    )
 
 
 if __name__ == "__main__":
@@ -224,12 +262,19 @@ if __name__ == "__main__":
 
 def test_the_gradescope_entry_grades_the_reference_in_full_and_the_stub_at_zero(tmp_path):
     """The same through `grader gradescope --root`, as run_autograder calls it."""
-    for notebook, expected in ((SOLUTIONS / "cnn" / "cnn.ipynb", 26.5), (ASSIGNMENTS / "cnn" / "cnn.ipynb", 0)):
+    for notebook, expected in (
+        (SOLUTIONS / "cnn" / "cnn.ipynb", 26.5),
+        (ASSIGNMENTS / "cnn" / "cnn.ipynb", 0),
+    ):
         root = tmp_path / notebook.parent.parent.name
         (root / "submission").mkdir(parents=True)
         (root / "submission" / "homework.ipynb").write_bytes(notebook.read_bytes())
-        done = subprocess.run([sys.executable, "-m", "grader", "gradescope", "--root", str(root),
-                               "--assignment", "cnn"], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "grader", "gradescope", "--root", str(root), "--assignment", "cnn"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0
         data = assert_schema_valid(json.loads((root / "results" / "results.json").read_text()))
         assert data["score"] == expected and len(data["tests"]) == 44

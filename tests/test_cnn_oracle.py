@@ -5,8 +5,8 @@ Only this file imports torch: the grading process never does.
 
 from __future__ import annotations
 
-import importlib.util
 import copy
+import importlib.util
 import itertools
 import warnings
 
@@ -38,7 +38,9 @@ def torch_conv(x, weight, bias, padding, stride):
         padding = 0
     with warnings.catch_warnings():
         # torch notes that 'same' with an even kernel pads a copy of the input: expected here.
-        warnings.filterwarnings("ignore", message="Using padding='same' with even kernel", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="Using padding='same' with even kernel", category=UserWarning
+        )
         return F.conv2d(x, weight, bias, stride=stride, padding=padding).numpy()
 
 
@@ -76,8 +78,10 @@ def test_the_oracle_conv2d_is_the_single_channel_layer_and_its_size_formula_hold
     want = torch_conv(x[None, None], k[None, None], None, padding, stride)[0, 0]
     got = oracle.conv2d(x, k, padding, stride)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
-    assert got.shape == (oracle.conv_output_size(h, kernel[0], padding, stride),
-                         oracle.conv_output_size(w, kernel[1], padding, stride))
+    assert got.shape == (
+        oracle.conv_output_size(h, kernel[0], padding, stride),
+        oracle.conv_output_size(w, kernel[1], padding, stride),
+    )
 
 
 def test_same_padding_keeps_the_size_at_stride_one_and_splits_the_smaller_half_first():
@@ -95,7 +99,9 @@ def test_the_flipped_kernel_variant_is_torch_conv_transpose_free_true_convolutio
     assert not np.allclose(oracle.true_convolution(x, k), oracle.conv2d(x, k))
 
 
-@pytest.mark.parametrize("kernel_size, stride", [(2, None), (3, None), (2, 1), (3, 2), (2, 3), (4, 3), (1, None)])
+@pytest.mark.parametrize(
+    "kernel_size, stride", [(2, None), (3, None), (2, 1), (3, 2), (2, 3), (4, 3), (1, None)]
+)
 @pytest.mark.parametrize("shape", [(7, 9), (3, 8, 5), (2, 3, 6, 11), (9, 9)])
 def test_the_oracle_max_pool_equals_torch_in_floor_and_ceil_mode(kernel_size, stride, shape):
     rng = seeded(3000 + 97 * kernel_size + 13 * (stride or 0) + int(np.prod(shape)))
@@ -106,20 +112,25 @@ def test_the_oracle_max_pool_equals_torch_in_floor_and_ceil_mode(kernel_size, st
         got = oracle.max_pool2d(x, kernel_size, stride, ceil=ceil)
         np.testing.assert_array_equal(got, want if x.ndim > 2 else want[0])
     want_avg = F.avg_pool2d(t, kernel_size, stride).numpy()
-    np.testing.assert_allclose(oracle.avg_pool2d(x, kernel_size, stride), want_avg if x.ndim > 2 else want_avg[0])
+    np.testing.assert_allclose(
+        oracle.avg_pool2d(x, kernel_size, stride), want_avg if x.ndim > 2 else want_avg[0]
+    )
 
 
 def test_the_slides_worked_examples_hold():
     x, k = oracle.diagonal_pattern(4), oracle.diagonal_pattern(3)
     assert x[0].tolist() == [1, -1, -1, -1]
     np.testing.assert_array_equal(oracle.conv2d(x, k), [[9, -1], [-1, 9]])
-    np.testing.assert_array_equal(oracle.conv2d(x, k, "same"),
-                                  [[4, -2, 0, 2], [-2, 9, -1, 0], [0, -1, 9, -2], [2, 0, -2, 4]])
+    np.testing.assert_array_equal(
+        oracle.conv2d(x, k, "same"), [[4, -2, 0, 2], [-2, 9, -1, 0], [0, -1, 9, -2], [2, 0, -2, 4]]
+    )
     np.testing.assert_array_equal(oracle.conv2d(x, k, "same", 2), [[4, 0], [0, 9]])
     np.testing.assert_array_equal(oracle.conv2d(x, k, "same", 3), [[4, 2], [2, 4]])
     for padding, stride in [("same", 1), ("same", 2), ("same", 3), ("valid", 1)]:
-        np.testing.assert_array_equal(oracle.conv2d(x, k, padding, stride),
-                                      torch_conv(x[None, None], k[None, None], None, padding, stride)[0, 0])
+        np.testing.assert_array_equal(
+            oracle.conv2d(x, k, padding, stride),
+            torch_conv(x[None, None], k[None, None], None, padding, stride)[0, 0],
+        )
 
 
 def test_the_cnn_parameter_counts_match_the_slides():
@@ -159,11 +170,14 @@ def test_the_oracle_cnn_forward_pass_equals_torch_with_the_same_float32_weights(
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("layers", [
-    [["Conv2d", 1, 8, 3, {"bias": False, "frozen": True}], ["Linear", 10, 4]],
-    [["Conv2d", 3, 5, 2], ["ReLU"], ["MaxPool2d", 2], ["Flatten"], ["Linear", 20, 7, {"bias": False}]],
-    [["Conv2d", 2, 4, 3, {"frozen": True}], ["Conv2d", 4, 6, 1, {"bias": False}]],
-])
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [["Conv2d", 1, 8, 3, {"bias": False, "frozen": True}], ["Linear", 10, 4]],
+        [["Conv2d", 3, 5, 2], ["ReLU"], ["MaxPool2d", 2], ["Flatten"], ["Linear", 20, 7, {"bias": False}]],
+        [["Conv2d", 2, 4, 3, {"frozen": True}], ["Conv2d", 4, 6, 1, {"bias": False}]],
+    ],
+)
 def test_the_oracle_counts_the_trainable_parameters_of_build_model_specs(layers):
     from grader.sandbox.models import _build
 

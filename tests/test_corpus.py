@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import by_function, grade_valid
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -31,13 +30,21 @@ def explain(key: str, entry: dict, results, lost: dict) -> str:
         + f" because {entry['why']}",
         f"score {results.score:g} of {results.max_score:g}",
         "points lost per function: "
-        + (", ".join(f"{name}={value:g}" for name, value in sorted(lost.items(), key=lambda kv: str(kv[0])) if value)
-           or "none"),
+        + (
+            ", ".join(
+                f"{name}={value:g}"
+                for name, value in sorted(lost.items(), key=lambda kv: str(kv[0]))
+                if value
+            )
+            or "none"
+        ),
     ]
     for test in results.tests:
         if test.score < test.max_score:
             output = " | ".join(line.strip() for line in test.output.strip().splitlines() if line.strip())
-            lines.append(f"- [{test.function}] {test.name} ({test.score:g}/{test.max_score:g}): {output[:400]}")
+            lines.append(
+                f"- [{test.function}] {test.name} ({test.score:g}/{test.max_score:g}): {output[:400]}"
+            )
     if results.output:
         lines.append("grader output: " + results.output.strip()[:1500])
     return "\n".join(lines)
@@ -46,7 +53,8 @@ def explain(key: str, entry: dict, results, lost: dict) -> str:
 def test_every_corpus_notebook_has_exactly_one_well_formed_manifest_entry():
     on_disk = {f"{path.parent.name}/{path.name}" for path in CORPUS.glob("*/*.ipynb")}
     assert on_disk == set(MANIFEST), (
-        f"not in the manifest: {sorted(on_disk - set(MANIFEST))}; no such file: {sorted(set(MANIFEST) - on_disk)}")
+        f"not in the manifest: {sorted(on_disk - set(MANIFEST))}; no such file: {sorted(set(MANIFEST) - on_disk)}"
+    )
     for key, entry in MANIFEST.items():
         assert entry["expect"] in EXPECTATIONS, key
         assert (entry["expect"] == "fails") == bool(entry.get("functions")), key

@@ -65,7 +65,9 @@ def autograder(tmp_path) -> Path:
     return root
 
 
-def submit_notebook(root: Path, name: str = "tiny.ipynb", code: str = BOTH, assignment: str | None = "tiny") -> Path:
+def submit_notebook(
+    root: Path, name: str = "tiny.ipynb", code: str = BOTH, assignment: str | None = "tiny"
+) -> Path:
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": "# Tiny"},
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": code},
@@ -185,7 +187,9 @@ def test_a_pdf_upload_is_named_in_the_message(autograder, solutions):
     assert data["score"] == 0 and "tiny.pdf (a PDF)" in data["output"] and ".ipynb" in data["output"]
 
 
-def test_of_two_notebooks_the_one_naming_the_assignment_is_graded_and_the_message_says_so(autograder, solutions):
+def test_of_two_notebooks_the_one_naming_the_assignment_is_graded_and_the_message_says_so(
+    autograder, solutions
+):
     submit_notebook(autograder, name="scratch.ipynb", code=ONLY_ADD, assignment=None)
     submit_notebook(autograder, name="final/homework.ipynb", code=BOTH)
     write_metadata(autograder, DUE)
@@ -198,7 +202,7 @@ def test_of_two_notebooks_the_one_naming_the_assignment_is_graded_and_the_messag
 
 def test_a_missing_metadata_file_grades_without_a_penalty_and_tells_the_instructor(autograder, solutions):
     submit_notebook(autograder)
-    results, data = grade(autograder, solutions, assignment="tiny")
+    _results, data = grade(autograder, solutions, assignment="tiny")
     assert data["score"] == 4 and penalty_lines(data) == []
     assert any("submission_metadata.json is missing" in n for n in data["extra_data"]["instructor_notes"])
     assert "submission_metadata" not in data["output"]
@@ -229,7 +233,9 @@ def test_an_unreadable_notebook_scores_zero_says_why_and_still_writes_results(au
     assert len(data["tests"]) == 2
 
 
-def test_with_several_assignments_installed_the_notebooks_metadata_never_picks_the_one_graded(autograder, tmp_path):
+def test_with_several_assignments_installed_the_notebooks_metadata_never_picks_the_one_graded(
+    autograder, tmp_path
+):
     # A finished notebook of one assignment submitted to another must not be scored as its own.
     solutions = tmp_path / "several"
     make_assignment(solutions, "tiny")
@@ -280,7 +286,9 @@ def test_a_notebook_from_another_assignment_is_graded_against_this_one_with_a_wa
     assert data["score"] == 4 and "your notebook says it is for 'last_week'" in data["output"]
 
 
-def test_an_internal_error_still_writes_a_zero_result_in_plain_words(autograder, solutions, monkeypatch, capsys):
+def test_an_internal_error_still_writes_a_zero_result_in_plain_words(
+    autograder, solutions, monkeypatch, capsys
+):
     submit_notebook(autograder)
     write_metadata(autograder, DUE)
 
@@ -288,7 +296,7 @@ def test_an_internal_error_still_writes_a_zero_result_in_plain_words(autograder,
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(gradescope.late, "assess", explode)
-    results, data = grade(autograder, solutions, assignment="tiny")
+    _results, data = grade(autograder, solutions, assignment="tiny")
     assert data["score"] == 0 and "internal problem" in data["output"]
     assert "disk on fire" not in data["output"]
     assert "disk on fire" in capsys.readouterr().out  # stdout is shown to instructors only
@@ -338,10 +346,12 @@ def test_student_code_cannot_read_the_submission_metadata(solutions, monkeypatch
         write_metadata(root, DUE)
         meta = root / "submission_metadata.json"
         os.chmod(meta, 0o644)
-        snooping = BOTH.replace("    return a + b", f"    try:\n        return open({str(meta)!r}).read()\n"
-                                                   "    except OSError:\n        return a + b")
+        snooping = BOTH.replace(
+            "    return a + b",
+            f"    try:\n        return open({str(meta)!r}).read()\n    except OSError:\n        return a + b",
+        )
         submit_notebook(root, code=snooping)
-        results, data = grade(root, solutions)
+        _results, data = grade(root, solutions)
         assert data["score"] == 4
         assert "student@example.com" not in json.dumps(data)
         assert os.stat(meta).st_mode & 0o777 == 0o600
@@ -349,13 +359,17 @@ def test_student_code_cannot_read_the_submission_metadata(solutions, monkeypatch
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_with_the_expected_name(autograder):
+def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_with_the_expected_name(
+    autograder,
+):
     from nbtools import ASSIGNMENTS, SOLUTIONS
 
     stub = autograder / "submission" / "nn_basics.ipynb"
     shutil.copyfile(ASSIGNMENTS / "nn_basics" / "nn_basics.ipynb", stub)
     os.utime(stub, (1_000_000_000, 1_000_000_000))
-    shutil.copyfile(SOLUTIONS / "nn_basics" / "nn_basics.ipynb", autograder / "submission" / "nn_basics_final.ipynb")
+    shutil.copyfile(
+        SOLUTIONS / "nn_basics" / "nn_basics.ipynb", autograder / "submission" / "nn_basics_final.ipynb"
+    )
     write_metadata(autograder, DUE)
     results, data = grade(autograder, SOLUTIONS, assignment="nn_basics")
     assert results.extra_data["graded_file"] == "nn_basics_final.ipynb"

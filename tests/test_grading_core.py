@@ -26,8 +26,12 @@ def test_a_not_implemented_stub_says_so(grade_demo):
 
 
 def test_a_missing_function_is_named_in_the_feedback(grade_demo):
-    results = grade_demo("def skale(x, factor):\n    return x * factor", "def relu(z):\n    return np.maximum(z, 0.0)",
-                         "def count(n):\n    return n", keep_defaults=False)
+    results = grade_demo(
+        "def skale(x, factor):\n    return x * factor",
+        "def relu(z):\n    return np.maximum(z, 0.0)",
+        "def count(n):\n    return n",
+        keep_defaults=False,
+    )
     scale_test = [t for t in results.tests if t.function == "scale"][0]
     assert "scale is not defined in your notebook" in scale_test.output
 
@@ -47,8 +51,10 @@ def test_an_infinite_loop_in_a_function_times_out_that_test_only(grade_demo):
 
 
 def test_an_infinite_loop_that_swallows_the_interrupt_is_killed_and_the_worker_replaced(grade_demo):
-    stubborn = ("def relu(z):\n    while True:\n        try:\n            while True:\n                pass\n"
-                "        except BaseException:\n            pass")
+    stubborn = (
+        "def relu(z):\n    while True:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:\n            pass"
+    )
     results = grade_demo(stubborn)
     lost = by_function(results)
     assert lost["relu"] == 2 and lost["scale"] == 0 and lost["count"] == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import CORE, DEMO_OK, assert_schema_valid
+
 from grader.api import grade_notebook
 from grader.notebook import NotebookError, prepare, read_notebook
 from grader.sandbox.cells import python_source
@@ -44,9 +44,19 @@ def test_markdown_and_empty_cells_are_skipped_and_numbers_count_only_code_cells(
 
 def test_an_nbformat_3_notebook_is_upgraded_and_graded(tmp_path):
     code = "import numpy as np\n" + "\n".join(DEMO_OK.values())
-    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"grader": {"assignment": "demo"}},
-          "worksheets": [{"cells": [{"cell_type": "code", "input": code, "language": "python",
-                                     "outputs": [], "metadata": {}}], "metadata": {}}]}
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {"grader": {"assignment": "demo"}},
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "code", "input": code, "language": "python", "outputs": [], "metadata": {}}
+                ],
+                "metadata": {},
+            }
+        ],
+    }
     path = tmp_path / "old.ipynb"
     path.write_text(json.dumps(v3))
     results = grade_notebook(path, solutions_root=CORE)
@@ -62,12 +72,15 @@ def test_source_stored_as_a_list_of_lines_is_joined(tmp_path):
     assert read_notebook(path).cells[0].source == "x = 1\ny = 2"
 
 
-@pytest.mark.parametrize("content, phrase", [
-    (b"this is not json", "not readable JSON"),
-    (b"\xff\xfe\x00garbage", "not readable JSON"),
-    (b"[1, 2, 3]", "not a Jupyter notebook"),
-    (b'{"nbformat": 4, "cells": "nope"}', "could not be read as a Jupyter notebook"),
-])
+@pytest.mark.parametrize(
+    "content, phrase",
+    [
+        (b"this is not json", "not readable JSON"),
+        (b"\xff\xfe\x00garbage", "not readable JSON"),
+        (b"[1, 2, 3]", "not a Jupyter notebook"),
+        (b'{"nbformat": 4, "cells": "nope"}', "could not be read as a Jupyter notebook"),
+    ],
+)
 def test_an_unreadable_notebook_is_explained_to_the_student(tmp_path, content, phrase):
     path = tmp_path / "broken.ipynb"
     path.write_bytes(content)

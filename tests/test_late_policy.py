@@ -21,7 +21,12 @@ def test_gradescope_timestamps_with_offsets_and_microseconds_are_read():
 
 @pytest.mark.parametrize(
     "text",
-    ["2025-03-08T07:59:00Z", "2025-03-08T07:59:00z", "2025-03-08T07:59:00+00:00", "2025-03-07T23:59:00-08:00"],
+    [
+        "2025-03-08T07:59:00Z",
+        "2025-03-08T07:59:00z",
+        "2025-03-08T07:59:00+00:00",
+        "2025-03-07T23:59:00-08:00",
+    ],
 )
 def test_a_trailing_z_and_any_offset_name_the_same_instant(text):
     assert parse_timestamp(text) == datetime(2025, 3, 8, 7, 59, tzinfo=timezone.utc)
@@ -40,7 +45,9 @@ def test_a_timestamp_without_offset_is_taken_as_utc():
     assert parse_timestamp("2025-03-08T07:59:00") == datetime(2025, 3, 8, 7, 59, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("value", [None, "", "   ", "yesterday", "2025-13-01T00:00:00Z", 1741420740, ["2025"]])
+@pytest.mark.parametrize(
+    "value", [None, "", "   ", "yesterday", "2025-13-01T00:00:00Z", 1741420740, ["2025"]]
+)
 def test_missing_or_malformed_timestamps_read_as_none(value):
     assert parse_timestamp(value) is None
 
@@ -165,7 +172,9 @@ def test_the_result_does_not_depend_on_the_clock(monkeypatch):
     assert assess(metadata("2025-03-08T00:00:01-08:00"), ONE_POINT_A_DAY).days_late == 1
 
 
-@pytest.mark.parametrize("text", ["2026-03-01T12:00:00-0800", "2026-03-01T12:00:00 -08:00", "2026-03-01 12:00:00-08:00"])
+@pytest.mark.parametrize(
+    "text", ["2026-03-01T12:00:00-0800", "2026-03-01T12:00:00 -08:00", "2026-03-01 12:00:00-08:00"]
+)
 def test_offsets_without_a_colon_or_after_a_space_are_read_on_every_python(text):
     from grader.late import parse_timestamp
 

@@ -31,7 +31,8 @@ def test_every_declared_equivalent_mutant_changes_a_line_the_reference_still_has
 def test_an_equivalent_without_a_reason_is_refused(tmp_path, monkeypatch):
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "mutation_equivalents.toml").write_text(
-        '[[equivalent]]\nfunction = "f"\noriginal = "a"\nmutated = "b"\n', encoding="utf-8")
+        '[[equivalent]]\nfunction = "f"\noriginal = "a"\nmutated = "b"\n', encoding="utf-8"
+    )
     monkeypatch.setattr(mutation, "SOLUTIONS", tmp_path)
     with pytest.raises(SystemExit, match="needs exactly function, original, mutated, reason"):
         mutation.load_equivalents("demo")

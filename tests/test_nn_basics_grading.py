@@ -23,22 +23,39 @@ from nbtools import ASSIGNMENTS, SOLUTIONS, replace_function
 
 REFERENCE = SOLUTIONS / "nn_basics" / "nn_basics.ipynb"
 STUB = ASSIGNMENTS / "nn_basics" / "nn_basics.ipynb"
-FUNCTIONS = ["step", "sigmoid", "tanh", "relu", "neuron", "dense", "forward", "count_connections",
-             "count_parameters"]
+FUNCTIONS = [
+    "step",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "neuron",
+    "dense",
+    "forward",
+    "count_connections",
+    "count_parameters",
+]
 # bug name -> (function, its buggy definition)
 BUGS = {
     "relu modifies its input": ("relu", "def relu(z):\n    z[z < 0] = 0.0\n    return z\n"),
     "sigmoid gives nan for large z": ("sigmoid", "def sigmoid(z):\n    return np.exp(z) / (1 + np.exp(z))\n"),
     "step(0) is 0": ("step", "def step(z):\n    return np.where(np.asarray(z) > 0, 1.0, 0.0)\n"),
     "neuron forgets the bias": (
-        "neuron", "def neuron(x, w, b, activation):\n    return float(activation(np.dot(w, x)))\n"),
-    "dense uses W transposed": ("dense", "def dense(x, W, b, activation):\n    return activation(x @ W + b)\n"),
+        "neuron",
+        "def neuron(x, w, b, activation):\n    return float(activation(np.dot(w, x)))\n",
+    ),
+    "dense uses W transposed": (
+        "dense",
+        "def dense(x, W, b, activation):\n    return activation(x @ W + b)\n",
+    ),
     "forward applies the activation only at the end": (
         "forward",
         "def forward(x, layers):\n    h = x\n    for W, b, activation in layers:\n        h = h @ W.T + b\n"
-        "    return activation(h)\n"),
+        "    return activation(h)\n",
+    ),
     "count_parameters forgets the biases": (
-        "count_parameters", "def count_parameters(layer_sizes):\n    return count_connections(layer_sizes)\n"),
+        "count_parameters",
+        "def count_parameters(layer_sizes):\n    return count_connections(layer_sizes)\n",
+    ),
 }
 # Bugs whose feedback names the overflow that Python's warnings reveal.
 WARNING_BUGS = {"sigmoid gives nan for large z"}
@@ -57,14 +74,33 @@ def grade_with_cli(path: Path) -> GradingResults:
     that grades and inherits its warning filters and hooks, and pytest's (warnings are errors,
     warnings are recorded instead of printed) are not what a real grading run has.
     """
-    command = [sys.executable, "-m", "grader", "--solutions", str(SOLUTIONS), "grade", str(path),
-               "--assignment", "nn_basics", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "--solutions",
+        str(SOLUTIONS),
+        "grade",
+        str(path),
+        "--assignment",
+        "nn_basics",
+        "--json",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
     data = json.loads(done.stdout)
-    tests = [GradedTest(name=t["name"], max_score=t["max_score"], score=t["score"], output=t["output"],
-                        number=t.get("number"), visibility=t["visibility"],
-                        function=t["extra_data"].get("function"), outcome=t["extra_data"]["outcome"])
-             for t in data["tests"]]
+    tests = [
+        GradedTest(
+            name=t["name"],
+            max_score=t["max_score"],
+            score=t["score"],
+            output=t["output"],
+            number=t.get("number"),
+            visibility=t["visibility"],
+            function=t["extra_data"].get("function"),
+            outcome=t["extra_data"]["outcome"],
+        )
+        for t in data["tests"]
+    ]
     return GradingResults(tests=tests, output=data.get("output", ""))
 
 
@@ -114,6 +150,7 @@ def bug_results(workdir):
 
 # ---- the reference and the stub ----------------------------------------------------
 
+
 def test_the_reference_notebook_scores_full_marks(reference_results):
     assert reference_results.tests
     failed = {t.name: t.output for t in reference_results.tests if t.status != "passed"}
@@ -144,10 +181,13 @@ def test_the_untouched_stub_scores_zero(stub_results):
 def test_the_stub_says_each_function_is_not_implemented_yet(stub_results):
     for function in FUNCTIONS:
         for test in results_for(stub_results, function):
-            assert test.output == f"{function} is not implemented yet: it still raises NotImplementedError.", test.name
+            assert (
+                test.output == f"{function} is not implemented yet: it still raises NotImplementedError."
+            ), test.name
 
 
 # ---- one bug costs points in one function ---------------------------------------------
+
 
 @pytest.mark.parametrize("bug", BUGS)
 def test_a_single_bug_loses_points_only_in_its_function(bug_results, bug):
@@ -196,7 +236,9 @@ def test_a_transposed_weight_matrix_is_recognised(bug_results):
 def test_an_activation_applied_only_at_the_end_is_recognised(bug_results):
     results = bug_results("forward applies the activation only at the end")
     for number in ("7.3", "7.4"):
-        assert "Likely mistake: the activation is applied only after the last layer" in output_of(results, number)
+        assert "Likely mistake: the activation is applied only after the last layer" in output_of(
+            results, number
+        )
 
 
 def test_forgotten_biases_are_recognised(bug_results):
@@ -207,6 +249,7 @@ def test_forgotten_biases_are_recognised(bug_results):
 
 # ---- helpers the student calls ------------------------------------------------------
 
+
 def test_neuron_is_tested_with_the_graders_own_sigmoid_so_an_unfinished_sigmoid_costs_only_sigmoid(workdir):
     unfinished = "def sigmoid(z):\n    # YOUR CODE HERE\n    raise NotImplementedError\n"
     path = replace_function(REFERENCE, "sigmoid", unfinished, workdir / "sigmoid_unfinished.ipynb")
@@ -216,12 +259,21 @@ def test_neuron_is_tested_with_the_graders_own_sigmoid_so_an_unfinished_sigmoid_
 
 # ---- failures elsewhere in the notebook ----------------------------------------------
 
+
 def test_a_colab_only_cell_runs_against_inert_stand_ins_and_costs_nothing(workdir):
     notebook = json.loads(REFERENCE.read_text(encoding="utf-8"))
     first_code = next(i for i, cell in enumerate(notebook["cells"]) if cell["cell_type"] == "code")
-    notebook["cells"].insert(first_code + 1, {
-        "cell_type": "code", "id": "colab-drive", "metadata": {}, "execution_count": None, "outputs": [],
-        "source": "from google.colab import drive\ndrive.mount('/content/drive')"})
+    notebook["cells"].insert(
+        first_code + 1,
+        {
+            "cell_type": "code",
+            "id": "colab-drive",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "from google.colab import drive\ndrive.mount('/content/drive')",
+        },
+    )
     path = workdir / "colab.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
     results = grade(path)

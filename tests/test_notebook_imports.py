@@ -13,8 +13,8 @@ import json
 import sys
 
 import pytest
-
 from conftest import grade_valid
+
 from grader.sandbox import imports
 from nbtools import SOLUTIONS, write_notebook
 
@@ -33,7 +33,9 @@ def test_a_missing_module_does_not_stop_the_rest_of_its_cell():
 
 
 def test_one_missing_name_of_a_combined_import_does_not_unbind_the_others():
-    namespace, failed = run_guarded("import not_installed_anywhere, json as j\nfrom math import pi, no_such_name")
+    namespace, failed = run_guarded(
+        "import not_installed_anywhere, json as j\nfrom math import pi, no_such_name"
+    )
     assert namespace["j"] is json and "pi" in namespace
     assert len(failed) == 2 and "no_such_name" in failed[1]["message"]
 
@@ -72,9 +74,11 @@ def stand_ins():
 
 
 def test_front_end_modules_are_inert_stand_ins(stand_ins):
-    namespace, failed = run_guarded("from google.colab import drive, files\ndrive.mount('/content/drive')\n"
-                                    "uploaded = files.upload()\nnames = list(uploaded)\nimport ipywidgets as w\n"
-                                    "w.IntSlider(value=3)")
+    namespace, failed = run_guarded(
+        "from google.colab import drive, files\ndrive.mount('/content/drive')\n"
+        "uploaded = files.upload()\nnames = list(uploaded)\nimport ipywidgets as w\n"
+        "w.IntSlider(value=3)"
+    )
     assert failed == [] and namespace["names"] == []
 
 
@@ -85,8 +89,13 @@ def stubs_only(assignment: str, out):
     for cell in notebook["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
-            cells.append("\n".join(line for line in source.splitlines() if "### " not in line
-                                   and not line.startswith(("import torch", "import numpy"))))
+            cells.append(
+                "\n".join(
+                    line
+                    for line in source.splitlines()
+                    if "### " not in line and not line.startswith(("import torch", "import numpy"))
+                )
+            )
     return write_notebook(out, cells)
 
 
@@ -103,7 +112,12 @@ def test_a_module_the_grader_lacks_is_reported_once_and_costs_only_the_code_usin
     cells.insert(2, "import librosa.display")
     results = grade_valid(write_notebook(tmp_path / "librosa.ipynb", cells), "nn_basics")
     assert "Not available in the grader" in results.output
-    assert results.output.count('- librosa (imported in code cell 1, starting "import librosa", '
-                                'code cell 3, starting "import librosa.display")') == 1
+    assert (
+        results.output.count(
+            '- librosa (imported in code cell 1, starting "import librosa", '
+            'code cell 3, starting "import librosa.display")'
+        )
+        == 1
+    )
     assert "y = librosa.load('song.wav')" in results.output  # the line that uses it fails, and only that
     assert results.score == results.max_score

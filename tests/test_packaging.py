@@ -157,8 +157,9 @@ def test_setup_script_writes_exactly_the_production_requirements_of_pyproject(tm
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     env = {**os.environ, "GRADER_SOURCE": str(PROJECT_DIR), "GRADER_VENV": str(venv)}
-    run = subprocess.run(["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        ["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     wanted = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["dependencies"]
     assert (venv / "requirements.txt").read_text().splitlines() == wanted
@@ -174,19 +175,47 @@ def test_the_image_installs_only_the_solutions_of_the_assignment_it_is_built_for
 def test_the_slim_step_drops_torchs_tests_tools_and_headers_but_keeps_what_import_needs(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     torch = site / "torch"
-    for rel in ("__init__.py", "nn/__init__.py", "nn/functional.py", "lib/libtorch_cpu.so", "lib/libtorchbind_test.so",
-                "bin/torch_shm_manager", "bin/test_api", "bin/protoc", "include/ATen/ATen.h", "test/test_jit",
-                "share/cmake/Torch/TorchConfig.cmake"):
+    for rel in (
+        "__init__.py",
+        "nn/__init__.py",
+        "nn/functional.py",
+        "lib/libtorch_cpu.so",
+        "lib/libtorchbind_test.so",
+        "bin/torch_shm_manager",
+        "bin/test_api",
+        "bin/protoc",
+        "include/ATen/ATen.h",
+        "test/test_jit",
+        "share/cmake/Torch/TorchConfig.cmake",
+    ):
         (torch / rel).parent.mkdir(parents=True, exist_ok=True)
         (torch / rel).write_text("")
     (site / "numpy" / "_core" / "tests").mkdir(parents=True)
     (site / "numpy" / "_core" / "multiarray.py").write_text("")
     env = {**os.environ, "GRADER_VENV": str(venv)}
-    run = subprocess.run(["bash", str(TEMPLATES_DIR / "setup.sh"), "slim"], env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        ["bash", str(TEMPLATES_DIR / "setup.sh"), "slim"], env=env, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
-    kept = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    assert kept == ["numpy/_core/multiarray.py", "torch/__init__.py", "torch/bin/torch_shm_manager",
-                    "torch/lib/libtorch_cpu.so", "torch/nn/__init__.py", "torch/nn/functional.py"]
+    kept = sorted(
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    assert kept == [
+        "numpy/_core/multiarray.py",
+        "torch/__init__.py",
+        "torch/bin/torch_shm_manager",
+        "torch/lib/libtorch_cpu.so",
+        "torch/nn/__init__.py",
+        "torch/nn/functional.py",
+    ]

@@ -67,12 +67,27 @@ def production_grader(tmp_path_factory) -> Path:
 def _setup(source: Path, venv: Path, *steps: str) -> None:
     env = {**os.environ, "GRADER_SOURCE": str(source), "GRADER_VENV": str(venv), "TORCH_INDEX_URL": ""}
     done = subprocess.run(["bash", str(SETUP), *steps], env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, f"setup.sh {' '.join(steps)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"setup.sh {' '.join(steps)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
 
 
 def grade(grader: Path, notebook: Path, assignment: str) -> dict:
-    done = subprocess.run([str(grader), "--solutions", str(SOLUTIONS), "grade", str(notebook),
-                           "--assignment", assignment, "--json"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            str(grader),
+            "--solutions",
+            str(SOLUTIONS),
+            "grade",
+            str(notebook),
+            "--assignment",
+            assignment,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -80,7 +95,11 @@ def grade(grader: Path, notebook: Path, assignment: str) -> dict:
 def unavailable(results: dict) -> str:
     """The report's list of modules the grader could not import ("" when there is none)."""
     output = results.get("output", "")
-    return output.split("Not available in the grader", 1)[1].split("\n\n")[0] if "Not available" in output else ""
+    return (
+        output.split("Not available in the grader", 1)[1].split("\n\n")[0]
+        if "Not available" in output
+        else ""
+    )
 
 
 def colab_notebook(assignment: str, out: Path) -> Path:
@@ -102,7 +121,8 @@ def test_the_production_venv_lacks_the_dev_extras(production_grader):
 
 @pytest.mark.parametrize("assignment", ["nn_basics", "cnn"])
 def test_a_correct_notebook_under_colabs_usual_first_cell_gets_full_marks_in_production(
-        production_grader, tmp_path, assignment):
+    production_grader, tmp_path, assignment
+):
     results = grade(production_grader, colab_notebook(assignment, tmp_path / "colab.ipynb"), assignment)
     assert unavailable(results) == ""
     assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0, results["output"]
@@ -118,8 +138,11 @@ def test_the_reference_gets_full_marks_and_the_stub_zero_in_production(productio
 
 def corpus_entries(expect: str | None = None, prefix: str = "") -> list[str]:
     manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
-    return sorted(name for name, entry in manifest.items()
-                  if (expect is None or entry["expect"] == expect) and Path(name).name.startswith(prefix))
+    return sorted(
+        name
+        for name, entry in manifest.items()
+        if (expect is None or entry["expect"] == expect) and Path(name).name.startswith(prefix)
+    )
 
 
 @pytest.mark.parametrize("name", corpus_entries("zero"))
@@ -132,5 +155,6 @@ def test_a_notebook_that_implements_nothing_scores_zero_in_production(production
 def test_a_corpus_notebook_with_a_colab_preamble_gets_full_marks_in_production(production_grader, name):
     results = grade(production_grader, CORPUS / name, name.split("/")[0])
     assert "matplotlib" not in unavailable(results) and "scipy" not in unavailable(results)
-    assert results["score"] == sum(t["max_score"] for t in results["tests"]), \
-        [t["name"] for t in results["tests"] if t["score"] < t["max_score"]]
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]), [
+        t["name"] for t in results["tests"] if t["score"] < t["max_score"]
+    ]

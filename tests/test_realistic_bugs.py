@@ -16,166 +16,227 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import by_function, grade_valid
+
 from grader.results import GradingResults
 from nbtools import SOLUTIONS
 
-REFERENCES = {"nn_basics": SOLUTIONS / "nn_basics" / "nn_basics.ipynb", "cnn": SOLUTIONS / "cnn" / "cnn.ipynb"}
+REFERENCES = {
+    "nn_basics": SOLUTIONS / "nn_basics" / "nn_basics.ipynb",
+    "cnn": SOLUTIONS / "cnn" / "cnn.ipynb",
+}
 
 # name: (assignment, function, old code, new code, a phrase the feedback must contain)
 BUGS = {
     # ---- nn_basics ------------------------------------------------------------------------------
     "relu_changes_its_input_through_asarray": (
-        "nn_basics", "relu",
+        "nn_basics",
+        "relu",
         "    return np.maximum(z, 0.0)",
         "    z = np.asarray(z, dtype=float)  # no copy for a float array\n    z[z < 0] = 0.0\n    return z",
-        "relu modified its input."),
+        "relu modified its input.",
+    ),
     "sigmoid_overflows_in_the_other_branch_of_where": (
-        "nn_basics", "sigmoid",
+        "nn_basics",
+        "sigmoid",
         "    e = np.exp(-np.abs(z))  # never overflows: the exponent is <= 0\n"
         "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
         "    return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))",
-        "np.where(condition, a, b) computes both a and b"),
+        "np.where(condition, a, b) computes both a and b",
+    ),
     "sigmoid_sign_flipped": (
-        "nn_basics", "sigmoid",
+        "nn_basics",
+        "sigmoid",
         "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
         "    return np.where(z >= 0, e / (1 + e), 1 / (1 + e))",
-        "Likely mistake: the sign of the exponent is flipped"),
+        "Likely mistake: the sign of the exponent is flipped",
+    ),
     "step_from_sign_gives_a_half_at_zero": (
-        "nn_basics", "step",
+        "nn_basics",
+        "step",
         "    return np.where(np.asarray(z) >= 0, 1.0, 0.0)",
         "    return (np.sign(z) + 1) / 2",
-        "step(0) gave 0.5; it must be 1"),
+        "step(0) gave 0.5; it must be 1",
+    ),
     "tanh_as_two_sigmoid_minus_one": (
-        "nn_basics", "tanh",
+        "nn_basics",
+        "tanh",
         "    z = np.asarray(z, dtype=float)\n    e = np.exp(-2 * np.abs(z))\n    return np.sign(z) * (1 - e) / (1 + e)",
         "    return 2 * sigmoid(z) - 1",
-        "this is 2*sigmoid(z) - 1, which is tanh(z/2)"),
+        "this is 2*sigmoid(z) - 1, which is tanh(z/2)",
+    ),
     "neuron_loop_without_bias": (
-        "nn_basics", "neuron",
+        "nn_basics",
+        "neuron",
         "    return float(activation(np.dot(w, x) + b))",
         "    total = 0.0\n    for xi, wi in zip(x, w):\n        total += xi * wi\n    return float(activation(total))",
-        "Likely mistake: the bias b is ignored"),
+        "Likely mistake: the bias b is ignored",
+    ),
     "dense_for_one_input_only": (
-        "nn_basics", "dense",
+        "nn_basics",
+        "dense",
         "    return activation(x @ W.T + b)",
         "    return activation(W @ x + b)",
-        "a batch x has shape (batch, n_in), one input per row"),
+        "a batch x has shape (batch, n_in), one input per row",
+    ),
     "dense_with_w_not_transposed": (
-        "nn_basics", "dense",
+        "nn_basics",
+        "dense",
         "    return activation(x @ W.T + b)",
         "    return activation(np.dot(x, W) + b)",
-        "Likely mistake: W is transposed"),
+        "Likely mistake: W is transposed",
+    ),
     "forward_uses_the_first_activation_everywhere": (
-        "nn_basics", "forward",
+        "nn_basics",
+        "forward",
         "    for W, b, activation in layers:\n        h = activation(h @ W.T + b)",
         "    activation = layers[0][2]\n    for W, b, _ in layers:\n        h = activation(h @ W.T + b)",
-        "every layer used the first layer's activation"),
+        "every layer used the first layer's activation",
+    ),
     "forward_without_activations": (
-        "nn_basics", "forward",
+        "nn_basics",
+        "forward",
         "        h = activation(h @ W.T + b)",
         "        h = h @ W.T + b",
-        "Likely mistake: no activation was applied"),
+        "Likely mistake: no activation was applied",
+    ),
     "count_connections_counts_the_biases": (
-        "nn_basics", "count_connections",
+        "nn_basics",
+        "count_connections",
         "    return sum(n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
         "    return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
-        "Likely mistake: the biases were counted too"),
+        "Likely mistake: the biases were counted too",
+    ),
     "count_connections_adds_the_sizes": (
-        "nn_basics", "count_connections",
+        "nn_basics",
+        "count_connections",
         "    return sum(n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
         "    return sum(n_in + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
-        "Likely mistake: the layer sizes were added"),
+        "Likely mistake: the layer sizes were added",
+    ),
     "count_parameters_gives_the_input_layer_biases": (
-        "nn_basics", "count_parameters",
+        "nn_basics",
+        "count_parameters",
         "    return count_connections(layer_sizes) + sum(layer_sizes[1:])",
         "    return count_connections(layer_sizes) + sum(layer_sizes)",
-        "Likely mistake: the input layer got biases too"),
+        "Likely mistake: the input layer got biases too",
+    ),
     # ---- cnn ------------------------------------------------------------------------------------
     "size_without_the_plus_one": (
-        "cnn", "conv_output_size",
+        "cnn",
+        "conv_output_size",
         "    return (n + total - kernel_size) // stride + 1",
         "    return (n + total - kernel_size) // stride",
-        "the + 1 is missing"),
+        "the + 1 is missing",
+    ),
     "size_with_python2_division": (
-        "cnn", "conv_output_size",
+        "cnn",
+        "conv_output_size",
         "    return (n + total - kernel_size) // stride + 1",
         "    return (n + total - kernel_size) / stride + 1",
-        "`/` does not round"),
+        "`/` does not round",
+    ),
     "conv2d_output_one_short": (
-        "cnn", "conv2d",
+        "cnn",
+        "conv2d",
         "    out_h = (padded.shape[0] - kh) // stride + 1\n    out_w = (padded.shape[1] - kw) // stride + 1",
         "    out_h = (padded.shape[0] - kh) // stride\n    out_w = (padded.shape[1] - kw) // stride",
-        "the + 1 is missing"),
+        "the + 1 is missing",
+    ),
     "conv2d_rounds_the_output_size": (
-        "cnn", "conv2d",
+        "cnn",
+        "conv2d",
         "    out_h = (padded.shape[0] - kh) // stride + 1\n    out_w = (padded.shape[1] - kw) // stride + 1",
         "    out_h = round((padded.shape[0] - kh) / stride) + 1\n    out_w = round((padded.shape[1] - kw) / stride) + 1",
-        "A window cut short at the edge of the input"),
+        "A window cut short at the edge of the input",
+    ),
     "conv2d_asserts_the_stride_divides": (
-        "cnn", "conv2d",
+        "cnn",
+        "conv2d",
         "    out_h = (padded.shape[0] - kh) // stride + 1",
         "    assert (padded.shape[0] - kh) % stride == 0 and (padded.shape[1] - kw) % stride == 0\n"
         "    out_h = (padded.shape[0] - kh) // stride + 1",
-        "is not a multiple of the stride"),
+        "is not a multiple of the stride",
+    ),
     "conv2d_python2_division": (
-        "cnn", "conv2d",
+        "cnn",
+        "conv2d",
         "    out_h = (padded.shape[0] - kh) // stride + 1\n    out_w = (padded.shape[1] - kw) // stride + 1",
         "    out_h = (padded.shape[0] - kh) / stride + 1\n    out_w = (padded.shape[1] - kw) / stride + 1",
-        "use `//`"),
+        "use `//`",
+    ),
     "conv2d_height_for_width": (
-        "cnn", "conv2d",
+        "cnn",
+        "conv2d",
         "    out_w = (padded.shape[1] - kw) // stride + 1",
         "    out_w = (padded.shape[1] - kh) // stride + 1",
-        "the window has too few columns"),
+        "the window has too few columns",
+    ),
     "conv2d_layer_flips_the_kernel": (
-        "cnn", "conv2d_layer",
+        "cnn",
+        "conv2d_layer",
         'np.einsum("nchw,ochw->no", patch, weight)',
         'np.einsum("nchw,ochw->no", patch, weight[:, :, ::-1, ::-1])',
-        "the kernel is flipped on both axes"),
+        "the kernel is flipped on both axes",
+    ),
     "conv2d_layer_forgets_the_bias": (
-        "cnn", "conv2d_layer",
+        "cnn",
+        "conv2d_layer",
         "    if bias is not None:\n        out += np.asarray(bias, dtype=float).reshape(1, c_out, 1, 1)\n",
         "",
-        "the bias is not added"),
+        "the bias is not added",
+    ),
     "conv2d_layer_python2_division": (
-        "cnn", "conv2d_layer",
+        "cnn",
+        "conv2d_layer",
         "    out_h = (padded.shape[2] - kh) // stride + 1",
         "    out_h = int((padded.shape[2] - kh) / stride + 1)",
-        ""),  # int() of a positive number floors: this one is correct, see the test below
+        "",
+    ),  # int() of a positive number floors: this one is correct, see the test below
     "max_pool2d_stride_one_by_default": (
-        "cnn", "max_pool2d",
+        "cnn",
+        "max_pool2d",
         "        stride = kernel_size",
         "        stride = 1",
-        "when stride is None it equals kernel_size"),
+        "when stride is None it equals kernel_size",
+    ),
     "max_pool2d_ranges_past_the_edge": (
-        "cnn", "max_pool2d",
+        "cnn",
+        "max_pool2d",
         "    out_h = (h - kernel_size) // stride + 1\n    out_w = (w - kernel_size) // stride + 1",
         "    out_h = len(range(0, h, stride))\n    out_w = len(range(0, w, stride))",
-        "incomplete windows at the bottom or right edge are kept"),
+        "incomplete windows at the bottom or right edge are kept",
+    ),
     "conv2d_params_one_bias_per_layer": (
-        "cnn", "conv2d_params",
+        "cnn",
+        "conv2d_params",
         "    if bias:\n        per_kernel += 1\n    return per_kernel * out_channels",
         "    return per_kernel * out_channels + (1 if bias else 0)",
-        "the bias is counted once per layer"),
+        "the bias is counted once per layer",
+    ),
     "linear_params_forgets_the_bias": (
-        "cnn", "linear_params",
+        "cnn",
+        "linear_params",
         "    return (in_features + (1 if bias else 0)) * out_features",
         "    return in_features * out_features",
-        "the bias is missing: one per output"),
+        "the bias is missing: one per output",
+    ),
     "cnn_without_relu": (
-        "cnn", "CNN",
+        "cnn",
+        "CNN",
         "        x = self.pool(torch.relu(self.conv1(x)))\n        x = self.pool(torch.relu(self.conv2(x)))\n"
         "        x = self.pool(torch.relu(self.conv3(x)))\n        x = self.pool(torch.relu(self.conv4(x)))",
         "        x = self.pool(self.conv1(x))\n        x = self.pool(self.conv2(x))\n"
         "        x = self.pool(self.conv3(x))\n        x = self.pool(self.conv4(x))",
-        "there is no ReLU after the convolutions"),
+        "there is no ReLU after the convolutions",
+    ),
     "count_parameters_counts_tensors": (
-        "cnn", "count_parameters",
+        "cnn",
+        "count_parameters",
         "    return sum(p.numel() for p in model.parameters() if p.requires_grad)",
         "    return len([p for p in model.parameters() if p.requires_grad])",
-        "parameter tensors are counted"),
+        "parameter tensors are counted",
+    ),
 }
 # Right after all: int() of a positive number floors; an overflow in np.where's other branch
 # leaves the values right (the values decide, not the warnings a formula happens to raise).
@@ -194,7 +255,9 @@ def with_bug(name: str, out: Path) -> Path:
     start = source.index(header)
     following = source.find("\ndef ", start + 1)
     end = len(source) if following < 0 else following
-    assert source.count(old, start, end) == 1, f"{name}: the code to replace is not in {function} exactly once"
+    assert source.count(old, start, end) == 1, (
+        f"{name}: the code to replace is not in {function} exactly once"
+    )
     cells[0]["source"] = source[:start] + source[start:end].replace(old, new) + source[end:]
     out.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     return out
@@ -228,7 +291,7 @@ def test_there_are_at_least_twenty_realistic_bugs():
 
 @pytest.mark.parametrize("name", REAL_BUGS)
 def test_a_realistic_bug_costs_points_only_in_its_function_and_is_named(graded, name):
-    assignment, function, _, _, phrase = BUGS[name]
+    _assignment, function, _, _, phrase = BUGS[name]
     results = graded(name)
     lost = {f: points for f, points in by_function(results).items() if points > 0}
     assert list(lost) == [function], {t.name: t.output for t in results.tests if t.status != "passed"}

@@ -15,16 +15,22 @@ from grader.regrade import Comparison, ScoreChange, TestChange, as_html, as_text
 from nbtools import write_notebook
 
 CORE = Path(__file__).parent / "fixtures" / "core"
-GOOD = ["import numpy as np", "def relu(z):\n    return np.maximum(z, 0.0)",
-        "def scale(x, factor):\n    return np.asarray(x) * factor", "def count(n):\n    return n"]
+GOOD = [
+    "import numpy as np",
+    "def relu(z):\n    return np.maximum(z, 0.0)",
+    "def scale(x, factor):\n    return np.asarray(x) * factor",
+    "def count(n):\n    return n",
+]
 NO_SCALE = GOOD[:2] + GOOD[3:]
 
 
 def results(folder: Path, sub: str, score: float, tests: dict[str, tuple[float, float]]) -> None:
     path = folder / sub / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    entries = [{"name": name, "number": number, "score": s, "max_score": m}
-               for (number, name), (s, m) in ((k.split(" ", 1), v) for k, v in tests.items())]
+    entries = [
+        {"name": name, "number": number, "score": s, "max_score": m}
+        for (number, name), (s, m) in ((k.split(" ", 1), v) for k, v in tests.items())
+    ]
     path.write_text(json.dumps({"score": score, "tests": entries}), encoding="utf-8")
 
 
@@ -39,7 +45,9 @@ def test_only_submissions_whose_score_changed_are_listed_with_the_tests_that_fli
     comparison = compare(old, new, ["ada", "bob", "cy"])
     assert comparison.unchanged == 1
     assert [(c.submission, c.before, c.after, c.delta) for c in comparison.changed] == [
-        ("cy", 3, 2.5, -0.5), ("bob", 1, 3, 2)]  # the largest loss first
+        ("cy", 3, 2.5, -0.5),
+        ("bob", 1, 3, 2),
+    ]  # the largest loss first
     assert comparison.changed[1].tests == (TestChange("2.1 scale: matrix", 0, 2, 2),)
     text = as_text(comparison)
     assert "2 score(s) changed, 1 unchanged" in text
@@ -86,7 +94,8 @@ def course(tmp_path):
 
 
 def test_a_fixed_test_regraded_with_compare_lists_whose_score_changed_in_the_terminal_and_the_report(
-        course, tmp_path, capsys):
+    course, tmp_path, capsys
+):
     solutions, inputs = course
     tests = solutions / "demo" / "tests" / "test_demo.py"
     fixed = tests.read_text(encoding="utf-8")
@@ -107,20 +116,47 @@ def test_a_fixed_test_regraded_with_compare_lists_whose_score_changed_in_the_ter
 
 def test_compare_refuses_the_folder_it_is_about_to_overwrite(course, tmp_path, capsys):
     solutions, inputs = course
-    assert cli.main(["--solutions", str(solutions), "grade-all", str(inputs), "--out", str(tmp_path / "o"),
-                     "--compare", str(tmp_path / "o")]) == 2
+    assert (
+        cli.main(
+            [
+                "--solutions",
+                str(solutions),
+                "grade-all",
+                str(inputs),
+                "--out",
+                str(tmp_path / "o"),
+                "--compare",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "another folder" in capsys.readouterr().err
 
 
 def test_a_rerun_grades_again_a_submission_that_failed_to_grade_without_force(course, tmp_path, capsys):
     solutions, inputs = course
-    base = ["--solutions", str(solutions), "grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "2",
-            "--assignment", "demo"]
+    base = [
+        "--solutions",
+        str(solutions),
+        "grade-all",
+        str(inputs),
+        "--out",
+        str(tmp_path / "out"),
+        "--jobs",
+        "2",
+        "--assignment",
+        "demo",
+    ]
     assert cli.main(base) == 0
     # What an attempt that failed to grade leaves behind (an internal problem): no tests at all.
     failed = tmp_path / "out" / "cy" / "results.json"
-    failed.write_text(json.dumps({"score": 0, "output": "The autograder had an internal problem.", "tests": []}))
-    os.utime(failed, (time.time() + 60, time.time() + 60))  # newer than the notebook: only the failure says "again"
+    failed.write_text(
+        json.dumps({"score": 0, "output": "The autograder had an internal problem.", "tests": []})
+    )
+    os.utime(
+        failed, (time.time() + 60, time.time() + 60)
+    )  # newer than the notebook: only the failure says "again"
     capsys.readouterr()
     assert cli.main(base) == 0
     assert "1 graded" in capsys.readouterr().out.split(" in ")[0]  # cy only; ada and bob are kept

@@ -6,15 +6,20 @@ import json
 import os
 
 from conftest import assert_schema_valid
+
 from grader.results import MAX_TEST_OUTPUT, GradingResults, TestResult, write_atomically
 
 
 def sample() -> GradingResults:
-    return GradingResults(tests=[
-        TestResult("relu: b", 1, 1, number="1.10", outcome="passed"),
-        TestResult("relu: a", 1, 0, number="1.9", output="x" * 200_000, visibility="after_published"),
-        TestResult("step: c", 2, 2, number="1.1", outcome="passed", tags=("activations",)),
-    ], output="hello\r\nworld", execution_time=1.23456)
+    return GradingResults(
+        tests=[
+            TestResult("relu: b", 1, 1, number="1.10", outcome="passed"),
+            TestResult("relu: a", 1, 0, number="1.9", output="x" * 200_000, visibility="after_published"),
+            TestResult("step: c", 2, 2, number="1.1", outcome="passed", tags=("activations",)),
+        ],
+        output="hello\r\nworld",
+        execution_time=1.23456,
+    )
 
 
 def test_results_json_is_valid_against_gradescopes_schema():
@@ -85,5 +90,7 @@ def test_results_larger_than_their_reservation_keep_every_score_when_the_disk_is
     ResultsFile(tmp_path / "results.json", reserve=2000).write(results)
     data = assert_schema_valid(json.loads((tmp_path / "results.json").read_text()))
     assert data["score"] == results.score
-    assert sorted(t["score"] for t in data["tests"]) == sorted(t.score for t in [*results.tests, *results.adjustments])
+    assert sorted(t["score"] for t in data["tests"]) == sorted(
+        t.score for t in [*results.tests, *results.adjustments]
+    )
     assert "too large to store" in data["output"]

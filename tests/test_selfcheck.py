@@ -27,46 +27,118 @@ NO_GRADER = "import sys\nsys.modules['grader'] = None  # as in Colab: the grader
 # (function, old reference code, mistaken code, the likely-mistake words the student must see)
 NN_MISTAKES = [
     ("relu", "return np.maximum(z, 0.0)", "z[z < 0] = 0\n    return z", "changed its input z in place"),
-    ("sigmoid", "e = np.exp(-np.abs(z))  # never overflows: the exponent is <= 0\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
-     "return np.exp(z) / (1 + np.exp(z))", "the result contains nan or inf where the true values are finite"),
-    ("tanh", "e = np.exp(-2 * np.abs(z))\n    return np.sign(z) * (1 - e) / (1 + e)",
-     "return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))", "the result contains nan or inf"),
-    ("neuron", "return float(activation(np.dot(w, x) + b))", "return float(activation(np.dot(w, x)))",
-     "Likely mistake: the bias b is ignored"),
-    ("dense", "return activation(x @ W.T + b)", "return activation(x @ W + b)", "Likely mistake: W is transposed"),
-    ("count_parameters", "return count_connections(layer_sizes) + sum(layer_sizes[1:])",
-     "return count_connections(layer_sizes)", "Likely mistake: the biases are missing"),
+    (
+        "sigmoid",
+        "e = np.exp(-np.abs(z))  # never overflows: the exponent is <= 0\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))",
+        "return np.exp(z) / (1 + np.exp(z))",
+        "the result contains nan or inf where the true values are finite",
+    ),
+    (
+        "tanh",
+        "e = np.exp(-2 * np.abs(z))\n    return np.sign(z) * (1 - e) / (1 + e)",
+        "return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))",
+        "the result contains nan or inf",
+    ),
+    (
+        "neuron",
+        "return float(activation(np.dot(w, x) + b))",
+        "return float(activation(np.dot(w, x)))",
+        "Likely mistake: the bias b is ignored",
+    ),
+    (
+        "dense",
+        "return activation(x @ W.T + b)",
+        "return activation(x @ W + b)",
+        "Likely mistake: W is transposed",
+    ),
+    (
+        "count_parameters",
+        "return count_connections(layer_sizes) + sum(layer_sizes[1:])",
+        "return count_connections(layer_sizes)",
+        "Likely mistake: the biases are missing",
+    ),
 ]
 CNN_FLIP = "np.sum(padded[r:r + kh, c:c + kw] * kernel)"
 CNN_MISTAKES = [
-    [("conv2d", CNN_FLIP, "np.sum(padded[r:r + kh, c:c + kw] * kernel[::-1, ::-1])",
-      "Likely mistake: the kernel is flipped on both axes"),
-     ("conv_output_size", "return (n + total - kernel_size) // stride + 1", "return (n + total - kernel_size) + 1",
-      "Likely mistake: the stride is ignored"),
-     ("conv2d_layer", "top, left = (kh - 1) // 2, (kw - 1) // 2\n        bottom, right = kh - 1 - top, kw - 1 - left",
-      "top, left = kh // 2, kw // 2\n        bottom, right = kh // 2, kw // 2", "'same' padding puts K // 2 zeros on every side"),
-     ("max_pool2d", "if stride is None:\n        stride = kernel_size", "if stride is None:\n        stride = 1",
-      "Likely mistake: the windows move one step at a time"),
-     ("conv2d_params", "    if bias:\n        per_kernel += 1\n", "", "Likely mistake: the bias is missing"),
-     ("count_parameters", "for p in model.parameters() if p.requires_grad)", "for p in model.parameters())",
-      "Likely mistake: frozen parameters (requires_grad is False) are counted")],
-    [("conv_output_size", "return (n + total - kernel_size) // stride + 1", "return -(-(n + total - kernel_size) // stride) + 1",
-      "the division by the stride is rounded up"),
-     ("max_pool2d", "out_h = (h - kernel_size) // stride + 1\n    out_w = (w - kernel_size) // stride + 1",
-      "out_h = -(-(h - kernel_size) // stride) + 1\n    out_w = -(-(w - kernel_size) // stride) + 1\n"
-      "    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, kernel_size), (0, kernel_size)], constant_values=-np.inf)",
-      "incomplete windows at the bottom or right edge are kept")],
-    [("max_pool2d", ".max(axis=(-2, -1))", ".mean(axis=(-2, -1))", "Likely mistake: the windows are averaged"),
-     ("CNN", "self.fc = nn.Linear(128 * 4 * 4, n_classes)", "self.fc = nn.Linear(128 * 8 * 8, n_classes)",
-      "The flattened features do not fit fc.")],
+    [
+        (
+            "conv2d",
+            CNN_FLIP,
+            "np.sum(padded[r:r + kh, c:c + kw] * kernel[::-1, ::-1])",
+            "Likely mistake: the kernel is flipped on both axes",
+        ),
+        (
+            "conv_output_size",
+            "return (n + total - kernel_size) // stride + 1",
+            "return (n + total - kernel_size) + 1",
+            "Likely mistake: the stride is ignored",
+        ),
+        (
+            "conv2d_layer",
+            "top, left = (kh - 1) // 2, (kw - 1) // 2\n        bottom, right = kh - 1 - top, kw - 1 - left",
+            "top, left = kh // 2, kw // 2\n        bottom, right = kh // 2, kw // 2",
+            "'same' padding puts K // 2 zeros on every side",
+        ),
+        (
+            "max_pool2d",
+            "if stride is None:\n        stride = kernel_size",
+            "if stride is None:\n        stride = 1",
+            "Likely mistake: the windows move one step at a time",
+        ),
+        (
+            "conv2d_params",
+            "    if bias:\n        per_kernel += 1\n",
+            "",
+            "Likely mistake: the bias is missing",
+        ),
+        (
+            "count_parameters",
+            "for p in model.parameters() if p.requires_grad)",
+            "for p in model.parameters())",
+            "Likely mistake: frozen parameters (requires_grad is False) are counted",
+        ),
+    ],
+    [
+        (
+            "conv_output_size",
+            "return (n + total - kernel_size) // stride + 1",
+            "return -(-(n + total - kernel_size) // stride) + 1",
+            "the division by the stride is rounded up",
+        ),
+        (
+            "max_pool2d",
+            "out_h = (h - kernel_size) // stride + 1\n    out_w = (w - kernel_size) // stride + 1",
+            "out_h = -(-(h - kernel_size) // stride) + 1\n    out_w = -(-(w - kernel_size) // stride) + 1\n"
+            "    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, kernel_size), (0, kernel_size)], constant_values=-np.inf)",
+            "incomplete windows at the bottom or right edge are kept",
+        ),
+    ],
+    [
+        (
+            "max_pool2d",
+            ".max(axis=(-2, -1))",
+            ".mean(axis=(-2, -1))",
+            "Likely mistake: the windows are averaged",
+        ),
+        (
+            "CNN",
+            "self.fc = nn.Linear(128 * 4 * 4, n_classes)",
+            "self.fc = nn.Linear(128 * 8 * 8, n_classes)",
+            "The flattened features do not fit fc.",
+        ),
+    ],
 ]
 
 
 def mistaken_notebook(name: str, mistakes, folder: Path) -> Path:
     """The built stub, its functions filled in from the reference, with the given mistakes."""
     stub = build_stub(load_assignment(name))
-    reference = {c["id"]: "".join(c["source"]) for c in json.loads(
-        (REPO / "solutions" / name / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]}
+    reference = {
+        c["id"]: "".join(c["source"])
+        for c in json.loads((REPO / "solutions" / name / f"{name}.ipynb").read_text(encoding="utf-8"))[
+            "cells"
+        ]
+    }
     applied = set()
     for cell in stub["cells"]:
         if cell["cell_type"] == "code" and "raise NotImplementedError" in cell["source"]:
@@ -77,8 +149,17 @@ def mistaken_notebook(name: str, mistakes, folder: Path) -> Path:
                     applied.add(function)
             cell["source"] = code
     assert applied == {m[0] for m in mistakes}, "a mistake no longer matches the reference code"
-    stub["cells"].insert(0, {"cell_type": "code", "id": "no-grader", "metadata": {}, "execution_count": None,
-                             "outputs": [], "source": NO_GRADER})
+    stub["cells"].insert(
+        0,
+        {
+            "cell_type": "code",
+            "id": "no-grader",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": NO_GRADER,
+        },
+    )
     path = folder / f"{name}_mistakes.ipynb"
     path.write_text(json.dumps(stub), encoding="utf-8")
     return path
@@ -87,8 +168,13 @@ def mistaken_notebook(name: str, mistakes, folder: Path) -> Path:
 def self_check_output(path: Path) -> str:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=False).execute()
-    return "".join(out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                     for out in cell.outputs if out.get("output_type") == "stream")
+    return "".join(
+        out.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.get("output_type") == "stream"
+    )
 
 
 def notebook_messages(output: str) -> dict[str, str]:
@@ -106,9 +192,14 @@ def notebook_messages(output: str) -> dict[str, str]:
     return {number: "\n".join(lines) for number, lines in messages.items()}
 
 
-@pytest.mark.parametrize("name, mistakes", [("nn_basics", NN_MISTAKES), *[("cnn", m) for m in CNN_MISTAKES]],
-                         ids=["nn_basics", "cnn-a", "cnn-b", "cnn-c"])
-def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_same_words(name, mistakes, tmp_path):
+@pytest.mark.parametrize(
+    "name, mistakes",
+    [("nn_basics", NN_MISTAKES), *[("cnn", m) for m in CNN_MISTAKES]],
+    ids=["nn_basics", "cnn-a", "cnn-b", "cnn-c"],
+)
+def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_same_words(
+    name, mistakes, tmp_path
+):
     path = mistaken_notebook(name, mistakes, tmp_path)
     output = self_check_output(path)
     shown = notebook_messages(output)
@@ -124,7 +215,9 @@ def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_
     for number, text in shown.items():
         if "it raised" not in text:
             assert text == failed[number].output, number
-    assert "more tests worth" in output.splitlines()[-1] and "run after the deadline" in output.splitlines()[-1]
+    assert (
+        "more tests worth" in output.splitlines()[-1] and "run after the deadline" in output.splitlines()[-1]
+    )
 
 
 def test_the_reference_notebooks_pass_every_self_check_without_the_grader(tmp_path):
@@ -150,8 +243,13 @@ def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path,
     kit = tmp_path / "kit"
     assert main(["package", "nn_basics", "--student", "--out", str(kit)]) == 0
     files = sorted(p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file())
-    assert files == ["nn_basics/assignment.toml", "nn_basics/nn_basics.ipynb", "nn_basics/tests/hidden_tests.json",
-                     "nn_basics/tests/selfcheck_tests.json", "nn_basics/tests/test_public_nn_basics.py"]
+    assert files == [
+        "nn_basics/assignment.toml",
+        "nn_basics/nn_basics.ipynb",
+        "nn_basics/tests/hidden_tests.json",
+        "nn_basics/tests/selfcheck_tests.json",
+        "nn_basics/tests/test_public_nn_basics.py",
+    ]
     text = "\n".join((kit / f).read_text(encoding="utf-8") for f in files)
     assert "oracle" not in text.replace("no oracle", "") and "BEGIN SOLUTION" not in text
     bug = mistaken_notebook("nn_basics", NN_MISTAKES[4:5], tmp_path)  # dense computes x @ W
@@ -161,13 +259,22 @@ def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path,
     main(["check", str(bug)])
     in_checkout = capsys.readouterr().out
     assert "Likely mistake: W is transposed" in in_kit
-    assert in_kit.splitlines()[-2:] == ["Score: 5.5/6.5", "27 more tests worth 13.5 points run after the deadline."]
+    assert in_kit.splitlines()[-2:] == [
+        "Score: 5.5/6.5",
+        "27 more tests worth 13.5 points run after the deadline.",
+    ]
     assert in_kit.splitlines()[2:] == in_checkout.splitlines()[2:]
 
 
 def test_a_self_check_does_not_fail_a_function_for_its_helpers_mistake(tmp_path):
-    counts_biases = [("count_connections", "return sum(n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
-                      "return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))", "")]
+    counts_biases = [
+        (
+            "count_connections",
+            "return sum(n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
+            "return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
+            "",
+        )
+    ]
     output = self_check_output(mistaken_notebook("nn_basics", counts_biases, tmp_path))
     assert "✗ 8.1 count_connections" in output
     assert "✓ 9.1 count_parameters" in output  # right given its own count_connections: 8.1 takes the points
@@ -183,4 +290,7 @@ def test_grader_check_in_the_cnn_kit_builds_the_students_cnn_and_explains_a_wron
     main(["--solutions", str(kit), "check", str(bug)])
     out = capsys.readouterr().out
     assert "FAIL  7.6 CNN" in out and "The flattened features do not fit fc." in out
-    assert out.splitlines()[-2:] == ["Score: 10.5/11", "28 more tests worth 15.5 points run after the deadline."]
+    assert out.splitlines()[-2:] == [
+        "Score: 10.5/11",
+        "28 more tests worth 15.5 points run after the deadline.",
+    ]

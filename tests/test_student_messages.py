@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from grader import late
 from grader.api import _cell_report
@@ -13,8 +12,11 @@ from grader.submission import choose, submitted_files
 
 
 def test_a_library_that_cannot_be_mapped_after_a_memory_hog_is_reported_as_out_of_memory():
-    error = {"type": "ImportError", "message": "/venv/torch/lib/libtorch_cpu.so: cannot map zero-fill pages",
-             "frames": [{"cell": 2, "line": 1, "function": "<module>", "code": "import torch"}]}
+    error = {
+        "type": "ImportError",
+        "message": "/venv/torch/lib/libtorch_cpu.so: cannot map zero-fill pages",
+        "frames": [{"cell": 2, "line": 1, "function": "<module>", "code": "import torch"}],
+    }
     report = _cell_report([CellRun(1, "ok"), CellRun(2, "error", error=error)], {}, 512)
     assert "cannot map zero-fill pages" in report
     assert "ran out of memory" in report and "512 MB" in report and "del" in report

@@ -7,7 +7,9 @@ import pytest
 from grader.submission import choose, handout_fingerprints, submitted_files
 
 
-def write_notebook(path: Path, code: str = "x = 1", assignment: str | None = None, mtime: float | None = None) -> Path:
+def write_notebook(
+    path: Path, code: str = "x = 1", assignment: str | None = None, mtime: float | None = None
+) -> Path:
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": "# Answers"},
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": code},
@@ -34,7 +36,11 @@ def test_files_are_found_in_subfolders_in_a_stable_order(tmp_path):
     write_file(tmp_path / "b.txt")
     write_file(tmp_path / "hw" / "a.ipynb")
     write_file(tmp_path / "a.txt")
-    assert [p.relative_to(tmp_path).as_posix() for p in submitted_files(tmp_path)] == ["a.txt", "b.txt", "hw/a.ipynb"]
+    assert [p.relative_to(tmp_path).as_posix() for p in submitted_files(tmp_path)] == [
+        "a.txt",
+        "b.txt",
+        "hw/a.ipynb",
+    ]
 
 
 def test_mac_archive_folders_hidden_files_and_checkpoints_are_ignored(tmp_path):
@@ -135,7 +141,10 @@ def test_without_metadata_the_only_notebook_with_code_is_graded(tmp_path):
 
 
 def test_a_notebook_that_cannot_be_read_loses_to_one_that_can(tmp_path):
-    write_file(tmp_path / "broken.ipynb", "{ not json", )
+    write_file(
+        tmp_path / "broken.ipynb",
+        "{ not json",
+    )
     os.utime(tmp_path / "broken.ipynb", (2_000_000_000, 2_000_000_000))
     mine = write_notebook(tmp_path / "good.ipynb", mtime=1_000_000_000)
     choice = choice_for(tmp_path)
@@ -197,9 +206,15 @@ HANDOUT_CODE = "def relu(z):\n    # YOUR CODE HERE\n    raise NotImplementedErro
 
 def test_an_untouched_copy_of_the_handout_never_wins_over_a_notebook_with_work(tmp_path):
     handout = handout_fingerprints(["import numpy as np", HANDOUT_CODE])
-    write_notebook(tmp_path / "nn_basics.ipynb", code=HANDOUT_CODE + "\n\n", assignment="nn_basics", mtime=1_000_000_000)
-    work = write_notebook(tmp_path / "nn_basics_final.ipynb", code="def relu(z):\n    return z * (z > 0)",
-                          assignment="nn_basics", mtime=2_000_000_000)
+    write_notebook(
+        tmp_path / "nn_basics.ipynb", code=HANDOUT_CODE + "\n\n", assignment="nn_basics", mtime=1_000_000_000
+    )
+    work = write_notebook(
+        tmp_path / "nn_basics_final.ipynb",
+        code="def relu(z):\n    return z * (z > 0)",
+        assignment="nn_basics",
+        mtime=2_000_000_000,
+    )
     choice = choose(submitted_files(tmp_path), "nn_basics", "nn_basics.ipynb", tmp_path, handout)
     assert choice.notebook == work
     assert "none of your own code" in choice.message and "most recently" not in choice.message
@@ -207,9 +222,15 @@ def test_an_untouched_copy_of_the_handout_never_wins_over_a_notebook_with_work(t
 
 def test_a_newer_untouched_handout_loses_to_older_work_without_metadata(tmp_path):
     handout = handout_fingerprints([HANDOUT_CODE])
-    work = write_notebook(tmp_path / "Copy of homework.ipynb", code="def relu(z):\n    return z", mtime=1_000_000_000)
-    write_notebook(tmp_path / "nn_basics.ipynb", code=HANDOUT_CODE, assignment="nn_basics", mtime=2_000_000_000)
-    assert choose(submitted_files(tmp_path), "nn_basics", "nn_basics.ipynb", tmp_path, handout).notebook == work
+    work = write_notebook(
+        tmp_path / "Copy of homework.ipynb", code="def relu(z):\n    return z", mtime=1_000_000_000
+    )
+    write_notebook(
+        tmp_path / "nn_basics.ipynb", code=HANDOUT_CODE, assignment="nn_basics", mtime=2_000_000_000
+    )
+    assert (
+        choose(submitted_files(tmp_path), "nn_basics", "nn_basics.ipynb", tmp_path, handout).notebook == work
+    )
 
 
 def test_a_tie_on_modification_time_is_reported_as_a_tie_not_as_most_recent(tmp_path):

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from test_gradescope_entry import ASSIGNMENT_TOML, BOTH, TESTS, submit_notebook, written
 
 from grader import resubmission
 from grader.config import ConfigError, SubmissionLimit, load_assignment
 from grader.gradescope import read_metadata, run_gradescope
 from grader.resubmission import Attempt, decide
-from test_gradescope_entry import ASSIGNMENT_TOML, BOTH, TESTS, submit_notebook, written
 
 FIXTURES = Path(__file__).parent / "fixtures" / "submission_limit"
 T0 = datetime(2025, 3, 5, 9, 0, tzinfo=timezone.utc)
@@ -89,17 +89,24 @@ def solutions_with(tmp_path: Path, limit_toml: str) -> Path:
 
 
 def test_the_limit_is_read_from_assignment_toml(tmp_path):
-    root = solutions_with(tmp_path, '\n[submission_limit]\nmax_graded = 3\nperiod = "calendar_day"\n'
-                                    'time_zone = "Europe/Berlin"\n')
-    assert load_assignment("tiny", root).submission_limit == SubmissionLimit(3, "calendar_day", "Europe/Berlin")
+    root = solutions_with(
+        tmp_path,
+        '\n[submission_limit]\nmax_graded = 3\nperiod = "calendar_day"\ntime_zone = "Europe/Berlin"\n',
+    )
+    assert load_assignment("tiny", root).submission_limit == SubmissionLimit(
+        3, "calendar_day", "Europe/Berlin"
+    )
 
 
-@pytest.mark.parametrize("toml, words", [
-    ('max_per_day = 3', "the valid ones are max_graded, period, time_zone"),
-    ('max_graded = 3\nperiod = "weekly"', "period must be one of rolling_24h, calendar_day"),
-    ('max_graded = 3\ntime_zone = "Mars/Olympus"', "not a known time zone"),
-    ('max_graded = -1', "max_graded must be 0 (no limit) or more"),
-])
+@pytest.mark.parametrize(
+    "toml, words",
+    [
+        ("max_per_day = 3", "the valid ones are max_graded, period, time_zone"),
+        ('max_graded = 3\nperiod = "weekly"', "period must be one of rolling_24h, calendar_day"),
+        ('max_graded = 3\ntime_zone = "Mars/Olympus"', "not a known time zone"),
+        ("max_graded = -1", "max_graded must be 0 (no limit) or more"),
+    ],
+)
 def test_a_wrong_limit_setting_is_refused_with_what_would_be_right(tmp_path, toml, words):
     root = solutions_with(tmp_path, f"\n[submission_limit]\n{toml}\n")
     with pytest.raises(ConfigError, match="submission_limit") as error:
@@ -139,8 +146,10 @@ def test_under_the_limit_or_without_one_the_submission_is_graded_as_usual(tmp_pa
 
 
 def test_a_course_counting_calendar_days_grades_the_first_submission_after_its_midnight(tmp_path):
-    solutions = solutions_with(tmp_path, '\n[submission_limit]\nmax_graded = 3\nperiod = "calendar_day"\n'
-                                         'time_zone = "America/Los_Angeles"\n')
+    solutions = solutions_with(
+        tmp_path,
+        '\n[submission_limit]\nmax_graded = 3\nperiod = "calendar_day"\ntime_zone = "America/Los_Angeles"\n',
+    )
     root = autograder_with(tmp_path, "after_midnight.json")
     run_gradescope(root, solutions_root=solutions, assignment="tiny")
     assert written(root)["score"] == 4
@@ -150,5 +159,8 @@ def test_only_times_scores_and_errors_of_earlier_submissions_are_read_never_thei
     data, note = read_metadata(FIXTURES / "three_today.json")
     assert note == ""
     assert "hidden test output" not in json.dumps(data)
-    assert data["previous_submissions"][2] == {"submission_time": "2025-03-05T12:00:00.000000-08:00",
-                                               "score": 2.0, "autograder_error": False}
+    assert data["previous_submissions"][2] == {
+        "submission_time": "2025-03-05T12:00:00.000000-08:00",
+        "score": 2.0,
+        "autograder_error": False,
+    }

@@ -71,7 +71,10 @@ def solutions(tmp_path_factory) -> Path:
 def graded(solutions: Path, tmp_path: Path, code: str) -> dict[str, str]:
     path = write_notebook(tmp_path / "nb.ipynb", [code], assignment="api")
     results = grade_notebook(path, solutions_root=solutions)
-    return {t.name.split(": ", 1)[1]: ("PASS " if t.status == "passed" else "FAIL ") + t.output for t in results.tests}
+    return {
+        t.name.split(": ", 1)[1]: ("PASS " if t.status == "passed" else "FAIL ") + t.output
+        for t in results.tests
+    }
 
 
 def test_to_raise_passes_when_the_call_raises_that_exception_or_a_built_in_subclass(solutions, tmp_path):
@@ -80,40 +83,74 @@ def test_to_raise_passes_when_the_call_raises_that_exception_or_a_built_in_subcl
 
 
 def test_to_raise_fails_a_call_that_returns_saying_what_came_back(solutions, tmp_path):
-    outputs = graded(solutions, tmp_path, RIGHT.replace('raise ValueError(f"size must be at least 0, not {size}")',
-                                                        "return 0"))
+    outputs = graded(
+        solutions,
+        tmp_path,
+        RIGHT.replace('raise ValueError(f"size must be at least 0, not {size}")', "return 0"),
+    )
     assert outputs["a negative size raises ValueError"].startswith(
-        "FAIL check should raise ValueError here, but it returned a value.")
+        "FAIL check should raise ValueError here, but it returned a value."
+    )
     assert "size = -1" in outputs["a negative size raises ValueError"]
 
 
 def test_to_raise_fails_another_exception_or_a_message_that_does_not_match(solutions, tmp_path):
-    outputs = graded(solutions, tmp_path, RIGHT.replace("raise ValueError(f\"size must", "raise TypeError(f\"size must")
-                     .replace("def divide(a, b):\n    return a / b", "def divide(a, b):\n    return a / b if b else None"))
-    assert "should raise ValueError here, but it raised TypeError: size must be at least 0" in outputs[
-        "a negative size raises ValueError"]
-    assert "should raise ArithmeticError here, but it returned a value" in outputs["by zero raises an ArithmeticError"]
+    outputs = graded(
+        solutions,
+        tmp_path,
+        RIGHT.replace('raise ValueError(f"size must', 'raise TypeError(f"size must').replace(
+            "def divide(a, b):\n    return a / b", "def divide(a, b):\n    return a / b if b else None"
+        ),
+    )
+    assert (
+        "should raise ValueError here, but it raised TypeError: size must be at least 0"
+        in outputs["a negative size raises ValueError"]
+    )
+    assert (
+        "should raise ArithmeticError here, but it returned a value"
+        in outputs["by zero raises an ArithmeticError"]
+    )
     outputs = graded(solutions, tmp_path, RIGHT.replace("size must be at least 0, not {size}", "negative"))
-    assert "its message 'negative' does not say what went wrong (expected it to mention 'size')" in outputs[
-        "the message names the size"]
+    assert (
+        "its message 'negative' does not say what went wrong (expected it to mention 'size')"
+        in outputs["the message names the size"]
+    )
 
 
-def test_a_function_still_a_stub_is_told_so_rather_than_that_it_raised_the_wrong_exception(solutions, tmp_path):
-    outputs = graded(solutions, tmp_path, RIGHT.replace("    if size < 0:", "    raise NotImplementedError\n    if size < 0:"))
+def test_a_function_still_a_stub_is_told_so_rather_than_that_it_raised_the_wrong_exception(
+    solutions, tmp_path
+):
+    outputs = graded(
+        solutions,
+        tmp_path,
+        RIGHT.replace("    if size < 0:", "    raise NotImplementedError\n    if size < 0:"),
+    )
     assert "check is not implemented yet" in outputs["a negative size raises ValueError"]
 
 
-def test_an_answer_of_the_opposite_sign_is_noted_as_observed_and_a_likely_entry_names_the_cause(solutions, tmp_path):
+def test_an_answer_of_the_opposite_sign_is_noted_as_observed_and_a_likely_entry_names_the_cause(
+    solutions, tmp_path
+):
     outputs = graded(solutions, tmp_path, RIGHT.replace("return x[1:] - x[:-1]", "return x[:-1] - x[1:]"))
-    assert "Note: every value is the expected one with the opposite sign." in outputs["differences of neighbours"]
+    assert (
+        "Note: every value is the expected one with the opposite sign."
+        in outputs["differences of neighbours"]
+    )
     assert "Likely mistake" not in outputs["differences of neighbours"]
     named = outputs["differences of neighbours, a flipped kernel named"]
     assert "Likely mistake: the kernel is flipped" in named and "opposite sign" not in named
 
 
-@pytest.mark.parametrize("n, k, padding, stride, size", [
-    (10, 3, "valid", 1, 8), (10, 3, "same", 1, 10), (10, 4, "same", 2, 5), (7, 3, 1, 2, 4), (9, 4, 1, 2, 4),
-])
+@pytest.mark.parametrize(
+    "n, k, padding, stride, size",
+    [
+        (10, 3, "valid", 1, 8),
+        (10, 3, "same", 1, 10),
+        (10, 4, "same", 2, 5),
+        (7, 3, 1, 2, 4),
+        (9, 4, 1, 2, 4),
+    ],
+)
 def test_the_output_size_is_the_floor_formula_with_same_padding_as_pytorch(n, k, padding, stride, size):
     assert conv_output_size(n, k, padding, stride) == size
 
@@ -127,7 +164,9 @@ def test_the_shape_hints_show_the_formula_for_each_axis_in_1d_and_2d():
     one = conv_shape_hint((12,), (3,), "valid", 2)((6,))
     assert "length: floor((12 + 0 − 3) / 2) + 1 = 5" in one and "leading axes" not in one
     two = conv_shape_hint((6, 8), (3, 2), "same", 1, lead=(4,))((6, 8))
-    assert "rows:    floor((6 + 2 − 3) / 1) + 1 = 6" in two and "columns: floor((8 + 1 − 2) / 1) + 1 = 8" in two
+    assert (
+        "rows:    floor((6 + 2 − 3) / 1) + 1 = 6" in two and "columns: floor((8 + 1 − 2) / 1) + 1 = 8" in two
+    )
     assert "The leading axes should be (4,)" in two
     pool = pool_shape_hint((10,), 3)((4,))
     assert "stride s = 3 (the default: s = kernel_size)" in pool and "floor((10 + 0 − 3) / 3) + 1 = 3" in pool

@@ -14,16 +14,19 @@ def roundtrip(value):
     return node, encoder.blobs, decode_value(node, encoder.blobs)
 
 
-@pytest.mark.parametrize("value, kind, shape", [
-    (np.float64(2.5), "number", ()),
-    (np.int32(7), "number", ()),
-    (2.5, "number", ()),
-    (3, "number", ()),
-    (np.array(3.0), "array", ()),
-    (np.arange(6.0).reshape(2, 3).T, "array", (3, 2)),
-    (np.array([True, False]), "array", (2,)),
-    (np.arange(4, dtype=np.uint8), "array", (4,)),
-])
+@pytest.mark.parametrize(
+    "value, kind, shape",
+    [
+        (np.float64(2.5), "number", ()),
+        (np.int32(7), "number", ()),
+        (2.5, "number", ()),
+        (3, "number", ()),
+        (np.array(3.0), "array", ()),
+        (np.arange(6.0).reshape(2, 3).T, "array", (3, 2)),
+        (np.array([True, False]), "array", (2,)),
+        (np.arange(4, dtype=np.uint8), "array", (4,)),
+    ],
+)
 def test_numbers_and_arrays_keep_their_values_and_shapes(value, kind, shape):
     _, _, decoded = roundtrip(value)
     assert decoded.kind == kind and decoded.array.shape == shape
@@ -56,14 +59,17 @@ def test_arguments_decoded_in_the_worker_are_writable_copies():
     assert array.tolist() == [5.0, 1.0, 2.0]
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda node, blobs: node.update(dtype="|O8"),
-    lambda node, blobs: node.update(dtype="<c16"),
-    lambda node, blobs: node.update(shape=[1000]),
-    lambda node, blobs: node.update(shape=[-1]),
-    lambda node, blobs: node.update(shape="3"),
-    lambda node, blobs: node.update(blob=7),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda node, blobs: node.update(dtype="|O8"),
+        lambda node, blobs: node.update(dtype="<c16"),
+        lambda node, blobs: node.update(shape=[1000]),
+        lambda node, blobs: node.update(shape=[-1]),
+        lambda node, blobs: node.update(shape="3"),
+        lambda node, blobs: node.update(blob=7),
+    ],
+)
 def test_a_tampered_array_description_is_refused(tamper):
     node, blobs, _ = roundtrip(np.arange(3.0))
     tamper(node, blobs)
@@ -82,7 +88,14 @@ def test_deeply_nested_or_huge_values_are_refused_when_encoding():
 
 
 def _array_node(blob: int = 0, shape=(4,), dtype: str = "|b1") -> dict:
-    return {"k": "array", "blob": blob, "dtype": dtype, "shape": list(shape), "type": "ndarray", "scalar": False}
+    return {
+        "k": "array",
+        "blob": blob,
+        "dtype": dtype,
+        "shape": list(shape),
+        "type": "ndarray",
+        "scalar": False,
+    }
 
 
 def test_one_blob_behind_two_nodes_is_refused():
@@ -103,15 +116,18 @@ def test_shapes_must_be_at_most_eight_sizes_from_zero_to_two_to_the_31(shape):
         decode_value(_array_node(shape=shape), [b""])
 
 
-@pytest.mark.parametrize("node", [
-    {"k": "bool", "v": "yes"},
-    {"k": "float", "v": "1.0"},
-    {"k": "int", "v": "12a"},
-    {"k": "str", "v": 5},
-    {"k": "handle", "id": "1"},
-    {"k": "array", "blob": 0, "dtype": "<f8", "shape": [1], "scalar": "yes"},
-    {"k": "other", "type": ["x"]},
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"k": "bool", "v": "yes"},
+        {"k": "float", "v": "1.0"},
+        {"k": "int", "v": "12a"},
+        {"k": "str", "v": 5},
+        {"k": "handle", "id": "1"},
+        {"k": "array", "blob": 0, "dtype": "<f8", "shape": [1], "scalar": "yes"},
+        {"k": "other", "type": ["x"]},
+    ],
+)
 def test_every_field_is_type_checked(node):
     with pytest.raises(EncodeError):
         decode_value(node, [b"\x00" * 8])

@@ -10,15 +10,17 @@ write notebooks that fail strict schema checks, and the grader needs only the co
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+
+from ..errors import GraderError
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 METADATA_KEY = "grader"
 
 
-class NotebookError(Exception):
+class NotebookError(GraderError):
     """The submission cannot be graded as a notebook; the message is written for the student."""
 
 
@@ -121,8 +123,10 @@ def cap_cell_sizes(notebook: Notebook) -> Notebook:
     for cell in notebook.cells[:MAX_CELLS]:
         total += len(cell.source)
         if len(cell.source) > MAX_CELL_CHARS or total > MAX_CODE_CHARS:
-            too_long = (f"this cell has {len(cell.source):,} characters of code; cells over {MAX_CELL_CHARS:,} "
-                        f"characters, or beyond {MAX_CODE_CHARS:,} in the whole notebook, are not run")
+            too_long = (
+                f"this cell has {len(cell.source):,} characters of code; cells over {MAX_CELL_CHARS:,} "
+                f"characters, or beyond {MAX_CODE_CHARS:,} in the whole notebook, are not run"
+            )
             cell = replace(cell, source=f"raise RuntimeError({too_long!r})")
         cells.append(cell)
     if len(notebook.cells) > MAX_CELLS:

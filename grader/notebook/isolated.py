@@ -17,7 +17,16 @@ import signal
 import time
 from pathlib import Path
 
-from .intake import MAX_CELLS, MAX_CODE_CHARS, METADATA_KEY, CodeCell, Notebook, NotebookError, prepare, read_notebook
+from .intake import (
+    MAX_CELLS,
+    MAX_CODE_CHARS,
+    METADATA_KEY,
+    CodeCell,
+    Notebook,
+    NotebookError,
+    prepare,
+    read_notebook,
+)
 
 MEMORY_BYTES = 384 * 1024 * 1024  # what the child may allocate on top of what it was forked with
 CPU_SECONDS = 2  # JSON of a 64 MB notebook of outputs takes well under a second
@@ -51,7 +60,7 @@ def _child(path: Path, write_end: int) -> None:
     payload = json.dumps(reply, ensure_ascii=False).encode()
     view = memoryview(payload)
     while view:
-        view = view[os.write(write_end, view):]
+        view = view[os.write(write_end, view) :]
 
 
 def _collect(read_end: int, pid: int) -> bytes | None:
@@ -74,7 +83,8 @@ def _too_much(path: Path) -> NotebookError:
     return NotebookError(
         f"{Path(path).name} could not be read within the grader's limits ({MEMORY_BYTES // (1024 * 1024)} MB "
         f"of memory, {CPU_SECONDS} s): it is too large or too complex. Clear the outputs "
-        "(Edit > Clear All Outputs) and submit again.")
+        "(Edit > Clear All Outputs) and submit again."
+    )
 
 
 def read_prepared(path: Path) -> Notebook:

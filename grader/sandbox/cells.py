@@ -84,5 +84,7 @@ def bound_names(source: str) -> list[str]:
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             found += [alias.asname or alias.name.split(".")[0] for alias in stmt.names if alias.name != "*"]
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            found += [name for item in stmt.items if item.optional_vars for name in _targets(item.optional_vars)]
+            found += [
+                name for item in stmt.items if item.optional_vars for name in _targets(item.optional_vars)
+            ]
     return list(dict.fromkeys(found))[:MAX_NAMES]

@@ -39,6 +39,7 @@ FALLBACK_UID = 61000  # used when the dedicated user does not exist (outside the
 # Directories anyone may write to: the worker gets fresh, small, private ones instead.
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
+
 def _load_libc() -> ctypes.CDLL:
     # find_library runs ldconfig in a subprocess: only when the usual name is not there.
     try:
@@ -332,14 +333,16 @@ def clean_environment(scratch: str) -> None:
     keep = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     os.environ.clear()
     os.environ.update(keep)
-    os.environ.update({
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": scratch,
-        "TMPDIR": scratch,
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    os.environ.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
 
 
 def _scrub_environ_block() -> None:
@@ -367,7 +370,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def drop_capabilities() -> bool:
@@ -451,7 +458,12 @@ FILTER_PROTECTIONS = ["no-inet-sockets", "no-unix-sockets", "no-shared-memory"]
 
 
 class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint),
+    ]
 
 
 class _SockFprog(ctypes.Structure):
@@ -463,10 +475,10 @@ def filter_program(machine: str) -> list[tuple[int, int, int, int]]:
     nr = _SYSCALLS[machine]
     refused = [(_JEQ, "deny", None, nr[name]) for name in _REFUSED]
     labelled = [
-        (_LD_ABS, None, None, 4),                        # architecture
-        (_JEQ, None, "deny", _AUDIT_ARCH[machine]),      # another ABI (i386's socketcall): deny
-        (_LD_ABS, None, None, 0),                        # syscall number
-        (_JGE, "deny", None, _X32_BIT),                  # x32 numbering would dodge the checks
+        (_LD_ABS, None, None, 4),  # architecture
+        (_JEQ, None, "deny", _AUDIT_ARCH[machine]),  # another ABI (i386's socketcall): deny
+        (_LD_ABS, None, None, 0),  # syscall number
+        (_JGE, "deny", None, _X32_BIT),  # x32 numbering would dodge the checks
         *refused,
         (_JEQ, "mmap", None, nr["mmap"]),
         (_RET, None, None, _RET_ALLOW),

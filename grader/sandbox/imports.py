@@ -52,15 +52,23 @@ def _one_name_each(node: ast.Import | ast.ImportFrom) -> list[ast.stmt]:
         return [node]
     if isinstance(node, ast.Import):
         return [ast.copy_location(ast.Import(names=[alias]), node) for alias in node.names]
-    return [ast.copy_location(ast.ImportFrom(module=node.module, names=[alias], level=node.level), node)
-            for alias in node.names]
+    return [
+        ast.copy_location(ast.ImportFrom(module=node.module, names=[alias], level=node.level), node)
+        for alias in node.names
+    ]
 
 
 def _guarded(node: ast.stmt) -> ast.stmt:
-    report = ast.Expr(ast.Call(func=ast.Name(FAILED_IMPORT_HOOK, ast.Load()),
-                               args=[ast.Name("__grader_error__", ast.Load()), ast.Constant(node.lineno)],
-                               keywords=[]))
-    handler = ast.ExceptHandler(type=ast.Name("ImportError", ast.Load()), name="__grader_error__", body=[report])
+    report = ast.Expr(
+        ast.Call(
+            func=ast.Name(FAILED_IMPORT_HOOK, ast.Load()),
+            args=[ast.Name("__grader_error__", ast.Load()), ast.Constant(node.lineno)],
+            keywords=[],
+        )
+    )
+    handler = ast.ExceptHandler(
+        type=ast.Name("ImportError", ast.Load()), name="__grader_error__", body=[report]
+    )
     guarded = ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[])
     return ast.copy_location(guarded, node)
 
@@ -89,15 +97,15 @@ class FailedImports:
 class Inert:
     """Accepts any use and does nothing: ``drive.mount('/content/drive')``, ``files.upload()``."""
 
-    def __getattr__(self, name: str) -> "Inert":
+    def __getattr__(self, name: str) -> Inert:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         return Inert()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> "Inert":
+    def __call__(self, *args: Any, **kwargs: Any) -> Inert:
         return Inert()
 
-    def __getitem__(self, key: Any) -> "Inert":
+    def __getitem__(self, key: Any) -> Inert:
         return Inert()
 
     def __iter__(self):
@@ -109,7 +117,7 @@ class Inert:
     def __bool__(self) -> bool:
         return False
 
-    def __enter__(self) -> "Inert":
+    def __enter__(self) -> Inert:
         return self
 
     def __exit__(self, *exc: Any) -> bool:

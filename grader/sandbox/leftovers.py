@@ -15,8 +15,11 @@ import stat
 SHARED_PLACES = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _IPC_RMID = 0
-_IPC_TABLES = (("/proc/sysvipc/shm", "shmid", "shmctl"), ("/proc/sysvipc/msg", "msqid", "msgctl"),
-               ("/proc/sysvipc/sem", "semid", "semctl"))
+_IPC_TABLES = (
+    ("/proc/sysvipc/shm", "shmid", "shmctl"),
+    ("/proc/sysvipc/msg", "msqid", "msgctl"),
+    ("/proc/sysvipc/sem", "semid", "semctl"),
+)
 _WALK_DEPTH = 8  # world-writable directories inside the shared places are few and shallow
 
 

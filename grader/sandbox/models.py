@@ -86,8 +86,11 @@ def _layers(model: Any, names: list) -> dict:
         if layer is None:
             found[name] = None
             continue
-        params = [[pname, list(p.shape), bool(p.requires_grad)] for pname, p in layer.named_parameters()] \
-            if hasattr(layer, "named_parameters") else []
+        params = (
+            [[pname, list(p.shape), bool(p.requires_grad)] for pname, p in layer.named_parameters()]
+            if hasattr(layer, "named_parameters")
+            else []
+        )
         found[name] = {"type": type(layer).__name__, "params": params}
     return found
 
@@ -124,6 +127,7 @@ def handle(worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]
         return {"status": "refused", "message": "that object is not a torch model"}, []
     returns_value = False
     if action == "params":
+
         def ask():
             return [[name, list(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
     elif action == "layers":

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import GraderError
 
-class ReplyError(Exception):
+
+class ReplyError(GraderError):
     """The worker's answer is not the plain data that was asked for."""
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import HIDDEN_ENV, Limits
+from ..errors import GraderError
 from . import confine, imports, leftovers, reaper, replies
 from .values import EncodeError, Value, decode_value
 from .wire import PeerGarbled, PeerTimedOut, PeerTooLarge, WireError, recv_message, send_message
@@ -92,12 +93,20 @@ class CleanupProblem:
 
 
 # Always hidden from student code where a mount namespace is available: the image's layout.
-GRADESCOPE_SECRETS = ("/autograder/source", "/autograder/results", "/autograder/submission",
-                      "/autograder/submission_metadata.json")
-NON_ROOT_WARNING = ("grader: warning: not running as root, so student code runs as your own user and "
-                    "could read or change your files; file isolation needs root or the container")
-NO_REAPER_WARNING = ("grader: warning: this system refuses a child subreaper, so processes student "
-                     "code detaches may outlive grading unless it runs in a PID namespace")
+GRADESCOPE_SECRETS = (
+    "/autograder/source",
+    "/autograder/results",
+    "/autograder/submission",
+    "/autograder/submission_metadata.json",
+)
+NON_ROOT_WARNING = (
+    "grader: warning: not running as root, so student code runs as your own user and "
+    "could read or change your files; file isolation needs root or the container"
+)
+NO_REAPER_WARNING = (
+    "grader: warning: this system refuses a child subreaper, so processes student "
+    "code detaches may outlive grading unless it runs in a PID namespace"
+)
 _warned = False
 
 
@@ -113,7 +122,13 @@ def hidden_paths(extra=()) -> tuple[str, ...]:
 
 def essential_paths(scratch: str) -> tuple[str, ...]:
     """What the worker cannot run without: the interpreter, the grader's own modules, its scratch."""
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(__file__)), scratch]
+    paths = [
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.dirname(os.path.dirname(__file__)),
+        scratch,
+    ]
     return tuple(dict.fromkeys(os.path.realpath(p) for p in paths))
 
 
@@ -123,7 +138,7 @@ def needed_paths(scratch: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*essential_paths(scratch), *(os.path.realpath(p) for p in paths)]))
 
 
-class CannotHide(ValueError):
+class CannotHide(GraderError, ValueError):
     """A path to hide is itself one the worker cannot run without (the interpreter, the grader's
     package): grading would show the worker what it was meant not to see, so the sandbox refuses
     to start."""
@@ -171,8 +186,10 @@ class Sandbox:
             leftovers.remove_tree(self.scratch)
             if self.slot_lock is not None:
                 os.close(self.slot_lock)
-            raise CannotHide(f"{clash[0]} should be hidden from student code but holds the Python "
-                             "the worker runs; write results and keep submissions elsewhere")
+            raise CannotHide(
+                f"{clash[0]} should be hidden from student code but holds the Python "
+                "the worker runs; write results and keep submissions elsewhere"
+            )
         self.isolation = confine.Isolation(
             uid=self.uid,
             gid=self.gid,
@@ -237,8 +254,14 @@ class Sandbox:
         parent, child = socket.socketpair()
         # Only what starting the interpreter needs: the grader's environment stays with the grader.
         env = {key: os.environ[key] for key in ("PATH", "PYTHONPATH", "LANG") if key in os.environ}
-        env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                    "GRADER_WORKER_SETTINGS": json.dumps(self._settings())})
+        env.update(
+            {
+                "OPENBLAS_NUM_THREADS": "1",
+                "OMP_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+                "GRADER_WORKER_SETTINGS": json.dumps(self._settings()),
+            }
+        )
         import subprocess  # only replacements need it
 
         # -I and cwd "/": the scratch directory the worker can write to must never be on the new
@@ -267,11 +290,15 @@ class Sandbox:
     def _stop(self, why: str) -> str:
         if not self.stopped:
             if why == "budget":
-                self.stopped = (f"the time for running your whole notebook ({self.limits.total_seconds:g} s for "
-                                "its cells and all calls to your functions) ran out")
+                self.stopped = (
+                    f"the time for running your whole notebook ({self.limits.total_seconds:g} s for "
+                    "its cells and all calls to your functions) ran out"
+                )
             else:
-                self.stopped = (f"the process running your notebook had to be restarted "
-                                f"{self.limits.max_restarts} times, so it was not started again")
+                self.stopped = (
+                    f"the process running your notebook had to be restarted "
+                    f"{self.limits.max_restarts} times, so it was not started again"
+                )
         return self.stopped
 
     def start(self) -> list[CellRun]:
@@ -288,7 +315,10 @@ class Sandbox:
             self._hello(min(time.monotonic() + 30, self.deadline))
         except WireError:
             self._kill()
-            self.cell_runs = [CellRun(n, "crashed", error={"type": "WorkerError", "message": "the worker did not start"}) for n in self.cells]
+            self.cell_runs = [
+                CellRun(n, "crashed", error={"type": "WorkerError", "message": "the worker did not start"})
+                for n in self.cells
+            ]
             return self.cell_runs
         self._preload()
         for number, source in self.cells.items():
@@ -296,13 +326,23 @@ class Sandbox:
                 if self.stopped:
                     self.cell_runs.append(CellRun(number, "stopped", message=self.stopped))
                 else:
-                    self.cell_runs.append(CellRun(number, "crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"}))
+                    self.cell_runs.append(
+                        CellRun(
+                            number,
+                            "crashed",
+                            error={"type": "WorkerError", "message": "the worker could not be restarted"},
+                        )
+                    )
                 continue
             self.cell_runs.append(self._run_cell(number, source))
         for run in self.cell_runs:
             if run.status in ("timeout", "crashed") and run.ran_until is None:
-                outcome = self.request({"op": "bindings", "source": self.cells[run.index]}, [],
-                                       self.limits.call_seconds, "bindings")
+                outcome = self.request(
+                    {"op": "bindings", "source": self.cells[run.index]},
+                    [],
+                    self.limits.call_seconds,
+                    "bindings",
+                )
                 run.lost = tuple(replies.bound_names(outcome.data))
         return self.cell_runs
 
@@ -338,8 +378,11 @@ class Sandbox:
     def _preload(self) -> None:
         """Import torch in the worker before any cell of a notebook that mentions it: importing it
         takes seconds on half a CPU, which a cell's or a function's own time limit should not pay."""
-        if not any(HEAVY_IMPORT.search(source) for source in self.cells.values()
-                   if not source.startswith(imports.ENGINE_HEADER)):
+        if not any(
+            HEAVY_IMPORT.search(source)
+            for source in self.cells.values()
+            if not source.startswith(imports.ENGINE_HEADER)
+        ):
             return
         try:
             self._exchange({"op": "preload", "modules": ["torch"]}, [], PRELOAD_SECONDS)
@@ -368,7 +411,9 @@ class Sandbox:
         except PeerTimedOut:
             return CellRun(index, "timeout", message=self._timed_out())
         except PeerGarbled:
-            return CellRun(index, "error", error={"type": "WorkerError", "message": "its report could not be read back"})
+            return CellRun(
+                index, "error", error={"type": "WorkerError", "message": "its report could not be read back"}
+            )
         except WireError:
             return CellRun(index, "crashed", error=self._death_note())
         status = reply.get("status")
@@ -390,11 +435,18 @@ class Sandbox:
             if sig == signal.SIGXCPU:
                 return {"type": "CPULimit", "message": "your code used up its CPU time limit"}
             if sig == signal.SIGKILL:
-                return {"type": "Killed", "message": "the process was killed for using too much memory or CPU time"}
+                return {
+                    "type": "Killed",
+                    "message": "the process was killed for using too much memory or CPU time",
+                }
             if sig in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
-                return {"type": "Crashed", "message": (
-                    f"the process crashed ({signal.Signals(sig).name}); with large arrays or models this "
-                    f"usually means it ran out of memory (the limit is {self.limits.memory_mb} MB)")}
+                return {
+                    "type": "Crashed",
+                    "message": (
+                        f"the process crashed ({signal.Signals(sig).name}); with large arrays or models this "
+                        f"usually means it ran out of memory (the limit is {self.limits.memory_mb} MB)"
+                    ),
+                }
             return {"type": "Crashed", "message": f"the process died from signal {signal.Signals(sig).name}"}
         return {"type": "Exited", "message": "it exited (exit(), os._exit() or a crash) before finishing"}
 
@@ -425,7 +477,10 @@ class Sandbox:
                     os.kill(child, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+            for target in (
+                lambda: os.killpg(self.pid, signal.SIGKILL),
+                lambda: os.kill(self.pid, signal.SIGKILL),
+            ):
                 try:
                     target()
                 except (ProcessLookupError, PermissionError):
@@ -446,14 +501,24 @@ class Sandbox:
         slot is released only after the steps that need the uid to be this sandbox's alone, and
         before the scratch removal, which depends on what the student left there."""
         step = CleanupStep
-        steps = [(step.GOODBYE, self._say_goodbye), (step.KILL, self._kill), (step.DESCENDANTS, self._end_descendants)]
+        steps = [
+            (step.GOODBYE, self._say_goodbye),
+            (step.KILL, self._kill),
+            (step.DESCENDANTS, self._end_descendants),
+        ]
         if self.uid is not None:
             uid = self.uid
             # Whatever escaped the group (a double fork, an init that left it) still has the uid;
             # IPC objects and files in shared places outlive every process.
-            steps += [(step.PROCESSES, lambda: confine.sweep_user(uid)), (step.IPC, lambda: leftovers.remove_ipc_of(uid)),
-                      (step.FILES, lambda: leftovers.remove_files_of(uid))]
-        steps += [(step.SLOT, self._release_slot), (step.SCRATCH, lambda: leftovers.remove_tree(self.scratch))]
+            steps += [
+                (step.PROCESSES, lambda: confine.sweep_user(uid)),
+                (step.IPC, lambda: leftovers.remove_ipc_of(uid)),
+                (step.FILES, lambda: leftovers.remove_files_of(uid)),
+            ]
+        steps += [
+            (step.SLOT, self._release_slot),
+            (step.SCRATCH, lambda: leftovers.remove_tree(self.scratch)),
+        ]
         for name, run in steps:
             try:
                 run()
@@ -487,7 +552,9 @@ class Sandbox:
         if not self._ensure_worker():
             if self.stopped:
                 return CallOutcome("stopped", message=self.stopped)
-            return CallOutcome("crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"})
+            return CallOutcome(
+                "crashed", error={"type": "WorkerError", "message": "the worker could not be restarted"}
+            )
         value_bytes = self.limits.value_mb * 1024 * 1024
         try:
             reply, reply_blobs = self._exchange(header, blobs, timeout, max_bytes=value_bytes + 1024 * 1024)
@@ -496,7 +563,9 @@ class Sandbox:
             return CallOutcome("stopped", message=why) if why else CallOutcome("timeout")
         except PeerTooLarge:
             self._kill()  # the rest of that message is still in the socket: start afresh
-            return CallOutcome("unsendable", message=f"an answer larger than the {self.limits.value_mb} MB limit")
+            return CallOutcome(
+                "unsendable", message=f"an answer larger than the {self.limits.value_mb} MB limit"
+            )
         except PeerGarbled as exc:
             return CallOutcome("unsendable", message=f"its answer could not be read back: {exc}")
         except (WireError, OSError):
@@ -504,18 +573,35 @@ class Sandbox:
             return CallOutcome("crashed", error=self._death_note())
         return _outcome(reply, reply_blobs, self.limits.output_chars, value_bytes)
 
-    def call(self, name: str | None, args: list, kwargs: dict, *, handle: int | None = None,
-             method: str | None = None, encoded: tuple[list, dict, list[bytes]] | None = None) -> CallOutcome:
+    def call(
+        self,
+        name: str | None,
+        args: list,
+        kwargs: dict,
+        *,
+        handle: int | None = None,
+        method: str | None = None,
+        encoded: tuple[list, dict, list[bytes]] | None = None,
+    ) -> CallOutcome:
         label = name or f"handle {handle}.{method}"
         if self.timeouts_by_name.get(label, 0) >= 2:
             return CallOutcome("timeout", message="skipped: this function already timed out twice")
         if self.crashes_by_name.get(label, 0) >= 2:
             # Each crash costs a restart and a replay of the notebook: a third is not worth it.
-            return CallOutcome("stopped", message="it already stopped the process running your notebook twice, "
-                                                  "so it was not called again")
+            return CallOutcome(
+                "stopped",
+                message="it already stopped the process running your notebook twice, "
+                "so it was not called again",
+            )
         args_nodes, kwargs_nodes, blobs = encoded
-        header = {"op": "call", "name": name, "handle": handle, "method": method,
-                  "args": args_nodes, "kwargs": kwargs_nodes}
+        header = {
+            "op": "call",
+            "name": name,
+            "handle": handle,
+            "method": method,
+            "args": args_nodes,
+            "kwargs": kwargs_nodes,
+        }
         outcome = self.request(header, blobs, self.limits.call_seconds, label)
         if outcome.status == "timeout":
             self.timeouts_by_name[label] = self.timeouts_by_name.get(label, 0) + 1
@@ -553,7 +639,9 @@ def _tests_loaded(hidden: tuple[str, ...]) -> bool:
         if path.startswith(roots):
             return True
         folder = os.path.dirname(path)
-        if os.path.basename(folder) == "tests" and os.path.isfile(os.path.join(os.path.dirname(folder), "assignment.toml")):
+        if os.path.basename(folder) == "tests" and os.path.isfile(
+            os.path.join(os.path.dirname(folder), "assignment.toml")
+        ):
             return True
     return False
 
@@ -606,11 +694,19 @@ def _clean_error(error: Any) -> dict:
     frames = []
     for frame in error.get("frames", [])[:8] if isinstance(error.get("frames"), list) else []:
         if isinstance(frame, dict):
-            frames.append({key: _plain_text(frame.get(key), 300) if key != "line" else
-                           (str(frame.get(key)) if type(frame.get(key)) is int else "")
-                           for key in ("cell", "line", "function", "code")})
-    return {"type": _plain_text(error.get("type"), 100) or "Error",
-            "message": _plain_text(error.get("message"), 1000), "frames": frames}
+            frames.append(
+                {
+                    key: _plain_text(frame.get(key), 300)
+                    if key != "line"
+                    else (str(frame.get(key)) if type(frame.get(key)) is int else "")
+                    for key in ("cell", "line", "function", "code")
+                }
+            )
+    return {
+        "type": _plain_text(error.get("type"), 100) or "Error",
+        "message": _plain_text(error.get("message"), 1000),
+        "frames": frames,
+    }
 
 
 def _clean_failed_imports(raw: Any) -> list[dict]:
@@ -620,15 +716,20 @@ def _clean_failed_imports(raw: Any) -> list[dict]:
     for item in raw[:20]:
         if isinstance(item, dict):
             line = item.get("line")
-            cleaned.append({"module": _plain_text(item.get("module"), 100), "message": _plain_text(item.get("message"), 300),
-                            "line": line if type(line) is int and 0 <= line < 10**7 else None})
+            cleaned.append(
+                {
+                    "module": _plain_text(item.get("module"), 100),
+                    "message": _plain_text(item.get("message"), 300),
+                    "line": line if type(line) is int and 0 <= line < 10**7 else None,
+                }
+            )
     return cleaned
 
 
 def _outcome(reply: dict, blobs: list, output_chars: int, value_bytes: int) -> CallOutcome:
     try:
         outcome = _decode_outcome(reply, blobs, output_chars, value_bytes)
-    except Exception as exc:  # noqa: BLE001 - whatever the worker sent, only this call is lost
+    except Exception as exc:
         return CallOutcome("unsendable", message=f"its answer could not be read back ({type(exc).__name__})")
     raw = reply.get("warnings")
     if isinstance(raw, list):
@@ -640,7 +741,9 @@ def _decode_outcome(reply: dict, blobs: list, output_chars: int, value_bytes: in
     status = reply.get("status")
     output = _plain_text(reply.get("output"), output_chars + 200)
     raw_mutated = reply.get("mutated")
-    mutated = [m[:100] for m in raw_mutated[:20] if isinstance(m, str)] if isinstance(raw_mutated, list) else []
+    mutated = (
+        [m[:100] for m in raw_mutated[:20] if isinstance(m, str)] if isinstance(raw_mutated, list) else []
+    )
     if status == "ok":
         if "value" not in reply:
             if "data" not in reply:
@@ -648,10 +751,14 @@ def _decode_outcome(reply: dict, blobs: list, output_chars: int, value_bytes: in
             return CallOutcome("ok", output=output, mutated=mutated, data=reply.get("data"))
         try:
             value = decode_value(reply["value"], blobs, value_bytes)
-        except Exception as exc:  # noqa: BLE001 - every way a value can be malformed is the same to a student
+        except Exception as exc:
             reason = str(exc) if isinstance(exc, EncodeError) else type(exc).__name__
-            return CallOutcome("unsendable", output=output, mutated=mutated,
-                               message=f"its answer could not be read back: {reason[:200]}")
+            return CallOutcome(
+                "unsendable",
+                output=output,
+                mutated=mutated,
+                message=f"its answer could not be read back: {reason[:200]}",
+            )
         return CallOutcome("ok", value=value, output=output, mutated=mutated)
     if status == "raised":
         return CallOutcome("raised", error=_clean_error(reply.get("error")), output=output, mutated=mutated)

@@ -16,7 +16,7 @@ import numpy as np
 
 # Everything the worker runs is imported before it gives up its privileges: afterwards it may not
 # be allowed to read the grader's files at all.
-from . import confine, models, worker
+from . import confine, worker
 from .wire import send_message
 
 

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from ..errors import GraderError
 
 MAX_DEPTH = 12
 MAX_NODES = 20_000
 MAX_TEXT = 2_000
 
 
-class EncodeError(Exception):
+class EncodeError(GraderError):
     pass
 
 
@@ -44,8 +47,11 @@ def load_array(node: dict, blob) -> np.ndarray:
     dtype, shape = node.get("dtype"), node.get("shape")
     if not isinstance(dtype, str) or not _DTYPE.match(dtype):
         raise EncodeError("an array of an unsupported type")
-    if (not isinstance(shape, list) or len(shape) > MAX_AXES
-            or not all(type(n) is int and 0 <= n < MAX_AXIS for n in shape)):
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_AXES
+        or not all(type(n) is int and 0 <= n < MAX_AXIS for n in shape)
+    ):
         raise EncodeError("an array with a malformed shape")
     dt = np.dtype(dtype)
     if len(blob) != math.prod(shape) * dt.itemsize:
@@ -93,7 +99,7 @@ class Encoder:
             return self._array(np.asarray(obj), _type_name(obj), scalar=True)
         if isinstance(obj, np.ndarray):
             return self._array(obj, _type_name(obj))
-        if cls.__module__ == "torch" and cls.__name__ in ("Tensor", "Parameter") or (
+        if (cls.__module__ == "torch" and cls.__name__ in ("Tensor", "Parameter")) or (
             cls.__module__.startswith("torch") and hasattr(obj, "detach") and hasattr(obj, "numpy")
         ):
             return self._array(obj.detach().cpu().numpy(), "torch.Tensor")
@@ -159,7 +165,7 @@ class Value:
     type_name: str
     array: np.ndarray | None = None
     dtype: str | None = None
-    items: tuple["Value", ...] = ()
+    items: tuple[Value, ...] = ()
     keys: tuple[str, ...] = ()
     text: str | None = None
     handle: int | None = None
@@ -252,8 +258,12 @@ class Decoder:
             items = node.get("items")
             if not isinstance(items, dict):
                 raise EncodeError("malformed mapping")
-            return Value("mapping", "dict", keys=tuple(k[:200] for k in items),
-                         items=tuple(self.decode(v, depth + 1) for v in items.values()))
+            return Value(
+                "mapping",
+                "dict",
+                keys=tuple(k[:200] for k in items),
+                items=tuple(self.decode(v, depth + 1) for v in items.values()),
+            )
         if kind == "str":
             return Value("text", "str", text=_text(node, "v", "", MAX_TEXT))
         if kind == "handle":
@@ -279,7 +289,9 @@ class Decoder:
         raw = load_array(node, self.blobs[index])
         self.bytes += raw.size * 8
         if self.bytes > self.max_bytes:
-            raise EncodeError(f"an answer larger than {self.max_bytes // (1024 * 1024)} MB as float64 numbers")
+            raise EncodeError(
+                f"an answer larger than {self.max_bytes // (1024 * 1024)} MB as float64 numbers"
+            )
         fresh = np.array(raw, dtype=np.float64, copy=True)
         if scalar:
             if fresh.size != 1:

@@ -15,6 +15,8 @@ import socket
 import struct
 import time
 
+from ..errors import GraderError
+
 _HEADER = struct.Struct("!QII")  # payload length, JSON length, number of blobs
 _BLOB = struct.Struct("!Q")
 MAX_JSON_BYTES = 4 * 1024 * 1024
@@ -22,7 +24,7 @@ MAX_JSON_BYTES = 4 * 1024 * 1024
 MAX_INT_DIGITS = 20
 
 
-class WireError(Exception):
+class WireError(GraderError):
     """The peer broke the protocol: closed, stalled past the deadline, or sent too much."""
 
 
@@ -56,8 +58,9 @@ def _wait(sock: socket.socket, deadline: float | None, *, write: bool) -> None:
     raise PeerTimedOut("the other side did not " + ("take the message" if write else "answer") + " in time")
 
 
-def send_message(sock: socket.socket, header: dict, blobs: list[bytes] = (), *,
-                 deadline: float | None = None) -> None:
+def send_message(
+    sock: socket.socket, header: dict, blobs: list[bytes] = (), *, deadline: float | None = None
+) -> None:
     """Send one message; with a deadline, a peer that stops reading raises PeerTimedOut.
 
     A peer that does not read would otherwise block the sender forever once the socket's buffer
@@ -78,7 +81,7 @@ def send_message(sock: socket.socket, header: dict, blobs: list[bytes] = (), *,
     while sent < len(message):
         _wait(sock, deadline, write=True)
         try:
-            sent += sock.send(message[sent:sent + (1 << 20)], socket.MSG_DONTWAIT)
+            sent += sock.send(message[sent : sent + (1 << 20)], socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             continue
         except OSError as exc:
@@ -131,10 +134,10 @@ def recv_message(
     for _ in range(n_blobs):
         if offset + _BLOB.size > payload_len:
             raise PeerGarbled("a message shorter than it says")
-        (size,) = _BLOB.unpack(payload[offset:offset + _BLOB.size])
+        (size,) = _BLOB.unpack(payload[offset : offset + _BLOB.size])
         offset += _BLOB.size
         if offset + size > payload_len:
             raise PeerGarbled("a message shorter than it says")
-        blobs.append(payload[offset:offset + size])
+        blobs.append(payload[offset : offset + size])
         offset += size
     return header, blobs

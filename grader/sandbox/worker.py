@@ -73,7 +73,12 @@ class CappedText:
 def student_traceback(exc: BaseException) -> dict:
     """The exception with only the student's own frames: the worker's frames teach nothing."""
     frames = [
-        {"cell": f.filename[len(CELL_PREFIX):-1], "line": f.lineno, "function": f.name, "code": (f.line or "").strip()}
+        {
+            "cell": f.filename[len(CELL_PREFIX) : -1],
+            "line": f.lineno,
+            "function": f.name,
+            "code": (f.line or "").strip(),
+        }
         for f in traceback.extract_tb(exc.__traceback__)
         if f.filename.startswith(CELL_PREFIX)
     ][-8:]
@@ -169,14 +174,30 @@ class Worker:
         try:
             code = cells.compile_cell(source, filename, request.get("until_line"))
         except SyntaxError as exc:
-            return {"status": "raised", "error": {
-                "type": "SyntaxError", "message": str(exc.msg),
-                "frames": [{"cell": str(index), "line": exc.lineno, "function": "<module>",
-                            "code": (exc.text or "").strip()}]}}, []
+            return {
+                "status": "raised",
+                "error": {
+                    "type": "SyntaxError",
+                    "message": str(exc.msg),
+                    "frames": [
+                        {
+                            "cell": str(index),
+                            "line": exc.lineno,
+                            "function": "<module>",
+                            "code": (exc.text or "").strip(),
+                        }
+                    ],
+                },
+            }, []
         except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
-            return {"status": "raised", "error": {
-                "type": "SyntaxError", "message": f"the cell cannot be read as Python ({type(exc).__name__})",
-                "frames": []}}, []
+            return {
+                "status": "raised",
+                "error": {
+                    "type": "SyntaxError",
+                    "message": f"the cell cannot be read as Python ({type(exc).__name__})",
+                    "frames": [],
+                },
+            }, []
         self.failed_imports.take()
         stopped_by: list[BaseException] = []
 
@@ -220,7 +241,9 @@ class Worker:
             return {"status": "not_callable", "type": type(target).__name__}, []
         args = decode_plain({"k": "list", "items": request.get("args", [])}, blobs, self._special)
         kwargs = decode_plain({"k": "dict", "items": request.get("kwargs", {})}, blobs, self._special)
-        if request.get("handle") is not None and hasattr(self.handles.get(int(request["handle"])), "named_parameters"):
+        if request.get("handle") is not None and hasattr(
+            self.handles.get(int(request["handle"])), "named_parameters"
+        ):
             # A torch model takes tensors: arrays sent to one become float32 tensors.
             args, kwargs = models.as_tensors(args), models.as_tensors(kwargs)
         before = _array_snapshots(args, kwargs)
@@ -232,8 +255,13 @@ class Worker:
         try:
             reply["value"], value_blobs = self.encode(result)
         except (EncodeError, RecursionError, ValueError, TypeError) as exc:
-            return {"status": "unsendable", "message": str(exc), "type": type(result).__name__,
-                    "mutated": reply["mutated"], "output": reply["output"]}, []
+            return {
+                "status": "unsendable",
+                "message": str(exc),
+                "type": type(result).__name__,
+                "mutated": reply["mutated"],
+                "output": reply["output"],
+            }, []
         return reply, value_blobs
 
     def names(self) -> tuple[dict, list[bytes]]:
@@ -259,7 +287,7 @@ class Worker:
         """Import the heavy modules a notebook will use, before its cells run (see the session)."""
         for name in request.get("modules", []) if isinstance(request.get("modules"), list) else []:
             if name in imports.PRELOADABLE:
-                self._run_guarded(lambda: imports.preload(name), request.get("timeout", 60))
+                self._run_guarded(lambda name=name: imports.preload(name), request.get("timeout", 60))
         return {"status": "ok", "data": None}, []
 
     def uses(self, request: dict) -> tuple[dict, list[bytes]]:
@@ -272,8 +300,11 @@ class Worker:
             current = pending.pop()
             # Globals loaded, not every name in co_names: `F.conv2d` is an attribute, not a call
             # of the student's conv2d.
-            found.extend(ins.argval for ins in dis.get_instructions(current)
-                         if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and ins.argval not in found)
+            found.extend(
+                ins.argval
+                for ins in dis.get_instructions(current)
+                if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and ins.argval not in found
+            )
             pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
         return {"status": "ok", "data": [str(n) for n in found[:500]]}, []
 
@@ -285,7 +316,10 @@ class Worker:
             "signatures": lambda req, blobs: self.signatures(),
             "uses": lambda req, blobs: self.uses(req),
             "preload": lambda req, blobs: self.preload(req),
-            "bindings": lambda req, blobs: ({"status": "ok", "data": cells.bound_names(str(req["source"]))}, []),
+            "bindings": lambda req, blobs: (
+                {"status": "ok", "data": cells.bound_names(str(req["source"]))},
+                [],
+            ),
             "model": lambda req, blobs: model_request(self, req, blobs),
         }
         while True:
@@ -299,7 +333,10 @@ class Worker:
             try:
                 reply, reply_blobs = handlers[op](request, blobs)
             except BaseException as exc:  # never let a bad request or odd value kill the loop
-                reply, reply_blobs = {"status": "refused", "message": f"{type(exc).__name__}: {exc}"[:500]}, []
+                reply, reply_blobs = (
+                    {"status": "refused", "message": f"{type(exc).__name__}: {exc}"[:500]},
+                    [],
+                )
             try:
                 send_message(self.sock, reply, reply_blobs)
             except (OSError, ValueError):

@@ -15,14 +15,37 @@ The whole API, with an example of each part, is in docs/authoring.md.
 
 from .feedback import ATOL, RTOL, Call, Expectation, expect, expect_call, fail
 from .proxy import Builtin, GradingFailure, Handle, RemoteFunction, Student
-from .shapes import (conv_output_size, conv_shape_hint, pad_widths, pool_output_size, pool_shape_hint,
-                     size_formula)
+from .shapes import (
+    conv_output_size,
+    conv_shape_hint,
+    pad_widths,
+    pool_output_size,
+    pool_shape_hint,
+    size_formula,
+)
 
 identity = Builtin("identity")
 sigmoid = Builtin("sigmoid")  # numerically stable; for tests of code that takes an activation
 
 __all__ = [
-    "ATOL", "RTOL", "Builtin", "Call", "Expectation", "GradingFailure", "Handle", "RemoteFunction", "Student",
-    "conv_output_size", "conv_shape_hint", "expect", "expect_call", "fail", "identity", "pad_widths",
-    "pool_output_size", "pool_shape_hint", "sigmoid", "size_formula",
+    "ATOL",
+    "RTOL",
+    "Builtin",
+    "Call",
+    "Expectation",
+    "GradingFailure",
+    "Handle",
+    "RemoteFunction",
+    "Student",
+    "conv_output_size",
+    "conv_shape_hint",
+    "expect",
+    "expect_call",
+    "fail",
+    "identity",
+    "pad_widths",
+    "pool_output_size",
+    "pool_shape_hint",
+    "sigmoid",
+    "size_formula",
 ]

@@ -22,7 +22,9 @@ def show(value: Any, limit: int = 400) -> str:
         first = ", ".join(f"{v:.4g}" for v in value.ravel()[:4])
         text = f"array of shape {tuple(value.shape)}{span}; first values {first}, ..."
     elif isinstance(value, np.ndarray):
-        text = np.array2string(value, precision=4, suppress_small=True, threshold=40, edgeitems=3, max_line_width=88)
+        text = np.array2string(
+            value, precision=4, suppress_small=True, threshold=40, edgeitems=3, max_line_width=88
+        )
         if value.ndim >= 1 and value.size > 6:
             text = f"{text}  (shape {tuple(value.shape)})"
     elif isinstance(value, (np.floating, float)):
@@ -41,7 +43,9 @@ def show(value: Any, limit: int = 400) -> str:
 
 def show_value(value: Value, limit: int = 400) -> str:
     if value.kind == "array":
-        return show(value.array, limit) + ("" if value.dtype in ("float64", "float32") else f"  (dtype {value.dtype})")
+        return show(value.array, limit) + (
+            "" if value.dtype in ("float64", "float32") else f"  (dtype {value.dtype})"
+        )
     if value.kind == "number":
         return show(float(value.array), limit) + f"  ({value.type_name})"
     if value.kind == "bool":
@@ -93,10 +97,14 @@ def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, pa
     status = outcome.status
     name = label.split("(")[0]
     if status == "missing":
-        return (f"{name} is not defined in your notebook. Check the spelling of its name and that the "
-                "cell defining it runs without errors.")
+        return (
+            f"{name} is not defined in your notebook. Check the spelling of its name and that the "
+            "cell defining it runs without errors."
+        )
     if status == "not_callable":
-        return f"{name} is defined in your notebook, but as a {outcome.message or 'value'}, not as a function."
+        return (
+            f"{name} is defined in your notebook, but as a {outcome.message or 'value'}, not as a function."
+        )
     context = call_text(label, args, kwargs, params)
     if status == "raised":
         error = outcome.error or {}
@@ -104,8 +112,10 @@ def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, pa
             frames = error.get("frames") or []
             culprit = frames[-1].get("function") if frames else None
             if culprit and culprit not in (name, "<module>"):
-                return (f"{name} calls {culprit}, which is not implemented yet "
-                        "(it still raises NotImplementedError).")
+                return (
+                    f"{name} calls {culprit}, which is not implemented yet "
+                    "(it still raises NotImplementedError)."
+                )
             return f"{name} is not implemented yet: it still raises NotImplementedError."
         if error.get("type") in ("SystemExit", "KeyboardInterrupt"):
             return f"{context}\nit called exit() or raised {error['type']}; a function must return its result instead."
@@ -128,5 +138,7 @@ def mutation_note(mutated: list[str]) -> str:
     if not mutated:
         return ""
     names = ", ".join(mutated)
-    return (f"Your function changed its input {names} in place. Functions must not modify their "
-            "inputs: compute into a new array (for example np.maximum(z, 0) or z.copy()).")
+    return (
+        f"Your function changed its input {names} in place. Functions must not modify their "
+        "inputs: compute into a new array (for example np.maximum(z, 0) or z.copy())."
+    )

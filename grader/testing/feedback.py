@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import builtins
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +52,10 @@ def _first_difference(got: np.ndarray, want: np.ndarray, rtol: float, atol: floa
     with np.errstate(all="ignore"):
         wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     index = tuple(int(i) for i in np.argwhere(wrong)[0])
-    return (f"{int(wrong.sum())} of {want.size} values differ; the first at index {index}: "
-            f"expected {want[index]:.6g}, got {got[index]:.6g}.")
+    return (
+        f"{int(wrong.sum())} of {want.size} values differ; the first at index {index}: "
+        f"expected {want[index]:.6g}, got {got[index]:.6g}."
+    )
 
 
 def describe_shape(shape: tuple) -> str:
@@ -109,7 +112,9 @@ class Expectation:
         if got is None:
             if self.value.kind == "none":
                 self._fail(f"{name} returned None.", "Is a `return` statement missing?")
-            self._fail(f"{name} returned {self.value.describe()}, but {describe_shape(want.shape)} was expected.")
+            self._fail(
+                f"{name} returned {self.value.describe()}, but {describe_shape(want.shape)} was expected."
+            )
         if got.shape != want.shape:
             hint = shape_hint(got.shape) if callable(shape_hint) else shape_hint
             transposed = got.ndim == 2 and got.T.shape == want.shape and _close(got.T, want, rtol, atol)
@@ -117,7 +122,9 @@ class Expectation:
                 f"{name} returned {describe_shape(got.shape)}, but {describe_shape(want.shape)} was expected.",
                 f"expected: {explain.show(shown)}",
                 f"got:      {explain.show_value(self.value)}",
-                "Likely mistake: the result is transposed." if transposed else self._named(got, rtol, atol, likely or {}),
+                "Likely mistake: the result is transposed."
+                if transposed
+                else self._named(got, rtol, atol, likely or {}),
                 hint or "",
             )
         if _close(got, want, rtol, atol):
@@ -139,8 +146,10 @@ class Expectation:
         want = np.asarray(expected, dtype=np.float64)
         if got is not None and _close(got, want, RTOL, ATOL + RTOL * float(np.abs(want).max(initial=0.0))):
             return ""
-        return (f"Note: your {self.fn.name} calls your {helper.name}, which gives a wrong answer on its own "
-                f"(see the tests of {helper.name}); fix {helper.name} first.")
+        return (
+            f"Note: your {self.fn.name} calls your {helper.name}, which gives a wrong answer on its own "
+            f"(see the tests of {helper.name}); fix {helper.name} first."
+        )
 
     @staticmethod
     def _named(got, rtol, atol, likely: dict[str, Any]) -> str:
@@ -160,8 +169,10 @@ class Expectation:
             return named
         finite_want = np.isfinite(want).all()
         if finite_want and not np.isfinite(got).all():
-            return ("Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
-                    "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form.")
+            return (
+                "Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
+                "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form."
+            )
         if want.size > 1 and _close(got, -want, rtol, atol) and not _close(got, want, rtol, atol):
             # Only what was observed: a flipped kernel, a swapped subtraction and a sign error all
             # give -want, so naming one of them would mislead the students who made another.
@@ -169,7 +180,12 @@ class Expectation:
         with np.errstate(all="ignore"):
             diff = got - want
         scale = atol + rtol * np.abs(want).max()
-        if want.size > 1 and np.isfinite(diff).all() and np.ptp(diff) <= scale and abs(diff.flat[0]) > 10 * scale:
+        if (
+            want.size > 1
+            and np.isfinite(diff).all()
+            and np.ptp(diff) <= scale
+            and abs(diff.flat[0]) > 10 * scale
+        ):
             return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
         return ""
 
@@ -178,25 +194,33 @@ class Expectation:
         got = as_array(self.value)
         want = tuple(shape)
         if got is None:
-            self._fail(f"{self.fn.name} returned {self.value.describe()}, but {describe_shape(want)} was expected.")
+            self._fail(
+                f"{self.fn.name} returned {self.value.describe()}, but {describe_shape(want)} was expected."
+            )
         if got.shape != want:
-            self._fail(f"{self.fn.name} returned {describe_shape(got.shape)}, but {describe_shape(want)} was expected.",
-                       hint)
+            self._fail(
+                f"{self.fn.name} returned {describe_shape(got.shape)}, but {describe_shape(want)} was expected.",
+                hint,
+            )
         return got
 
     def to_be_a_number(self) -> float:
         """The answer is a single Python or NumPy number, not an array or a list."""
         if self.value.kind not in ("number", "bool"):
-            self._fail(f"{self.fn.name} should return a single number, but returned {self.value.describe()}.",
-                       "Use float(...) or .item() to turn a one-element array into a number.")
+            self._fail(
+                f"{self.fn.name} should return a single number, but returned {self.value.describe()}.",
+                "Use float(...) or .item() to turn a one-element array into a number.",
+            )
         return float(self.value.array)
 
     def to_be_finite(self) -> np.ndarray:
         got = as_array(self.value)
         if got is None or not np.isfinite(got).all():
-            self._fail(f"{self.fn.name} returned nan or inf.",
-                       f"got: {explain.show_value(self.value)}",
-                       "An overflow (e.g. np.exp of a large number) usually causes this. Use a numerically stable form.")
+            self._fail(
+                f"{self.fn.name} returned nan or inf.",
+                f"got: {explain.show_value(self.value)}",
+                "An overflow (e.g. np.exp of a large number) usually causes this. Use a numerically stable form.",
+            )
         return got
 
     def to_leave_inputs_unchanged(self) -> None:
@@ -206,9 +230,11 @@ class Expectation:
     def to_raise_no_warnings(self) -> None:
         """No warning (overflow, division by zero, ...) was issued during the call."""
         if self.outcome.warnings:
-            self._fail(f"{self.fn.name} issued a warning: {self.outcome.warnings[0]}",
-                       "An overflow warning usually means np.exp got a large argument; use a "
-                       "numerically stable form that never exponentiates a large positive number.")
+            self._fail(
+                f"{self.fn.name} issued a warning: {self.outcome.warnings[0]}",
+                "An overflow warning usually means np.exp got a large argument; use a "
+                "numerically stable form that never exponentiates a large positive number.",
+            )
 
 
 class Call:
@@ -232,18 +258,23 @@ class Call:
         error = self.outcome.error or {}
         context = explain.call_text(name, self.args, self.kwargs, self.params)
         if self.outcome.status == "ok":
-            raise GradingFailure(f"{name} should raise {wanted} here, but it returned a value.\n{context}\n"
-                                 f"got: {explain.show_value(self.outcome.value)}")
+            raise GradingFailure(
+                f"{name} should raise {wanted} here, but it returned a value.\n{context}\n"
+                f"got: {explain.show_value(self.outcome.value)}"
+            )
         if self.outcome.status != "raised" or error.get("type") == "NotImplementedError":
             raise call_failed(name, self.args, self.kwargs, self.outcome, self.params)
         raised = str(error.get("type", ""))
         message = str(error.get("message", ""))
         if not any(_is_kind(raised, e) for e in exceptions):
-            raise GradingFailure(f"{name} should raise {wanted} here, but it raised {explain.error_text(error)}\n"
-                                 f"{context}")
+            raise GradingFailure(
+                f"{name} should raise {wanted} here, but it raised {explain.error_text(error)}\n{context}"
+            )
         if match is not None and not re.search(match, message):
-            raise GradingFailure(f"{name} raised {raised} as it should, but its message {message!r} "
-                                 f"does not say what went wrong (expected it to mention {match!r}).\n{context}")
+            raise GradingFailure(
+                f"{name} raised {raised} as it should, but its message {message!r} "
+                f"does not say what went wrong (expected it to mention {match!r}).\n{context}"
+            )
         return message
 
 
@@ -254,8 +285,12 @@ def _is_kind(raised: str, expected: type[BaseException] | str) -> bool:
     if raised == name:
         return True
     builtin = getattr(builtins, raised, None)
-    return (not isinstance(expected, str) and isinstance(builtin, type) and issubclass(builtin, BaseException)
-            and issubclass(builtin, expected))
+    return (
+        not isinstance(expected, str)
+        and isinstance(builtin, type)
+        and issubclass(builtin, BaseException)
+        and issubclass(builtin, expected)
+    )
 
 
 def expect_call(fn: RemoteFunction, *args, **kwargs) -> Call:

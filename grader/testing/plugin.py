@@ -17,8 +17,10 @@ from ..results import VISIBILITIES, TestResult
 from ..sandbox.session import mark_tests_run
 from .proxy import GradingFailure, Student
 
-INTERNAL_ERROR = ("The grader could not finish this test because of a problem in the test itself, "
-                  "not in your code. Your instructor can see the details.")
+INTERNAL_ERROR = (
+    "The grader could not finish this test because of a problem in the test itself, "
+    "not in your code. Your instructor can see the details."
+)
 PUBLIC_PREFIX = "test_public"
 # Visibilities from the one students see first to the one they see last (or never).
 REVEAL_ORDER = ("visible", "after_due_date", "after_published", "hidden")
@@ -103,7 +105,9 @@ class GradingPlugin:
         partial = getattr(fn, "__score__", None)
         if report.skipped:
             result.outcome = "skipped"
-            reason = getattr(report, "wasxfail", "") or (report.longrepr[2] if isinstance(report.longrepr, tuple) else "")
+            reason = getattr(report, "wasxfail", "") or (
+                report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            )
             result.output = f"This test was skipped. {reason}".strip()
             return
         if report.passed:
@@ -134,8 +138,17 @@ class PlainFailureReports:
         excinfo = call.excinfo
         if excinfo is None or not isinstance(excinfo.value, AssertionError):
             return None
-        return pytest.TestReport(item.nodeid, item.location, {}, "failed", str(excinfo.value), call.when,
-                          duration=call.duration, start=call.start, stop=call.stop)
+        return pytest.TestReport(
+            item.nodeid,
+            item.location,
+            {},
+            "failed",
+            str(excinfo.value),
+            call.when,
+            duration=call.duration,
+            start=call.start,
+            stop=call.stop,
+        )
 
 
 def _clamp(score, max_score: float) -> float:
@@ -151,14 +164,47 @@ def _assertion_text(exc: AssertionError) -> str:
 
 
 PYTEST_ARGS = (
-    "-p", "no:cacheprovider", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
-    "-p", "no:legacypath", "-p", "no:stepwise", "-p", "no:faulthandler", "-p", "no:lsof",
-    "-p", "no:pytester", "-p", "no:logging", "-p", "no:debugging", "-p", "no:setuponly",
-    "-p", "no:setupplan", "-p", "no:unittest", "-p", "no:terminal", "-p", "no:warnings",
-    "-p", "no:unraisableexception", "-p", "no:threadexception",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:doctest",
+    "-p",
+    "no:junitxml",
+    "-p",
+    "no:pastebin",
+    "-p",
+    "no:legacypath",
+    "-p",
+    "no:stepwise",
+    "-p",
+    "no:faulthandler",
+    "-p",
+    "no:lsof",
+    "-p",
+    "no:pytester",
+    "-p",
+    "no:logging",
+    "-p",
+    "no:debugging",
+    "-p",
+    "no:setuponly",
+    "-p",
+    "no:setupplan",
+    "-p",
+    "no:unittest",
+    "-p",
+    "no:terminal",
+    "-p",
+    "no:warnings",
+    "-p",
+    "no:unraisableexception",
+    "-p",
+    "no:threadexception",
     # Hidden tests explain failures through expect() and assertion messages; rewriting their
     # asserts would cost a parse and compile of every test module on every run.
-    "--capture=no", "--import-mode=importlib", "--assert=plain",
+    "--capture=no",
+    "--import-mode=importlib",
+    "--assert=plain",
 )
 
 
@@ -174,11 +220,21 @@ def run_tests(tests_dir: Path, plugin: GradingPlugin) -> int:
     addopts = os.environ.pop("PYTEST_ADDOPTS", None)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        return int(pytest.main(
-            [*PYTEST_ARGS, "-c", str(ini), "--rootdir", str(tests_dir), "--confcutdir", str(tests_dir),
-             str(tests_dir)],
-            plugins=[plugin, PlainFailureReports()],
-        ))
+        return int(
+            pytest.main(
+                [
+                    *PYTEST_ARGS,
+                    "-c",
+                    str(ini),
+                    "--rootdir",
+                    str(tests_dir),
+                    "--confcutdir",
+                    str(tests_dir),
+                    str(tests_dir),
+                ],
+                plugins=[plugin, PlainFailureReports()],
+            )
+        )
     finally:
         # importlib mode keys modules by name: two assignments' test_counting.py would collide,
         # and a later run must never see an earlier assignment's (or an edited) test module.

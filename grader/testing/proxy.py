@@ -26,9 +26,12 @@ class GradingFailure(AssertionError):
         self.timed_out = timed_out  # the student's code ran out of time (reported as a time-out)
 
 
-def call_failed(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, params: list[str]) -> GradingFailure:
-    return GradingFailure(explain.call_failure(label, args, kwargs, outcome, params),
-                          timed_out=outcome.status == "timeout")
+def call_failed(
+    label: str, args: tuple, kwargs: dict, outcome: CallOutcome, params: list[str]
+) -> GradingFailure:
+    return GradingFailure(
+        explain.call_failure(label, args, kwargs, outcome, params), timed_out=outcome.status == "timeout"
+    )
 
 
 class Unavailable:
@@ -41,7 +44,7 @@ class Unavailable:
 class Handle:
     """An object that lives in the worker (a student's model, say), seen through plain data only."""
 
-    def __init__(self, student: "Student", value: Value, label: str):
+    def __init__(self, student: Student, value: Value, label: str):
         self._student = student
         self.id = value.handle
         self.type_name = value.type_name
@@ -56,7 +59,9 @@ class Handle:
         return self._student._invoke(None, args, kwargs, handle=self.id, label=f"{self.label}(...)")
 
     def method(self, name: str, *args, **kwargs) -> Value:
-        return self._student._invoke(None, args, kwargs, handle=self.id, method=name, label=f"{self.label}.{name}(...)")
+        return self._student._invoke(
+            None, args, kwargs, handle=self.id, method=name, label=f"{self.label}.{name}(...)"
+        )
 
     def parameters(self) -> list[tuple[str, tuple[int, ...], bool]]:
         """(name, shape, trainable) of every parameter, from ``named_parameters()``."""
@@ -66,7 +71,7 @@ class Handle:
         except replies.ReplyError as exc:
             raise GradingFailure(f"The parameters of {self.label} could not be read back: {exc}.") from None
 
-    def layers(self, names: list[str]) -> dict[str, "Layer | None"]:
+    def layers(self, names: list[str]) -> dict[str, Layer | None]:
         """The attributes ``names`` of the model (``conv1``, ``fc``), each with its own parameters."""
         data = self._student._model("layers", {"handle": self.id, "names": list(names)}, self.label)
         if not isinstance(data, dict):
@@ -75,9 +80,17 @@ class Handle:
         for name in names:
             entry = data.get(name)
             try:
-                found[name] = None if entry is None else Layer(
-                    str(entry["type"])[:100],
-                    [(str(n)[:200], tuple(int(v) for v in shape), bool(t)) for n, shape, t in entry["params"][:1000]])
+                found[name] = (
+                    None
+                    if entry is None
+                    else Layer(
+                        str(entry["type"])[:100],
+                        [
+                            (str(n)[:200], tuple(int(v) for v in shape), bool(t))
+                            for n, shape, t in entry["params"][:1000]
+                        ],
+                    )
+                )
             except (TypeError, ValueError, KeyError):
                 raise GradingFailure(f"The layers of {self.label} could not be read.") from None
         return found
@@ -87,7 +100,7 @@ class Handle:
         self._student._model("load", {"handle": self.id, "state": state}, self.label)
 
     @property
-    def forward(self) -> "ModelForward":
+    def forward(self) -> ModelForward:
         """The model's forward pass as a function of a batch, for ``expect(model.forward, x)``."""
         return ModelForward(self)
 
@@ -99,7 +112,7 @@ class Layer:
 
 
 class RemoteFunction:
-    def __init__(self, student: "Student", name: str):
+    def __init__(self, student: Student, name: str):
         self._student = student
         self.name = name
 
@@ -176,15 +189,31 @@ class Student:
         kwargs_nodes = {key: encoder.encode(val) for key, val in kwargs.items()}
         return args_nodes, kwargs_nodes, encoder.blobs
 
-    def _raw(self, name: str | None, args: tuple, kwargs: dict, *, handle: int | None = None,
-             method: str | None = None) -> CallOutcome:
+    def _raw(
+        self,
+        name: str | None,
+        args: tuple,
+        kwargs: dict,
+        *,
+        handle: int | None = None,
+        method: str | None = None,
+    ) -> CallOutcome:
         if isinstance(self._sandbox, Unavailable):
             raise GradingFailure(self._sandbox.reason)
-        return self._sandbox.call(name, list(args), kwargs, handle=handle, method=method,
-                                  encoded=self._encode(args, kwargs))
+        return self._sandbox.call(
+            name, list(args), kwargs, handle=handle, method=method, encoded=self._encode(args, kwargs)
+        )
 
-    def _invoke(self, name: str | None, args: tuple, kwargs: dict, *, label: str,
-                handle: int | None = None, method: str | None = None) -> Value:
+    def _invoke(
+        self,
+        name: str | None,
+        args: tuple,
+        kwargs: dict,
+        *,
+        label: str,
+        handle: int | None = None,
+        method: str | None = None,
+    ) -> Value:
         outcome = self._raw(name, args, kwargs, handle=handle, method=method)
         if outcome.status != "ok":
             raise call_failed(label, args, kwargs, outcome, self._param_names(name))
@@ -213,8 +242,9 @@ class Student:
         if name.endswith(".forward"):
             return ["x"]
         if self._signatures is None:
-            outcome = self._sandbox.request({"op": "signatures"}, [],
-                                            self._sandbox.limits.call_seconds, "signatures")
+            outcome = self._sandbox.request(
+                {"op": "signatures"}, [], self._sandbox.limits.call_seconds, "signatures"
+            )
             self._signatures = replies.signatures(outcome.data if outcome.status == "ok" else None)
         return self._signatures.get(name, [])
 
@@ -223,7 +253,9 @@ class Student:
         if isinstance(self._sandbox, Unavailable):
             return set()
         if name not in self._uses:
-            outcome = self._sandbox.request({"op": "uses", "name": name}, [], self._sandbox.limits.call_seconds, "uses")
+            outcome = self._sandbox.request(
+                {"op": "uses", "name": name}, [], self._sandbox.limits.call_seconds, "uses"
+            )
             data = outcome.data if outcome.status == "ok" and isinstance(outcome.data, list) else []
             self._uses[name] = {str(n)[:100] for n in data[:500]}
         return self._uses[name]

@@ -9,8 +9,7 @@ compares values.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
-
+from collections.abc import Callable, Sequence
 
 
 def pad_widths(kernel_size: int, padding: str | int = "valid") -> tuple[int, int]:
@@ -47,42 +46,56 @@ _AXES = {1: ("length",), 2: ("rows", "columns"), 3: ("depth", "rows", "columns")
 def _lines(sizes: Sequence[int], kernel: Sequence[int], padding, strides: Sequence[int]) -> list[str]:
     names = _AXES.get(len(sizes), tuple(f"axis {i}" for i in range(len(sizes))))
     width = max(len(n) for n in names) + 1
-    return [f"  {name + ':':<{width}} {size_formula(n, k, padding, s)}"
-            for name, n, k, s in zip(names, sizes, kernel, strides)]
+    return [
+        f"  {name + ':':<{width}} {size_formula(n, k, padding, s)}"
+        for name, n, k, s in zip(names, sizes, kernel, strides)
+    ]
 
 
 def _leading(got: tuple, lead: tuple, spatial: int) -> list[str]:
-    if len(got) == len(lead) + spatial and tuple(got[:len(lead)]) == tuple(lead):
+    if len(got) == len(lead) + spatial and tuple(got[: len(lead)]) == tuple(lead):
         return []
-    return [f"The leading axes should be {tuple(lead)}, then the {spatial} sized above; "
-            f"yours are {tuple(got[:max(len(got) - spatial, 0)])}."]
+    return [
+        f"The leading axes should be {tuple(lead)}, then the {spatial} sized above; "
+        f"yours are {tuple(got[: max(len(got) - spatial, 0)])}."
+    ]
 
 
-def conv_shape_hint(input_shape: Sequence[int], kernel_shape: Sequence[int], padding: str | int = "valid",
-                    stride: int = 1, lead: tuple = ()) -> Callable[[tuple], str]:
+def conv_shape_hint(
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    padding: str | int = "valid",
+    stride: int = 1,
+    lead: tuple = (),
+) -> Callable[[tuple], str]:
     """A ``shape_hint`` for a 1-D or 2-D convolution: ``input_shape`` and ``kernel_shape`` are the
     spatial sizes only (``(n,)`` and ``(k,)``, or ``(h, w)`` and ``(kh, kw)``); ``lead`` the axes
     before them that the answer should have (batch, channels)."""
     sizes, kernel = tuple(input_shape), tuple(kernel_shape)
 
     def hint(got: tuple) -> str:
-        lines = ["The output size along each axis is floor((n + P − k) / s) + 1, P the total padding:",
-                 *_lines(sizes, kernel, padding, [stride] * len(sizes))]
+        lines = [
+            "The output size along each axis is floor((n + P − k) / s) + 1, P the total padding:",
+            *_lines(sizes, kernel, padding, [stride] * len(sizes)),
+        ]
         return "\n".join(lines + _leading(got, lead, len(sizes)))
 
     return hint
 
 
-def pool_shape_hint(input_shape: Sequence[int], kernel_size: int, stride: int | None = None,
-                    lead: tuple = ()) -> Callable[[tuple], str]:
+def pool_shape_hint(
+    input_shape: Sequence[int], kernel_size: int, stride: int | None = None, lead: tuple = ()
+) -> Callable[[tuple], str]:
     """A ``shape_hint`` for 1-D or 2-D pooling over square windows of ``kernel_size``."""
     sizes = tuple(input_shape)
     s = kernel_size if stride is None else stride
 
     def hint(got: tuple) -> str:
         default = " (the default: s = kernel_size)" if stride is None else ""
-        lines = [f"With kernel_size k = {kernel_size} and stride s = {s}{default}, only complete windows count:",
-                 *_lines(sizes, [kernel_size] * len(sizes), "valid", [s] * len(sizes))]
+        lines = [
+            f"With kernel_size k = {kernel_size} and stride s = {s}{default}, only complete windows count:",
+            *_lines(sizes, [kernel_size] * len(sizes), "valid", [s] * len(sizes)),
+        ]
         return "\n".join(lines + _leading(got, lead, len(sizes)))
 
     return hint

@@ -1,9 +1,9 @@
 """Checks shared by the visible and the hidden cnn tests: one call each, against the NumPy oracle,
 with the answers of the common mistakes for that call (named only when the student's answer equals one)."""
 
+import cnn_oracle as oracle
 import numpy as np
 
-import cnn_oracle as oracle
 from grader.testing import GradingFailure, expect, fail
 from grader.testing.feedback import ATOL, RTOL
 

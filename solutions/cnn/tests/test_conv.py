@@ -1,13 +1,11 @@
 """Hidden tests: conv_output_size, conv2d and conv2d_layer against the NumPy oracle."""
 
+import cnn_oracle as oracle
 import numpy as np
+from cnn_checks import check_conv2d, check_layer, check_size, rng_for, scaled_atol
 from gradescope_utils.autograder_utils.decorators import number, weight
 
-import cnn_oracle as oracle
-from cnn_checks import call_conv, check_conv2d, check_layer, check_size, rng_for, scaled_atol
-from grader.testing import GradingFailure, expect, fail
-from grader.testing.feedback import ATOL, RTOL
-
+from grader.testing import expect
 
 # ---- conv_output_size -------------------------------------------------------------------------
 

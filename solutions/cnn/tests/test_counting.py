@@ -1,10 +1,7 @@
 """Hidden tests: conv2d_params, linear_params and count_parameters (on models the test builds)."""
 
-from gradescope_utils.autograder_utils.decorators import number, weight
-
-import cnn_oracle as oracle
 from cnn_checks import check_conv_params, check_count, check_linear_params
-from grader.testing import expect
+from gradescope_utils.autograder_utils.decorators import number, weight
 
 
 @weight(0.5)

@@ -7,10 +7,10 @@ earns its points only when it computes the right scores: a right structure with 
 pass, or a forward pass that returns zeros of the right shape, earns nothing.
 """
 
+import cnn_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
-import cnn_oracle as oracle
 from grader.testing import GradingFailure, Handle, expect, fail
 
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "fc")

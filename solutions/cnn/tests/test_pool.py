@@ -1,10 +1,10 @@
 """Hidden tests: max_pool2d against the NumPy oracle (floor mode, like torch.nn.functional.max_pool2d)."""
 
+import cnn_oracle as oracle
 import numpy as np
+from cnn_checks import check_pool
 from gradescope_utils.autograder_utils.decorators import number, weight
 
-import cnn_oracle as oracle
-from cnn_checks import check_pool
 from grader.testing import expect
 
 

@@ -3,13 +3,13 @@ one test for each common mistake (a kernel that is not symmetric, even kernels w
 that do not divide, pooling's stride and incomplete windows, frozen parameters). These are also the
 notebook's self-checks (``grader build``); the hidden tests add breadth, not kinds of mistakes."""
 
-import numpy as np
-from gradescope_utils.autograder_utils.decorators import number, weight
-
 import cnn_oracle as oracle
+import numpy as np
 from cnn_checks import check_conv2d, check_count, check_layer, check_pool, check_size, rng_for
-from grader.testing import GradingFailure, Student, expect, fail
+from gradescope_utils.autograder_utils.decorators import number, weight
 from test_model import FLATTEN_NOTE, build, gate
+
+from grader.testing import GradingFailure, Student, expect, fail
 
 FIT_PATTERNS = ("cannot be multiplied", "size mismatch")
 FIT_NOTE = f"The flattened features do not fit fc. {FLATTEN_NOTE}"

@@ -1,11 +1,11 @@
 """Hidden tests of the activation functions: step, sigmoid, tanh, relu."""
 
+import nn_basics_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
-
-import nn_basics_oracle as oracle
-from grader.testing import expect
 from nn_basics_helpers import stable
+
+from grader.testing import expect
 
 STEP_AT_ZERO = "step(0) must be 1: the condition is z >= 0, not z > 0"
 

@@ -1,11 +1,11 @@
 """Hidden tests of count_connections and count_parameters."""
 
+import nn_basics_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
-
-import nn_basics_oracle as oracle
-from grader.testing import expect
 from nn_basics_helpers import check
+
+from grader.testing import expect
 
 DEEP = [3, 3, 3, 3, 2, 2, 2, 2]  # the lecture's deep network: 45 connections, like the shallow [3, 9, 2]
 BIASES_COUNTED = "the biases were counted too: connections are only the weights (edges)"

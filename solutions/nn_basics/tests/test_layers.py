@@ -1,11 +1,11 @@
 """Hidden tests of neuron, dense and forward."""
 
+import nn_basics_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
-
-import nn_basics_oracle as oracle
-from grader.testing import expect, identity, sigmoid
 from nn_basics_helpers import check
+
+from grader.testing import expect, identity, sigmoid
 
 DENSE_HINT = ("Hint: W has shape (n_out, n_in) and row i holds the weights of neuron i, so W x is W @ x, "
               "or x @ W.T, which also works for a batch; x @ W would need W transposed.")

@@ -2,12 +2,12 @@
 mistake (overflow at large |z|, a changed input, a transposed W). These are also the notebook's
 self-checks (``grader build``); the hidden tests add breadth, not kinds of mistakes."""
 
+import nn_basics_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
-
-import nn_basics_oracle as oracle
-from grader.testing import expect, identity
 from nn_basics_helpers import check, stable
+
+from grader.testing import expect, identity
 
 
 @weight(0.5)
