@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: sample test bench venv clean bytecode
+.PHONY: sample test lint bench venv clean bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,15 @@ venv: $(STAMP)
 sample: $(STAMP)
 	$(BIN)/grader grade samples/nn_basics_submission.ipynb --out results/sample-results.json
 
-## Run the whole test suite.
-test: $(STAMP) bytecode
+## Run the whole test suite: lint, format and type checks first, then the tests.
+test: lint bytecode
 	$(BIN)/python -m pytest
+
+## ruff (lint and format) and mypy (strict for grader/), as CI runs them.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## Measure grading cost against the interpreter-and-numpy floor, and batch throughput.
 bench: $(STAMP) bytecode
