@@ -1,0 +1,123 @@
+"""The shape the code keeps: small modules, short functions, no cycles, no private names shared.
+
+Each exception is listed here with its reason, so that adding one is a visible decision.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+GRADER = Path(__file__).resolve().parent.parent / "grader"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+# The self-check runtime is copied whole into each handout's one engine cell (which must run without
+# the grader installed); splitting it would change every handout's text.
+LONG_MODULES = {"selfcheck_runtime.py"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(GRADER.rglob("*.py")):
+        parts = path.relative_to(GRADER.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def imported(name: str, path: Path, tree: ast.Module) -> list[tuple[str, list[str]]]:
+    """(module, names) for each `from X import names` in ``tree``, X made absolute."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.append((target, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((alias.name, []) for alias in node.names)
+    return found
+
+
+def test_no_module_of_the_grader_is_over_400_lines():
+    long = {
+        str(path.relative_to(GRADER)): n
+        for path in modules().values()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+        and path.name not in LONG_MODULES
+    }
+    assert long == {}
+
+
+def test_no_function_of_the_grader_is_over_60_lines():
+    long = []
+    for path in modules().values():
+        if path.name in LONG_MODULES:
+            continue
+        for node in ast.walk(parsed(path)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                if size > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(GRADER)}:{node.lineno} {node.name} ({size} lines)")
+    assert long == []
+
+
+def test_no_private_name_is_imported_from_another_module():
+    crossing = []
+    for name, path in modules().items():
+        for target, names in imported(name, path, parsed(path)):
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if target.startswith("grader") and private:
+                crossing.append(f"{name} imports {', '.join(private)} from {target}")
+    assert crossing == []
+
+
+def import_graph(whole: bool) -> dict[str, set[str]]:
+    """Which grader modules each one imports: at import time only, or anywhere in its code."""
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in known.items():
+        tree = parsed(path)
+        if not whole:
+            tree = ast.Module(
+                body=[n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], type_ignores=[]
+            )
+        edges = set()
+        for target, names in imported(name, path, tree):
+            for candidate in [*(f"{target}.{n}" for n in names), target]:
+                if candidate in known and candidate != name:
+                    edges.add(candidate)
+                    break
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> set[str]:
+    found = set()
+    for start in graph:
+        stack = [(start, [start])]
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    found.add(" -> ".join(sorted(trail)))
+                elif nxt not in trail:
+                    stack.append((nxt, [*trail, nxt]))
+    return found
+
+
+def test_a_cycle_of_three_modules_is_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {"a -> b -> c"}
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == set()
+
+
+def test_no_grader_module_imports_one_that_imports_it_back():
+    assert cycles(import_graph(whole=True)) == set()
