@@ -222,34 +222,31 @@ def test_a_gradescope_export_zip_is_graded_like_its_folder(tmp_path):
     assert again.skipped == 3
 
 
-def test_export_metadata_is_read_without_pyyaml_too(monkeypatch):
-    import grader.batch as batch
-
-    with_yaml = parse_metadata(EXPORT_METADATA)
-
-    def no_yaml():
-        raise ImportError("No module named 'yaml'")
-
-    monkeypatch.setattr(batch, "_yaml_loader", no_yaml)
-    without = parse_metadata(EXPORT_METADATA)
-    for data in (with_yaml, without):
-        assert data["submission_1001"]["submitters"] == [
-            {"name": "Ada Lovelace", "sid": "0042", "email": "ada@example.edu"}
-        ]
-        assert [p["name"] for p in data["submission_1002"]["submitters"]] == [
-            "Clara Schumann",
-            "Fanny Hensel",
-        ]
+def test_export_metadata_is_read_with_plain_keys_and_ruby_tags_as_plain_data():
+    data = parse_metadata(EXPORT_METADATA)
+    assert data["submission_1001"]["submitters"] == [
+        {"name": "Ada Lovelace", "sid": "0042", "email": "ada@example.edu"}
+    ]
+    assert [p["name"] for p in data["submission_1002"]["submitters"]] == [
+        "Clara Schumann",
+        "Fanny Hensel",
+    ]
+    assert data["submission_1002"]["results"] == {"score": 3.0}
 
 
-def test_a_grading_process_that_dies_costs_only_its_own_submission(tmp_path, monkeypatch):
+def test_a_grading_process_that_dies_costs_only_its_own_submission(tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
     for name in ("a", "b", "c", "d"):
         shutil.copyfile(REFERENCE, inputs / f"{name}.ipynb")
-    monkeypatch.setenv("GRADER_BATCH_FAULT", "child-dies:b")
     summary = grade_all(
-        inputs, tmp_path / "out", jobs=2, assignment="nn_basics", progress=False, report=False
+        inputs,
+        tmp_path / "out",
+        jobs=2,
+        assignment="nn_basics",
+        progress=False,
+        report=False,
+        faults={"b": "child-dies"},
     )
     assert summary.internal_errors == 1
     assert summary.scores == {"a": 20, "b": 0, "c": 20, "d": 20}
@@ -258,9 +255,14 @@ def test_a_grading_process_that_dies_costs_only_its_own_submission(tmp_path, mon
         "internal problem" in died["output"] and "exited with code 9" in died["extra_data"]["internal_error"]
     )
 
-    monkeypatch.setenv("GRADER_BATCH_FAULT", "server-dies:c")
     summary = grade_all(
-        inputs, tmp_path / "out2", jobs=2, assignment="nn_basics", progress=False, report=False
+        inputs,
+        tmp_path / "out2",
+        jobs=2,
+        assignment="nn_basics",
+        progress=False,
+        report=False,
+        faults={"c": "server-dies"},
     )
     assert summary.scores == {"a": 20, "b": 20, "c": 0, "d": 20}
     assert (
@@ -405,12 +407,14 @@ def test_metadata_aliases_are_refused_instead_of_expanding_to_gigabytes():
 
 def test_names_and_emails_that_look_like_formulas_are_written_as_text(tmp_path):
     from grader.batch import Record, Submitter, write_grades_csv
+    from grader.results import GradingResults
 
     people = (
         Submitter('=HYPERLINK("http://evil.example","x")', "+1@example.edu", "-2+3"),
         Submitter("@SUM(A1)", "\t=1", "0042"),
     )
-    write_grades_csv(tmp_path / "grades.csv", [Record("@id", people, {"score": -1, "tests": []})])
+    results = GradingResults.from_dict({"score": -1, "tests": []})
+    write_grades_csv(tmp_path / "grades.csv", [Record("@id", people, results)])
     row = read_csv(tmp_path / "grades.csv")[0]
     assert row["submission"] == "'@id"
     assert row["names"] == '\'=HYPERLINK("http://evil.example","x"); @SUM(A1)'
