@@ -72,7 +72,7 @@ def server_environ(
     paths = dict.fromkeys([*settings.hidden_paths, *(str(Path(h).resolve()) for h in hidden)])
     replace(settings, hidden_paths=tuple(paths)).to_environ(env)
     single_threaded(env, force=True)  # the parallelism is across submissions
-    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTEST_ADDOPTS", None)  # a caller's pytest options must not change how the tests run
     return env
 
 

@@ -10,7 +10,8 @@ import tempfile
 import time
 import traceback
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +130,25 @@ def is_current(sub: Submission, results_path: Path) -> bool:
         return False
 
 
+@contextmanager
+def _submissions(input: Path, out: Path) -> Iterator[tuple[list[Submission], tuple[Path, ...]]]:
+    """The submissions in ``input``, and the paths student code must not see; a zip stays unpacked
+    until the block ends."""
+    if input.is_file() and zipfile.is_zipfile(input):
+        unpacked = Path(tempfile.mkdtemp(prefix="grader-export-"))
+        try:
+            yield export_submissions(input, unpacked), (input, unpacked, out)
+        finally:
+            try:
+                remove_tree(str(unpacked))  # any depth a zip's paths have
+            except OSError:
+                traceback.print_exc(file=sys.stderr)
+    elif input.is_dir():
+        yield discover(input, exclude=out), (input, out)
+    else:
+        raise FileNotFoundError(f"{input} is neither a folder nor a zip file")
+
+
 def grade_all(
     input: Path,
     out: Path,
@@ -155,21 +175,12 @@ def grade_all(
         out.mkdir(mode=0o700, parents=True)
     os.chmod(out, os.stat(out).st_mode & 0o700)  # every result and every name: the instructor's only
     summary = BatchSummary(out=out)
-    unpacked = None
-    try:
-        if input.is_file() and zipfile.is_zipfile(input):
-            unpacked = Path(tempfile.mkdtemp(prefix="grader-export-"))
-            subs = export_submissions(input, unpacked)
-        elif input.is_dir():
-            subs = discover(input, exclude=out)
-        else:
-            raise FileNotFoundError(f"{input} is neither a folder nor a zip file")
+    with _submissions(input, out) as (subs, hidden):
         summary.submissions = len(subs)
         todo = [s for s in subs if force or not is_current(s, out / s.id / RESULTS_FILE)]
         summary.skipped = len(subs) - len(todo)
         if todo:
             require_isolation()
-            hidden = tuple(p for p in (input, unpacked, out) if p is not None)
             config = PoolConfig(
                 out,
                 assignment,
@@ -180,12 +191,6 @@ def grade_all(
             )
             pool = grade_in_pool(todo, config, max(1, jobs or os.cpu_count() or 1), progress)
             summary.graded, summary.internal_errors = pool.graded, pool.internal_errors
-    finally:
-        if unpacked is not None:
-            try:
-                remove_tree(str(unpacked))  # any depth a zip's paths have
-            except OSError:
-                traceback.print_exc(file=sys.stderr)
     _collect(summary, load_records(out, subs), compare, report)
     summary.seconds = time.monotonic() - started
     return summary
