@@ -6,8 +6,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .text import plain
 
@@ -47,8 +49,8 @@ class TestResult:
     def status(self) -> str:
         return "passed" if self.outcome == "passed" and self.score >= self.max_score else "failed"
 
-    def to_dict(self) -> dict:
-        entry = {
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
             "name": plain(self.name),
             "score": _number(self.score),
             "max_score": _number(self.max_score),
@@ -67,6 +69,25 @@ class TestResult:
         entry["extra_data"] = extra
         return entry
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TestResult:
+        """A test as :meth:`to_dict` wrote it; one from before outcomes were kept keeps its status."""
+        extra = data.get("extra_data")
+        extra = extra if isinstance(extra, dict) else {}
+        number, tags = data.get("number"), data.get("tags")
+        passed = data.get("status") == "passed"
+        return cls(
+            name=str(data.get("name", "")),
+            max_score=float(data.get("max_score") or 0),
+            score=float(data.get("score") or 0),
+            output=str(data.get("output", "")),
+            number=str(number) if number else None,
+            visibility=str(data.get("visibility", "visible")),
+            tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+            function=str(extra["function"]) if extra.get("function") else None,
+            outcome=str(extra.get("outcome") or ("passed" if passed else "failed")),
+        )
+
 
 def _number(value: float) -> float:
     if not math.isfinite(value):
@@ -80,7 +101,7 @@ class GradingResults:
     output: str = ""
     execution_time: float = 0.0
     score_override: float | None = None  # set when a policy (missing code, lateness) decides the total
-    extra_data: dict = field(default_factory=dict)
+    extra_data: dict[str, Any] = field(default_factory=dict)
     adjustments: list[TestResult] = field(default_factory=list)  # e.g. a late penalty, shown as its own line
 
     @property
@@ -97,7 +118,7 @@ class GradingResults:
             return max(0.0, self.score_override)
         return max(0.0, self.tests_score + sum(a.score for a in self.adjustments))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         ordered = sorted(self.tests, key=lambda t: number_key(t.number))
         return {
             "score": _number(self.score),
@@ -114,8 +135,23 @@ class GradingResults:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GradingResults:
+        """Results as :meth:`to_dict` wrote them. The stated score is kept as the override: a policy
+        (lateness, missing code) may have set it, and the tests then do not add up to it. Late
+        penalties come back among the tests, as lines worth no points."""
+        tests, extra, score = data.get("tests"), data.get("extra_data"), data.get("score")
+        entries = tests if isinstance(tests, list) else []
+        return cls(
+            tests=[TestResult.from_dict(t) for t in entries if isinstance(t, dict)],
+            output=str(data.get("output", "")),
+            execution_time=float(data.get("execution_time") or 0),
+            score_override=None if score is None else float(score),
+            extra_data=dict(extra) if isinstance(extra, dict) else {},
+        )
 
-def _plain_data(value):
+
+def _plain_data(value: object) -> object:
     """extra_data holds student-derived strings too (the graded file's name, cell statuses)."""
     if isinstance(value, str):
         return plain(value)
@@ -126,11 +162,11 @@ def _plain_data(value):
     return value
 
 
-def number_key(number: str | None) -> tuple:
+def number_key(number: str | None) -> tuple[tuple[int | str, ...], ...]:
     """Sort key for test numbers such as "2.10" (after "2.9"); unnumbered tests go last."""
     if not number:
         return ((1 << 30,),)
-    parts = []
+    parts: list[tuple[int | str, ...]] = []
     for piece in number.split("."):
         parts.append((int(piece), "") if piece.isdigit() else (1 << 30, piece))
     return tuple(parts)
@@ -180,12 +216,15 @@ class ResultsFile:
         self.fd = None
 
     def _store(self, data: bytes) -> None:
+        fd = self.fd
+        if fd is None:
+            raise ValueError("this results file was already written")
         view = memoryview(data)
         offset = 0
         while offset < len(view):
-            offset += os.pwrite(self.fd, view[offset:], offset)
-        os.ftruncate(self.fd, len(data))
-        os.fsync(self.fd)
+            offset += os.pwrite(fd, view[offset:], offset)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
 
     def discard(self) -> None:
         if self.fd is not None:

@@ -1,0 +1,217 @@
+"""What a batch grades: the notebooks of a folder, or the submission folders of a Gradescope export.
+
+A Gradescope "Export Submissions" zip, or the folder it unpacks to, has one folder per submission
+(``submission_123456/``) and ``submission_metadata.yml`` naming the submitters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from ..records import Submitter
+from ..text import plain
+
+METADATA_FILE = "submission_metadata.yml"
+METADATA_BYTES = 16 << 20  # Gradescope's file for thousands of submissions is a few MB
+UNSAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+Metadata = dict[str, Any]  # one submission's entry in submission_metadata.yml, with plain keys
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str  # also the folder name under ``out``
+    source: Path  # the notebook file, or the submission's folder (Gradescope export)
+    input_mtime: float  # newest modification time of what is graded
+    submitters: tuple[Submitter, ...] = ()
+
+
+def safe_id(name: str) -> str:
+    cleaned = UNSAFE_ID.sub("_", name).strip("._") or "submission"
+    return cleaned[:120]
+
+
+class MetadataLoader(yaml.SafeLoader):
+    """SafeLoader that reads Ruby object tags (``!ruby/hash:...``) as plain data, and aliases as the
+    text they are: a few hundred bytes of nested aliases would expand to gigabytes."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.get_event()  # type: ignore[no-untyped-call]  # untyped in PyYAML's stubs
+            return yaml.ScalarNode(
+                "tag:yaml.org,2002:str", f"*{event.anchor}", event.start_mark, event.end_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _as_plain_data(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(cast(yaml.ScalarNode, node))
+
+
+MetadataLoader.add_multi_constructor("!", _as_plain_data)
+MetadataLoader.add_multi_constructor("tag:yaml.org,2002:", _as_plain_data)
+
+
+def _plain_key(key: object) -> str:
+    return str(key).strip().strip(":")
+
+
+def _plain_keys(value: object) -> object:
+    """Ruby-style ``:symbol:`` keys become plain names, recursively."""
+    if isinstance(value, dict):
+        return _plain_mapping(value)
+    if isinstance(value, list):
+        return [_plain_keys(v) for v in value]
+    return value
+
+
+def _plain_mapping(mapping: Mapping[object, object]) -> Metadata:
+    return {_plain_key(k): _plain_keys(v) for k, v in mapping.items()}
+
+
+def parse_metadata(text: str) -> dict[str, Metadata]:
+    """submission_metadata.yml as {submission folder: metadata with plain keys}; {} if unreadable."""
+    try:
+        data = yaml.load(text, Loader=MetadataLoader)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {_plain_key(k): _plain_mapping(v) if isinstance(v, dict) else {} for k, v in data.items()}
+
+
+def submitters(meta: Metadata) -> tuple[Submitter, ...]:
+    people = meta.get("submitters")
+    found = []
+    for person in people if isinstance(people, list) else []:
+        if isinstance(person, dict):
+            found.append(
+                Submitter(*(plain(str(person.get(k) or ""))[:200] for k in ("name", "email", "sid")))
+            )
+    return tuple(found)
+
+
+def _newest_mtime(folder: Path) -> float:
+    newest = folder.stat().st_mtime
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                newest = max(newest, os.stat(os.path.join(dirpath, name)).st_mtime)
+            except OSError:
+                pass
+    return newest
+
+
+def _export_root(folder: Path, skip: Path | None = None) -> Path | None:
+    """The folder holding submission_metadata.yml: ``folder`` itself, or its one top folder (a
+    zip of the export folder). Never a folder among others: that is a student's, and a metadata
+    file in it must not turn the batch into that student's files alone."""
+    if (folder / METADATA_FILE).is_file():
+        return folder
+    entries = [p for p in folder.iterdir() if _visible(p) and (skip is None or p.resolve() != skip)]
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        return entries[0] if (entries[0] / METADATA_FILE).is_file() else None
+    return None
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".") and path.name not in ("__MACOSX", "__pycache__")
+
+
+def _folders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p) and not p.is_symlink())
+
+
+def discover(folder: Path, *, mtime_floor: float = 0.0, exclude: Path | None = None) -> list[Submission]:
+    """The submissions in an unpacked input folder, in a stable order (``exclude``: the output folder)."""
+    folder = Path(folder)
+    if exclude is not None:
+        skip = Path(exclude).resolve()
+        subs = _discover(folder, mtime_floor, skip)
+        return [s for s in subs if s.source.resolve() != skip]
+    return _discover(folder, mtime_floor, None)
+
+
+def _discover(folder: Path, mtime_floor: float, skip: Path | None) -> list[Submission]:
+    root = _export_root(folder, skip)
+    if root is not None:
+        with open(root / METADATA_FILE, "rb") as handle:
+            text = handle.read(METADATA_BYTES).decode("utf-8", errors="replace")
+        metadata = parse_metadata(text)
+        return _unique(
+            [
+                Submission(
+                    safe_id(path.name),
+                    path,
+                    max(_newest_mtime(path), mtime_floor),
+                    submitters(metadata.get(path.name, {})),
+                )
+                for path in _folders(root)
+            ]
+        )
+    notebooks = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() == ".ipynb" and p.is_file() and _visible(p) and not p.is_symlink()
+    )
+    if notebooks:
+        return _unique(
+            [Submission(safe_id(p.stem), p, max(p.stat().st_mtime, mtime_floor)) for p in notebooks]
+        )
+    # Submission folders without the metadata file.
+    return _unique(
+        [Submission(safe_id(p.name), p, max(_newest_mtime(p), mtime_floor)) for p in _folders(folder)]
+    )
+
+
+def _unique(subs: list[Submission]) -> list[Submission]:
+    seen: dict[str, int] = {}
+    out = []
+    for sub in subs:
+        key = sub.id.lower()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            sub = replace(sub, id=f"{sub.id}-{seen[key]}")
+        out.append(sub)
+    return out
+
+
+def unpack_zip(archive: Path, into: Path) -> None:
+    """Extract regular files only, never outside ``into`` (no absolute paths, ``..`` or links)."""
+    into = into.resolve()
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            name = info.filename.replace("\\", "/")
+            parts = [p for p in name.split("/") if p not in ("", ".")]
+            if not parts or ".." in parts or name.startswith("/") or info.is_dir():
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                continue
+            target = into.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+
+def export_submissions(archive: Path, unpacked: Path) -> list[Submission]:
+    """The submissions of an export zip unpacked into ``unpacked``, as old as the zip.
+
+    The unpacked files are new on every run: what says whether a submission changed is the zip's age.
+    """
+    unpack_zip(archive, unpacked)
+    mtime = archive.stat().st_mtime
+    return [replace(s, input_mtime=mtime) for s in discover(unpacked, mtime_floor=mtime)]
