@@ -10,7 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+from .errors import GraderError
 from .results import GradingResults, ResultsFile, number_key
+from .settings import Settings
 from .text import plain
 
 WIDTH = 100  # a terminal's usual width, with room for the indentation
@@ -60,7 +62,7 @@ def _summary(title: str, results: GradingResults, *, hidden: str = "") -> str:
     return plain("\n".join(lines))
 
 
-def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
+def cmd_grade(args: argparse.Namespace, settings: Settings, public_only: bool = False) -> int:
     from .api import grade_notebook
 
     out = getattr(args, "out", None)
@@ -77,6 +79,7 @@ def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
             solutions_root=args.solutions,
             public_only=public_only,
             hidden=[Path(out).resolve().parent] if out else [],
+            settings=settings,
         )
         if target is not None:
             target.write(results)
@@ -111,20 +114,22 @@ def _hidden_note(results: GradingResults, args: argparse.Namespace) -> str:
     return hidden_sentence(count, points) if count else ""
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    return cmd_grade(args, public_only=True)
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    return cmd_grade(args, settings, public_only=True)
 
 
-def cmd_gradescope(args: argparse.Namespace) -> int:
+def cmd_gradescope(args: argparse.Namespace, settings: Settings) -> int:
     from .gradescope import run_gradescope
 
     root = Path(args.root)
-    results = run_gradescope(root, solutions_root=args.solutions, assignment=args.assignment)
+    results = run_gradescope(
+        root, solutions_root=args.solutions, assignment=args.assignment, settings=settings
+    )
     print(_summary(f"Gradescope run in {root}", results))
     return 0  # Gradescope reads results.json; a non-zero exit would only hide it
 
 
-def cmd_package(args: argparse.Namespace) -> int:
+def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
     from .config import ConfigError
     from .packaging import build_autograder_zip
 
@@ -172,7 +177,7 @@ def _names(args: argparse.Namespace) -> list[str]:
     return args.assignments or available_assignments(args.solutions)
 
 
-def cmd_build(args: argparse.Namespace) -> int:
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from .authoring import BuildError, build_stub, render, stub_path, write_stub
     from .config import ConfigError, load_assignment
 
@@ -194,12 +199,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     return status
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from .api import grade_notebook
     from .authoring import stub_path
     from .config import ConfigError, load_assignment
 
-    status, seen = 0, set()
+    status, seen = 0, set[str]()
     for name in _names(args):
         try:
             spec = load_assignment(name, args.solutions)
@@ -212,7 +217,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ):
             captured = io.StringIO()
             with contextlib.redirect_stderr(captured):
-                results = grade_notebook(path, name, solutions_root=args.solutions)
+                results = grade_notebook(path, name, solutions_root=args.solutions, settings=settings)
             errored = sum(t.outcome == "error" for t in results.tests)
             ok = (
                 bool(results.tests)
@@ -245,8 +250,8 @@ def _print_once(text: str, seen: set[str]) -> None:
             print(block, file=sys.stderr)
 
 
-def cmd_grade_all(args: argparse.Namespace) -> int:
-    from .batch import IsolationUnavailable, grade_all
+def cmd_grade_all(args: argparse.Namespace, settings: Settings) -> int:
+    from .batch import grade_all
 
     source = Path(args.input)
     out = Path(args.out) if args.out else Path(f"{source.stem or 'batch'}-graded")
@@ -267,7 +272,7 @@ def cmd_grade_all(args: argparse.Namespace) -> int:
             solutions_root=args.solutions,
             compare=Path(args.compare) if args.compare else None,
         )
-    except (OSError, ValueError, IsolationUnavailable) as exc:
+    except (OSError, ValueError, GraderError) as exc:  # GraderError: no isolation, no such assignment
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     print(
@@ -368,7 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    settings = Settings.from_environ()  # the one read of the environment's policy
+    # --solutions wins over $GRADER_SOLUTIONS; below here the root is passed, never looked up.
+    args.solutions = args.solutions or settings.solutions_root
+    status: int = args.func(args, settings)
+    return status
 
 
 if __name__ == "__main__":

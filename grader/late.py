@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from . import messages
 from .config import LatePolicy
+from .results import GradingResults, TestResult
 
 _DAY = timedelta(days=1)
 # Python 3.10's fromisoformat accepts neither a trailing "Z" nor fractions of other than 3 or 6
@@ -140,6 +142,31 @@ def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
             "(the total never goes below 0)."
         )
     return LatePenalty(days_late=days, points=points, message=message, instructor_notes=tuple(notes))
+
+
+def apply_penalty(results: GradingResults, penalty: LatePenalty) -> None:
+    """Deduct ``penalty`` from graded ``results``, as a line of its own that says what was taken."""
+    if not penalty.applies:
+        return
+    earned = results.score
+    # Capped at what was earned so the lines add up to the total shown, which never goes below 0.
+    deducted = min(penalty.points, earned)
+    output = penalty.message
+    if deducted <= 0:
+        output += messages.nothing_to_deduct()
+    elif deducted < penalty.points:
+        output += messages.only_earned(earned, deducted)
+    results.adjustments.append(
+        TestResult(
+            name=messages.penalty_name(penalty.days_late),
+            max_score=0.0,
+            score=-deducted,
+            output=output,
+            visibility="visible",
+        )
+    )
+    if results.score_override is not None:
+        results.score_override = max(0.0, results.score_override - deducted)
 
 
 def _shown(moment: datetime) -> str:

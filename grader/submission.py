@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .notebook import NotebookError
-from .notebook.isolated import read_prepared
+from .notebook import Notebook, NotebookError
+from .notebook.isolated import read_or_error
 
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
 HOW_TO_DOWNLOAD = (
@@ -61,7 +62,9 @@ _KINDS = {
 class Choice:
     notebook: Path | None
     message: str  # for the student; empty when there was nothing to explain
-    candidates: tuple[Path, ...] = ()  # every notebook considered
+    # The chosen notebook as read while choosing, so that it is read once: its error when it could
+    # not be; None when there is no notebook.
+    read: Notebook | NotebookError | None = None
 
 
 def _ignored(name: str) -> bool:
@@ -185,45 +188,33 @@ class _Candidate:
     mtime: float
 
 
-def _inspect(path: Path, handout: frozenset[str] = frozenset()) -> _Candidate:
+def _inspect(
+    path: Path, handout: frozenset[str] = frozenset()
+) -> tuple[_Candidate, Notebook | NotebookError]:
     try:
         mtime = path.stat().st_mtime
     except OSError:
         mtime = 0.0
-    try:
-        notebook = read_prepared(path)  # bounded: any candidate may be hostile
-    except NotebookError:
-        return _Candidate(path, False, None, False, False, mtime)
+    notebook = read_or_error(path)  # bounded: any candidate may be hostile
+    if isinstance(notebook, NotebookError):
+        return _Candidate(path, False, None, False, False, mtime), notebook
     code = [cell.source for cell in notebook.cells if cell.source.strip()]
     has_work = any(fingerprint(source) not in handout for source in code)
-    return _Candidate(path, True, notebook.assignment, bool(code), has_work, mtime)
+    return _Candidate(path, True, notebook.assignment, bool(code), has_work, mtime), notebook
 
 
 def notebook_assignments(notebooks: list[Path]) -> list[str | None]:
     """The assignment each notebook's metadata names (None when unreadable or unnamed)."""
-    return [_inspect(p).assignment for p in notebooks]
+    return [_inspect(p)[0].assignment for p in notebooks]
 
 
-def choose(
-    files: list[Path],
-    assignment: str | None = None,
-    expected_name: str | None = None,
-    root: Path | None = None,
-    handout: frozenset[str] | None = None,
-) -> Choice:
-    """Pick the notebook to grade among ``files`` (see the module docstring for the rules).
+# (applies, keep, why it alone decided, what the survivors have in common)
+_Step = tuple[bool, Callable[[_Candidate], bool], str, str]
 
-    ``handout``: fingerprints of the handout's code cells (``handout_fingerprints``); without
-    them a notebook counts as worked on when it has any code."""
-    notebooks = [p for p in files if _is_notebook(p)]
-    if not notebooks:
-        return Choice(None, no_notebook_message(files, root))
-    if len(notebooks) == 1:
-        return Choice(notebooks[0], "", tuple(notebooks))
 
-    pool = [_inspect(p, handout or frozenset()) for p in notebooks]
+def _steps(assignment: str | None, expected_name: str | None, handout: bool) -> tuple[_Step, ...]:
     if handout:
-        work = (
+        work: _Step = (
             True,
             lambda c: c.has_work,
             "the others hold none of your own code (only the handout's cells, or no code at all)",
@@ -231,8 +222,7 @@ def choose(
         )
     else:
         work = (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them")
-    # (applies, keep, why it alone decided, what the survivors have in common)
-    steps = (
+    return (
         (True, lambda c: c.readable, "the others could not be read as notebooks", "readable notebooks"),
         work,
         (
@@ -248,6 +238,20 @@ def choose(
             f"notebooks named {expected_name}",
         ),
     )
+
+
+def _preference(steps: tuple[_Step, ...]) -> Callable[[_Candidate], tuple[object, ...]]:
+    """The order the steps narrow by, as one key: narrowing step by step keeps its minimum, so the
+    winner is known while the candidates are read, and only its notebook need be kept."""
+
+    def key(c: _Candidate) -> tuple[object, ...]:
+        kept = tuple(applies and not keep(c) for applies, keep, _why, _common in steps)
+        return (*kept, -c.mtime, len(c.path.parts), str(c.path))
+
+    return key
+
+
+def _reasons(pool: list[_Candidate], chosen: _Candidate, steps: tuple[_Step, ...]) -> str:
     reasons: list[str] = []
     among = ""
     for applies, keep, why, common in steps:
@@ -256,9 +260,8 @@ def choose(
             pool, among = narrowed, common
             reasons.append(why)
     if len(pool) > 1:
-        pool.sort(key=lambda c: (-c.mtime, len(c.path.parts), str(c.path)))
-        if pool[0].mtime == pool[1].mtime:
-            tied = sum(1 for c in pool if c.mtime == pool[0].mtime)
+        tied = sum(1 for c in pool if c.mtime == chosen.mtime)
+        if tied > 1:
             why = (
                 f"{tied} {among or 'notebooks'} were last modified at the same time and it is the "
                 "one in the shallowest folder (then the first in alphabetical order)"
@@ -271,13 +274,41 @@ def choose(
             )
         # The last narrowing step left several: the time decided among them.
         reasons[-1:] = [why]
-    if not pool[0].readable:
+    if not chosen.readable:
         reasons.insert(0, "none of them could be read as a notebook (the problem is explained below)")
-    reason = " and ".join(reasons)
-    chosen = pool[0].path
+    return " and ".join(reasons)
+
+
+def choose(
+    files: list[Path],
+    assignment: str | None = None,
+    expected_name: str | None = None,
+    root: Path | None = None,
+    handout: frozenset[str] | None = None,
+) -> Choice:
+    """Pick the notebook to grade among ``files`` (see the module docstring for the rules), and read it.
+
+    ``handout``: fingerprints of the handout's code cells (``handout_fingerprints``); without
+    them a notebook counts as worked on when it has any code."""
+    notebooks = [p for p in files if _is_notebook(p)]
+    if not notebooks:
+        return Choice(None, no_notebook_message(files, root))
+    if len(notebooks) == 1:
+        return Choice(notebooks[0], "", read_or_error(notebooks[0]))
+    steps = _steps(assignment, expected_name, bool(handout))
+    key = _preference(steps)
+    pool: list[_Candidate] = []
+    best: tuple[_Candidate, Notebook | NotebookError] | None = None
+    for path in notebooks:
+        candidate, read = _inspect(path, handout or frozenset())
+        pool.append(candidate)
+        if best is None or key(candidate) < key(best[0]):
+            best = (candidate, read)
+    assert best is not None  # there are notebooks
+    chosen, read = best
     listed = ", ".join(_shown(p, root) for p in notebooks)
     message = (
-        f"You uploaded {len(notebooks)} notebooks ({listed}). Graded {_shown(chosen, root)} because "
-        f"{reason}. To be sure the right one is graded, upload only one notebook."
+        f"You uploaded {len(notebooks)} notebooks ({listed}). Graded {_shown(chosen.path, root)} because "
+        f"{_reasons(pool, chosen, steps)}. To be sure the right one is graded, upload only one notebook."
     )
-    return Choice(chosen, message, tuple(notebooks))
+    return Choice(chosen.path, message, read)

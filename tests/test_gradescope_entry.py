@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader import gradescope
+from grader import gradescope, late, pipeline
 from grader.gradescope import run_gradescope
 
 SCHEMA = json.loads((Path(gradescope.__file__).parent / "schema" / "results.schema.json").read_text())
@@ -295,7 +295,7 @@ def test_an_internal_error_still_writes_a_zero_result_in_plain_words(
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(gradescope.late, "assess", explode)
+    monkeypatch.setattr(late, "assess", explode)
     _results, data = grade(autograder, solutions, assignment="tiny")
     assert data["score"] == 0 and "internal problem" in data["output"]
     assert "disk on fire" not in data["output"]
@@ -308,7 +308,7 @@ def test_an_interrupted_run_leaves_a_result_behind_and_stops(autograder, solutio
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gradescope, "submitted_files", interrupt)
+    monkeypatch.setattr(pipeline, "submitted_files", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_gradescope(autograder, solutions_root=solutions, assignment="tiny")
     assert written(autograder)["score"] == 0

@@ -122,3 +122,11 @@ def read_prepared(path: Path) -> Notebook:
     metadata = {METADATA_KEY: {"assignment": assignment}} if isinstance(assignment, str) else {}
     cells = tuple(CodeCell(int(n), str(src)) for n, src in reply.get("cells", []))
     return Notebook(Path(path), cells, metadata)
+
+
+def read_or_error(path: Path) -> Notebook | NotebookError:
+    """:func:`read_prepared`, with the reason a notebook cannot be graded as a value to pass along."""
+    try:
+        return read_prepared(path)
+    except NotebookError as exc:
+        return exc
