@@ -9,6 +9,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from .errors import GraderError
 from .results import GradingResults, ResultsFile, number_key
@@ -300,7 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding solutions/<assignment>/ (default: $GRADER_SOLUTIONS, the checkout, or /autograder/source/solutions)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_grading_commands(sub)
+    _add_authoring_commands(sub)
+    _add_batch_command(sub)
+    return parser
 
+
+# argparse's own type for the object add_subparsers returns is private; only add_parser is used.
+Commands = Any
+
+
+def _add_grading_commands(sub: Commands) -> None:
     grade = sub.add_parser("grade", help="grade one notebook with all tests and print the result")
     grade.add_argument("notebook")
     grade.add_argument("--assignment", help="assignment name (default: read from the notebook's metadata)")
@@ -319,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--assignment", help="the assignment this autograder grades (default: the only one installed)"
     )
     gs.set_defaults(func=cmd_gradescope)
+
+
+def _add_authoring_commands(sub: Commands) -> None:
 
     package = sub.add_parser("package", help="write autograder.zip for Gradescope's zip upload route")
     package.add_argument("assignment")
@@ -342,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="prove the reference scores full marks and the stub zero")
     validate.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     validate.set_defaults(func=cmd_validate)
+
+
+def _add_batch_command(sub: Commands) -> None:
 
     batch = sub.add_parser(
         "grade-all", help="grade a folder of notebooks or a Gradescope export, in parallel"
@@ -368,7 +385,6 @@ def build_parser() -> argparse.ArgumentParser:
         "score changed since, and the tests that flipped (also in report.html)",
     )
     batch.set_defaults(func=cmd_grade_all)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from . import messages
 from .config import ConfigError, UnknownAssignment, assignment_name, load_assignment
@@ -100,19 +101,17 @@ def _finish(
 _DATES = ("due_date", "late_due_date")
 
 
-def _essential(data: dict) -> dict:
+def _essential(data: dict[str, Any]) -> dict[str, Any]:
     """The dates the late policy needs. Everything else (earlier results.json files, hidden
     tests' output among them) must not be in the memory the first worker is forked from."""
 
-    def dates(node) -> dict:
-        return {
-            k: node.get(k)
-            for k in _DATES
-            if isinstance(node, dict) and isinstance(node.get(k), (str, type(None)))
-        }
+    def dates(node: object) -> dict[str, Any]:
+        if not isinstance(node, dict):
+            return {}
+        return {k: node.get(k) for k in _DATES if isinstance(node.get(k), (str, type(None)))}
 
-    users = data.get("users") if isinstance(data.get("users"), list) else []
-    previous = data.get("previous_submissions") if isinstance(data.get("previous_submissions"), list) else []
+    users = data.get("users")
+    previous = data.get("previous_submissions")
     return {
         # Times and scores only: the earlier results (hidden tests' output) stay out.
         "previous_submissions": [
@@ -121,26 +120,26 @@ def _essential(data: dict) -> dict:
                 for k in ("submission_time", "score", "autograder_error")
                 if isinstance(p.get(k), (str, int, float, bool, type(None)))
             }
-            for p in previous
+            for p in (previous if isinstance(previous, list) else [])
             if isinstance(p, dict)
         ],
         "created_at": data.get("created_at") if isinstance(data.get("created_at"), str) else None,
         "assignment": dates(data.get("assignment")),
         "users": [
             {"assignment": dates(u.get("assignment"))}
-            for u in users
+            for u in (users if isinstance(users, list) else [])
             if isinstance(u, dict) and isinstance(u.get("assignment"), dict)
         ],
     }
 
 
-def read_metadata(path: Path) -> tuple[dict | None, str]:
+def read_metadata(path: Path) -> tuple[dict[str, Any] | None, str]:
     """The essential dates of submission_metadata.json, or None and a note saying why not.
 
     The file is parsed in a short-lived child process, so that only the dates ever exist in this
     process (freed memory is not wiped, and the worker is forked from here)."""
 
-    def essentials() -> dict:
+    def essentials() -> dict[str, Any]:
         data, note = _read_whole(path)
         return {"data": _essential(data) if data is not None else None, "note": note}
 
@@ -151,7 +150,7 @@ def read_metadata(path: Path) -> tuple[dict | None, str]:
         return None, f"{path} could not be read: graded without a late policy."
 
 
-def _read_whole(path: Path) -> tuple[dict | None, str]:
+def _read_whole(path: Path) -> tuple[dict[str, Any] | None, str]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from . import messages
 from .config import LatePolicy
@@ -69,19 +70,23 @@ def days_late(submitted: datetime, due: datetime) -> int:
     return whole + (1 if rest else 0)
 
 
-def _due_dates(metadata: dict) -> tuple[object, object]:
+def _due_dates(metadata: dict[str, Any]) -> tuple[object, object]:
     """The due date and late due date that apply to this submission.
 
     Gradescope can attach a per-student extension to each user entry (``users[i].assignment``);
     when every member of a group has one, the most generous applies, as it would for one student.
     """
-    assignment = metadata.get("assignment") if isinstance(metadata.get("assignment"), dict) else {}
+    assignment = metadata.get("assignment")
+    if not isinstance(assignment, dict):
+        assignment = {}
     due, late_due = assignment.get("due_date"), assignment.get("late_due_date")
     users = metadata.get("users")
     if isinstance(users, list) and users:
         own = [u.get("assignment") for u in users if isinstance(u, dict)]
-        if own and all(isinstance(a, dict) and parse_timestamp(a.get("due_date")) for a in own):
-            best = max(own, key=lambda a: parse_timestamp(a["due_date"]))
+        dated = [(parse_timestamp(a.get("due_date")), a) for a in own if isinstance(a, dict)]
+        extensions = [(moment, a) for moment, a in dated if moment is not None]
+        if own and len(extensions) == len(own):
+            best = max(extensions, key=lambda extension: extension[0])[1]
             due = best["due_date"]
             late_due = best.get("late_due_date", late_due)
     return due, late_due
@@ -92,7 +97,7 @@ def _plural(count: float, word: str) -> str:
     return f"{shown} {word}" + ("" if shown == 1 else "s")
 
 
-def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
+def assess(metadata: dict[str, Any] | None, policy: LatePolicy) -> LatePenalty:
     """The penalty for this submission under ``policy``; no penalty when the dates cannot be read."""
     if not isinstance(metadata, dict):
         return LatePenalty(instructor_notes=("No submission metadata: no late policy applied.",))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import messages
@@ -44,7 +45,7 @@ class Decision:
     kept_score: float = 0.0  # when over the limit: the score of the last graded submission
 
 
-def attempts(metadata: dict | None) -> tuple[datetime | None, list[Attempt]]:
+def attempts(metadata: dict[str, Any] | None) -> tuple[datetime | None, list[Attempt]]:
     """This submission's time and the earlier ones from (the essentials of) submission_metadata.json."""
     if not isinstance(metadata, dict):
         return None, []

@@ -65,7 +65,8 @@ def _child(path: Path, write_end: int) -> None:
 
 def _collect(read_end: int, pid: int) -> bytes | None:
     deadline = time.monotonic() + WALL_SECONDS
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
