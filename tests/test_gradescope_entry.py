@@ -375,3 +375,21 @@ def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_wit
     assert results.extra_data["graded_file"] == "nn_basics_final.ipynb"
     assert data["score"] == results.max_score > 0
     assert "none of your own code" in data["output"]
+
+
+def test_the_graded_notebook_is_read_once_on_the_gradescope_route(autograder, solutions, monkeypatch):
+    from grader.notebook import isolated
+
+    reads: list[str] = []
+    real = isolated.read_prepared
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(isolated, "read_prepared", counting)
+    submit_notebook(autograder, assignment="last_week")  # the mismatch warning needs its metadata too
+    write_metadata(autograder, DUE)
+    _, data = grade(autograder, solutions, assignment="tiny")
+    assert data["score"] == 4 and "your notebook says it is for 'last_week'" in data["output"]
+    assert reads == ["tiny.ipynb"]
