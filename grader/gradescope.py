@@ -49,19 +49,18 @@ def run_gradescope(
         graded = _grade(root, solutions_root or settings.solutions_root, assignment, settings, staff)
     except Exception:
         staff.append(instructor("Grading failed with an internal error:\n" + traceback.format_exc()))
-        graded = Graded(GradingResults(score_override=0.0), [student(messages.INTERNAL_ERROR)])
+        graded = _internal_error()
     except BaseException:
         # Someone is stopping the process (Ctrl-C, SystemExit): leave a result behind, then stop.
         staff.append(instructor("Grading was interrupted:\n" + traceback.format_exc()))
-        _finish(
-            root,
-            Graded(GradingResults(score_override=0.0), [student(messages.INTERNAL_ERROR)]),
-            staff,
-            started,
-            target,
-        )
+        _finish(root, _internal_error(), staff, started, target)
         raise
     return _finish(root, graded, staff, started, target)
+
+
+def _internal_error() -> Graded:
+    # Only the verdict: what the student was to be told is dropped with the run that failed.
+    return Graded(GradingResults(score_override=0.0), [student(messages.INTERNAL_ERROR)])
 
 
 def _write(results: GradingResults, path: Path, target: ResultsFile | None) -> None:

@@ -118,10 +118,8 @@ def assess(metadata: dict[str, Any] | None, policy: LatePolicy) -> LatePenalty:
     if late_due is not None and policy.honour_late_due_date and submitted > late_due:
         return LatePenalty(
             rejected=True,
-            message=(
-                f"This submission was made at {_shown(submitted)}, {_lateness(submitted - late_due)} after "
-                f"the late due date ({_shown(late_due)}). Submissions after the late due date are not "
-                "accepted, so it receives 0 points. If you have an extension, contact course staff."
+            message=messages.after_late_due_date(
+                _shown(submitted), _lateness(submitted - late_due), _shown(late_due)
             ),
             instructor_notes=tuple(notes),
         )
@@ -133,19 +131,14 @@ def assess(metadata: dict[str, Any] | None, policy: LatePolicy) -> LatePenalty:
     if days == 0:
         return LatePenalty(instructor_notes=tuple(notes))
     points = days * policy.points_per_day
-    when = (
-        f"Submitted {_shown(submitted)}, {_lateness(submitted - due)} after the due date "
-        f"({_shown(due)}). Any part of a day counts as a whole day, so this submission is "
-        f"{_plural(days, 'day')} late."
+    when = messages.days_late(
+        _shown(submitted), _lateness(submitted - due), _shown(due), _plural(days, "day")
     )
     if points <= 0:
-        message = f"{when} This assignment has no late penalty."
+        message = messages.no_late_penalty(when)
     else:
-        message = (
-            f"{when} The late penalty is {_plural(policy.points_per_day, 'point')} per day or part of a "
-            f"day, so {_plural(points, 'point')} {'is' if points == 1 else 'are'} deducted "
-            "(the total never goes below 0)."
-        )
+        per_day = _plural(policy.points_per_day, "point")
+        message = messages.late_penalty(when, per_day, _plural(points, "point"), points == 1)
     return LatePenalty(days_late=days, points=points, message=message, instructor_notes=tuple(notes))
 
 

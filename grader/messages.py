@@ -201,6 +201,37 @@ def cell_report(runs: Sequence[CellRun], names: dict[int, str], memory_mb: int) 
     return "Problems while running your notebook (later cells still ran):\n" + "\n".join(lines)
 
 
+# ---- the late policy ----------------------------------------------------------------------------
+
+
+def after_late_due_date(submitted: str, lateness: str, late_due: str) -> str:
+    return (
+        f"This submission was made at {submitted}, {lateness} after "
+        f"the late due date ({late_due}). Submissions after the late due date are not "
+        "accepted, so it receives 0 points. If you have an extension, contact course staff."
+    )
+
+
+def days_late(submitted: str, lateness: str, due: str, days: str) -> str:
+    return (
+        f"Submitted {submitted}, {lateness} after the due date "
+        f"({due}). Any part of a day counts as a whole day, so this submission is "
+        f"{days} late."
+    )
+
+
+def no_late_penalty(when: str) -> str:
+    return f"{when} This assignment has no late penalty."
+
+
+def late_penalty(when: str, per_day: str, points: str, one_point: bool) -> str:
+    return (
+        f"{when} The late penalty is {per_day} per day or part of a "
+        f"day, so {points} {'is' if one_point else 'are'} deducted "
+        "(the total never goes below 0)."
+    )
+
+
 # ---- the late penalty's line --------------------------------------------------------------------
 
 
