@@ -7,6 +7,7 @@ is said lives with the decision (:mod:`grader.api`, :mod:`grader.pipeline`, :mod
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .results import INTERNAL_PROBLEM
@@ -41,6 +42,127 @@ OUT_OF_MEMORY = (
     "std::bad_alloc",
     "DefaultCPUAllocator: can't allocate",
 )
+
+
+# ---- what was uploaded --------------------------------------------------------------------------
+
+HOW_TO_DOWNLOAD = (
+    "To download it: in Jupyter, File > Download as > Notebook (.ipynb) (in JupyterLab and "
+    "Notebook 7, File > Download); in Colab, File > Download > Download .ipynb. In VS Code the "
+    "file you edit is already the .ipynb."
+)
+ZERO_CREDIT = "Without a notebook there is no code to grade, so this submission receives zero credit."
+
+FILE_KINDS = {
+    ".py": "a Python script",
+    ".zip": "a zip archive",
+    ".pdf": "a PDF",
+    ".html": "a web page",
+    ".htm": "a web page",
+    ".txt": "a text file",
+    ".json": "a JSON file",
+    ".md": "a Markdown file",
+    ".docx": "a Word document",
+    ".png": "an image",
+    ".jpg": "an image",
+    ".jpeg": "an image",
+    ".tar": "an archive",
+    ".gz": "an archive",
+    ".7z": "an archive",
+    ".rar": "an archive",
+}
+
+
+def described(shown: str, file_name: str) -> str:
+    """An uploaded file as the student will recognise it, with what kind of file it is."""
+    # Safari and some mail clients add an extension to a downloaded notebook.
+    if ".ipynb." in file_name.lower():
+        return f"{shown} (a notebook whose name gained an extra extension: rename it to end in .ipynb)"
+    kind = FILE_KINDS.get(Path(file_name).suffix.lower())
+    return f"{shown} ({kind})" if kind else shown
+
+
+def symbolic_links(shown: Sequence[str], count: int) -> str:
+    """``shown``: the first few of the ``count`` links."""
+    if not count:
+        return ""
+    names = ", ".join(shown) + (f" and {count - 5} more" if count > 5 else "")
+    one = count == 1
+    return (
+        f"{names} {'is a symbolic link' if one else 'are symbolic links'} (a shortcut to a file elsewhere), "
+        "which the autograder never follows, so nothing behind "
+        f"{'it' if one else 'them'} was submitted. Upload the notebook file itself."
+    )
+
+
+def no_notebook(
+    files: Sequence[str], count: int, suffixes: set[str], links: Sequence[str], link_count: int
+) -> str:
+    """``files``: the first few of the ``count`` files uploaded, :func:`described`; ``links``
+    likewise the first few of the symbolic links."""
+    if not count and link_count:
+        opening = (
+            "Your submission contains no regular files, only symbolic links. "
+            + symbolic_links(links, link_count)
+            + " A Jupyter notebook (.ipynb) is required."
+        )
+    elif not count:
+        opening = "Your submission contains no files. A Jupyter notebook (.ipynb) is required."
+    else:
+        listed = ", ".join(files)
+        more = f" and {count - 5} more" if count > 5 else ""
+        opening = (
+            f"You uploaded {listed}{more}, but the autograder grades only a Jupyter notebook (.ipynb). "
+            "Please upload the .ipynb file itself."
+        )
+        if ".py" in suffixes:
+            opening += " An exported Python script is not graded, even with the same code."
+        if suffixes & {".pdf", ".html", ".htm"}:
+            opening += " A PDF or HTML export holds no runnable code."
+        if ".zip" in suffixes:
+            opening += " A zip archive is not unpacked: upload the notebook on its own."
+        if link_count:
+            opening += " " + symbolic_links(links, link_count)
+    return f"{opening} {ZERO_CREDIT} {HOW_TO_DOWNLOAD}"
+
+
+# Why one of several notebooks was graded: (why this step alone decided, what the survivors share).
+ONLY_ONE_READABLE = ("the others could not be read as notebooks", "readable notebooks")
+ONLY_ONE_WORKED_ON = (
+    "the others hold none of your own code (only the handout's cells, or no code at all)",
+    "notebooks with your work in them",
+)
+ONLY_ONE_HAS_CODE = ("the others have no code in them", "notebooks with code in them")
+NONE_READABLE = "none of them could be read as a notebook (the problem is explained below)"
+
+
+def names_assignment(assignment: str | None) -> tuple[str, str]:
+    return (
+        f"its metadata names this assignment ({assignment})",
+        f"notebooks whose metadata names this assignment ({assignment})",
+    )
+
+
+def has_notebook_name(expected_name: str | None) -> tuple[str, str]:
+    return (f"it has the assignment's notebook name ({expected_name})", f"notebooks named {expected_name}")
+
+
+def modified_at_once(tied: int, among: str) -> str:
+    return (
+        f"{tied} {among or 'notebooks'} were last modified at the same time and it is the "
+        "one in the shallowest folder (then the first in alphabetical order)"
+    )
+
+
+def most_recent(among: str) -> str:
+    return f"it is the most recently modified of the {among}" if among else "it is the most recently modified"
+
+
+def several_notebooks(count: int, listed: str, chosen: str, reason: str) -> str:
+    return (
+        f"You uploaded {count} notebooks ({listed}). Graded {chosen} because "
+        f"{reason}. To be sure the right one is graded, upload only one notebook."
+    )
 
 
 # ---- which assignment ---------------------------------------------------------------------------

@@ -27,35 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import messages
 from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_or_error
 
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
-HOW_TO_DOWNLOAD = (
-    "To download it: in Jupyter, File > Download as > Notebook (.ipynb) (in JupyterLab and "
-    "Notebook 7, File > Download); in Colab, File > Download > Download .ipynb. In VS Code the "
-    "file you edit is already the .ipynb."
-)
-ZERO_CREDIT = "Without a notebook there is no code to grade, so this submission receives zero credit."
-
-_KINDS = {
-    ".py": "a Python script",
-    ".zip": "a zip archive",
-    ".pdf": "a PDF",
-    ".html": "a web page",
-    ".htm": "a web page",
-    ".txt": "a text file",
-    ".json": "a JSON file",
-    ".md": "a Markdown file",
-    ".docx": "a Word document",
-    ".png": "an image",
-    ".jpg": "an image",
-    ".jpeg": "an image",
-    ".tar": "an archive",
-    ".gz": "an archive",
-    ".7z": "an archive",
-    ".rar": "an archive",
-}
 
 
 @dataclass(frozen=True)
@@ -100,13 +76,7 @@ def _shown(path: Path, root: Path | None) -> str:
 
 
 def _describe(path: Path, root: Path | None) -> str:
-    name = path.name.lower()
-    shown = _shown(path, root)
-    # Safari and some mail clients add an extension to a downloaded notebook.
-    if ".ipynb." in name:
-        return f"{shown} (a notebook whose name gained an extra extension: rename it to end in .ipynb)"
-    kind = _KINDS.get(path.suffix.lower())
-    return f"{shown} ({kind})" if kind else shown
+    return messages.described(_shown(path, root), path.name)
 
 
 def symbolic_links(root: Path) -> list[Path]:
@@ -124,47 +94,15 @@ def symbolic_links(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def _links_note(links: list[Path], root: Path | None) -> str:
-    if not links:
-        return ""
-    names = ", ".join(_shown(p, root) for p in links[:5]) + (
-        f" and {len(links) - 5} more" if len(links) > 5 else ""
-    )
-    one = len(links) == 1
-    return (
-        f"{names} {'is a symbolic link' if one else 'are symbolic links'} (a shortcut to a file elsewhere), "
-        "which the autograder never follows, so nothing behind "
-        f"{'it' if one else 'them'} was submitted. Upload the notebook file itself."
-    )
-
-
 def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
     links = symbolic_links(root) if root is not None else []
-    if not files and links:
-        opening = (
-            "Your submission contains no regular files, only symbolic links. "
-            + _links_note(links, root)
-            + " A Jupyter notebook (.ipynb) is required."
-        )
-    elif not files:
-        opening = "Your submission contains no files. A Jupyter notebook (.ipynb) is required."
-    else:
-        listed = ", ".join(_describe(p, root) for p in files[:5])
-        more = f" and {len(files) - 5} more" if len(files) > 5 else ""
-        opening = (
-            f"You uploaded {listed}{more}, but the autograder grades only a Jupyter notebook (.ipynb). "
-            "Please upload the .ipynb file itself."
-        )
-        suffixes = {p.suffix.lower() for p in files}
-        if ".py" in suffixes:
-            opening += " An exported Python script is not graded, even with the same code."
-        if suffixes & {".pdf", ".html", ".htm"}:
-            opening += " A PDF or HTML export holds no runnable code."
-        if ".zip" in suffixes:
-            opening += " A zip archive is not unpacked: upload the notebook on its own."
-        if links:
-            opening += " " + _links_note(links, root)
-    return f"{opening} {ZERO_CREDIT} {HOW_TO_DOWNLOAD}"
+    return messages.no_notebook(
+        [_describe(p, root) for p in files[:5]],
+        len(files),
+        {p.suffix.lower() for p in files},
+        [_shown(p, root) for p in links[:5]],
+        len(links),
+    )
 
 
 def fingerprint(source: str) -> str:
@@ -214,28 +152,21 @@ _Step = tuple[bool, Callable[[_Candidate], bool], str, str]
 
 def _steps(assignment: str | None, expected_name: str | None, handout: bool) -> tuple[_Step, ...]:
     if handout:
-        work: _Step = (
-            True,
-            lambda c: c.has_work,
-            "the others hold none of your own code (only the handout's cells, or no code at all)",
-            "notebooks with your work in them",
-        )
+        work: _Step = (True, lambda c: c.has_work, *messages.ONLY_ONE_WORKED_ON)
     else:
-        work = (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them")
+        work = (True, lambda c: c.has_code, *messages.ONLY_ONE_HAS_CODE)
     return (
-        (True, lambda c: c.readable, "the others could not be read as notebooks", "readable notebooks"),
+        (True, lambda c: c.readable, *messages.ONLY_ONE_READABLE),
         work,
         (
             assignment is not None,
             lambda c: c.assignment == assignment,
-            f"its metadata names this assignment ({assignment})",
-            f"notebooks whose metadata names this assignment ({assignment})",
+            *messages.names_assignment(assignment),
         ),
         (
             expected_name is not None,
             lambda c: c.path.name == expected_name,
-            f"it has the assignment's notebook name ({expected_name})",
-            f"notebooks named {expected_name}",
+            *messages.has_notebook_name(expected_name),
         ),
     )
 
@@ -261,21 +192,11 @@ def _reasons(pool: list[_Candidate], chosen: _Candidate, steps: tuple[_Step, ...
             reasons.append(why)
     if len(pool) > 1:
         tied = sum(1 for c in pool if c.mtime == chosen.mtime)
-        if tied > 1:
-            why = (
-                f"{tied} {among or 'notebooks'} were last modified at the same time and it is the "
-                "one in the shallowest folder (then the first in alphabetical order)"
-            )
-        else:
-            why = (
-                f"it is the most recently modified of the {among}"
-                if among
-                else "it is the most recently modified"
-            )
+        why = messages.modified_at_once(tied, among) if tied > 1 else messages.most_recent(among)
         # The last narrowing step left several: the time decided among them.
         reasons[-1:] = [why]
     if not chosen.readable:
-        reasons.insert(0, "none of them could be read as a notebook (the problem is explained below)")
+        reasons.insert(0, messages.NONE_READABLE)
     return " and ".join(reasons)
 
 
@@ -307,8 +228,7 @@ def choose(
     assert best is not None  # there are notebooks
     chosen, read = best
     listed = ", ".join(_shown(p, root) for p in notebooks)
-    message = (
-        f"You uploaded {len(notebooks)} notebooks ({listed}). Graded {_shown(chosen.path, root)} because "
-        f"{_reasons(pool, chosen, steps)}. To be sure the right one is graded, upload only one notebook."
+    message = messages.several_notebooks(
+        len(notebooks), listed, _shown(chosen.path, root), _reasons(pool, chosen, steps)
     )
     return Choice(chosen.path, message, read)
