@@ -90,14 +90,9 @@ def cmd_grade(args: argparse.Namespace, settings: Settings, public_only: bool = 
     if getattr(args, "json", False):
         print(results.to_json(), end="")
     else:
-        print(
-            _summary(
-                f"{Path(args.notebook).name}",
-                results,
-                hidden=_hidden_note(results, args) if public_only else "",
-            )
-        )
-        if getattr(args, "out", None):
+        hidden = _hidden_note(results, args) if public_only else ""
+        print(_summary(Path(args.notebook).name, results, hidden=hidden))
+        if out:
             print(f"Results written to {args.out}")
     return 0 if results.tests else 1
 
