@@ -1,8 +1,8 @@
 """The grader's core API: grade one notebook, in-process, into a :class:`GradingResults`.
 
 The command line (:mod:`grader.cli`), the Gradescope entry (:mod:`grader.gradescope`) and batch
-grading are thin layers over :func:`grade_notebook`. It never raises for anything a submission
-does: every path ends in results a student can read.
+grading are thin layers over :func:`grade_notebook` and :func:`grade_prepared`. Neither raises for
+anything a submission does: every path ends in results a student can read.
 """
 
 from __future__ import annotations
@@ -10,28 +10,23 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Assignment, ConfigError, available_assignments, load_assignment
+from . import messages
+from .config import Assignment, ConfigError, resolve_assignment
 from .notebook import Notebook, NotebookError
-from .notebook.isolated import read_prepared
-from .results import INTERNAL_PROBLEM, GradingResults, TestResult
+from .notebook.isolated import read_or_error
+from .notes import REPORT, Graded, Note, render, student
+from .results import INTERNAL_PROBLEM, GradingResults
 from .sandbox.session import CannotHide, CellRun, Sandbox
+from .settings import Settings
 from .text import plain
 
-COLAB_ONLY = ("google.colab", "/content/")  # Colab's modules (stand-ins here) and its files
-# What running out of the memory limit looks like when it is not a MemoryError: the dynamic loader
-# cannot map a shared library (``import torch`` after a cell that holds large arrays), or C++ code
-# fails to allocate.
-OUT_OF_MEMORY = (
-    "MemoryError",
-    "cannot map zero-fill pages",
-    "failed to map segment",
-    "Cannot allocate memory",
-    "std::bad_alloc",
-    "DefaultCPUAllocator: can't allocate",
-)
+__all__ = ["INTERNAL_PROBLEM", "explain_problem", "grade_notebook", "grade_prepared", "results_for_problem"]
+
+PROBLEM = "problem"  # the paragraph that says why a notebook was not graded
 
 
 def grade_notebook(
@@ -41,66 +36,91 @@ def grade_notebook(
     solutions_root: Path | None = None,
     public_only: bool = False,
     hidden: Sequence[Path] = (),
+    settings: Settings | None = None,
 ) -> GradingResults:
     """Grade the notebook at ``path``; ``assignment`` defaults to the one its metadata names.
 
     ``hidden``: more paths student code must not see (e.g. where results will be written), on top
-    of the solutions, the assignment's tests and the submission's own folder.
+    of the solutions, the assignment's tests, the submission's own folder and
+    ``settings.hidden_paths``. ``settings`` (None: the defaults) also gives the solutions root
+    when ``solutions_root`` is None.
     """
+    settings = settings or Settings()
+    root = solutions_root or settings.solutions_root
+    secret = [*hidden, *map(Path, settings.hidden_paths)]
     started = time.monotonic()
-    try:
-        results = _grade(Path(path), assignment, solutions_root, public_only, hidden)
-    except Exception:  # the grader's own bug must still leave the student a result
-        traceback.print_exc(file=sys.stderr)
-        results = GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
+    graded = _never_raising(lambda: _grade_path(Path(path), assignment, root, public_only, secret))
+    results = graded.rendered()
     results.execution_time = time.monotonic() - started
     return results
 
 
+def grade_prepared(
+    read: Notebook | NotebookError,
+    spec: Assignment,
+    *,
+    public_only: bool = False,
+    hidden: Sequence[Path] = (),
+    settings: Settings | None = None,
+) -> Graded:
+    """Grade a notebook already read (:func:`grader.notebook.isolated.read_or_error`) against ``spec``.
+
+    The results' output is left to :meth:`Graded.rendered`, so that callers can add their notes.
+    Never raises."""
+    secret = [*hidden, *map(Path, (settings or Settings()).hidden_paths)]
+    return _never_raising(lambda: _grade_read(read, spec, public_only, secret))
+
+
 def results_for_problem(assignment: Assignment | None, message: str) -> GradingResults:
     """Score-0 results that explain a problem; when the assignment is known, its tests are listed."""
+    return explain_problem(assignment, [student(message)]).rendered()
+
+
+def explain_problem(assignment: Assignment | None, notes: list[Note]) -> Graded:
+    """Score 0 with ``notes`` saying why; when the assignment is known, its tests are listed."""
     if assignment is None:
-        return GradingResults(output=message, score_override=0.0)
-    results = _run_tests(assignment, None, message, public_only=False)
-    results.output = "\n\n".join(filter(None, [message, results.output]))
-    results.score_override = 0.0
-    return results
+        return Graded(GradingResults(score_override=0.0), notes)
+    tested = _run_tests(assignment, None, render(notes), public_only=False)
+    tested.results.score_override = 0.0
+    return Graded(tested.results, [*notes, *tested.notes])
 
 
-def _resolve_assignment(
-    name: str | None, notebook: Notebook | None, solutions_root: Path | None
-) -> Assignment:
-    name = name or (notebook.assignment if notebook else None)
-    if name is None:
-        known = available_assignments(solutions_root)
-        if len(known) != 1:
-            raise ConfigError(
-                "This notebook does not say which assignment it belongs to, so it could not be graded. "
-                f"Start from the notebook handed out for the assignment. (Known assignments: {', '.join(known) or 'none'}.)"
-            )
-        name = known[0]
-    return load_assignment(name, solutions_root)
-
-
-def _grade(
-    path: Path,
-    assignment_name: str | None,
-    solutions_root: Path | None,
-    public_only: bool,
-    hidden: Sequence[Path],
-) -> GradingResults:
-    notebook, problem = None, None
+def _never_raising(grade: Callable[[], Graded]) -> Graded:
     try:
-        notebook = read_prepared(path)
-    except NotebookError as exc:
-        problem = str(exc)
+        return grade()
+    except Exception:  # the grader's own bug must still leave the student a result
+        traceback.print_exc(file=sys.stderr)
+        return Graded(GradingResults(score_override=0.0), [student(INTERNAL_PROBLEM)])
+
+
+def _grade_path(
+    path: Path, name: str | None, solutions_root: Path | None, public_only: bool, hidden: Sequence[Path]
+) -> Graded:
+    read = read_or_error(path)
     try:
-        spec = _resolve_assignment(assignment_name, notebook, solutions_root)
+        spec = resolve_assignment(
+            name,
+            solutions_root=solutions_root,
+            notebook_names=read.assignment if isinstance(read, Notebook) else None,
+            unknown=messages.notebook_names_no_assignment,
+        )
     except ConfigError as exc:
-        return GradingResults(output=f"{problem}\n{exc}" if problem else str(exc), score_override=0.0)
-    if notebook is None:
-        return results_for_problem(spec, f"Your submission could not be graded: {problem}")
-    secret = [spec.root.parent, spec.tests_dir, path.resolve().parent, *hidden]
+        unread = [student(str(read), PROBLEM)] if isinstance(read, NotebookError) else []
+        return Graded(GradingResults(score_override=0.0), [*unread, student(str(exc), PROBLEM)])
+    return _grade_read(read, spec, public_only, hidden)
+
+
+@dataclass(frozen=True)
+class _Run:
+    sandbox: Sandbox  # closed: what it recorded stays readable
+    cells: list[CellRun]
+    tested: Graded
+
+
+def _run(
+    notebook: Notebook, spec: Assignment, secret: Sequence[Path], public_only: bool
+) -> _Run | CannotHide:
+    """Run the notebook's cells, then the tests, in a sandbox closed before this returns."""
     try:
         sandbox = Sandbox(
             [(cell.number, cell.source) for cell in notebook.cells],
@@ -108,38 +128,40 @@ def _grade(
             hidden=[str(Path(p).resolve()) for p in secret],
         )
     except CannotHide as exc:
-        print(f"grader: {exc}", file=sys.stderr)
-        return GradingResults(
-            output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name}
-        )
+        return exc
     try:
-        cell_runs = sandbox.start()
-        results = _run_tests(spec, sandbox, None, public_only=public_only)
+        cells = sandbox.start()
+        tested = _run_tests(spec, sandbox, None, public_only=public_only)
     finally:
         sandbox.close()
-    stopped = (
-        f"Grading stopped early: {sandbox.stopped}; the tests left then could not call your code."
-        if sandbox.stopped
-        else ""
-    )
-    names = {cell.number: cell_name(cell.number, cell.source) for cell in notebook.cells}
-    results.output = "\n".join(
-        filter(
-            None,
-            [
-                f"Graded {path.name} for {spec.title}.",
-                _import_report(cell_runs, names),
-                _cell_report(cell_runs, names, spec.limits.memory_mb),
-                stopped,
-                results.output,
-            ],
-        )
-    )
+    return _Run(sandbox, cells, tested)
+
+
+def _grade_read(
+    read: Notebook | NotebookError, spec: Assignment, public_only: bool, hidden: Sequence[Path]
+) -> Graded:
+    if isinstance(read, NotebookError):
+        return explain_problem(spec, [student(messages.not_graded(str(read)))])
+    secret = [spec.root.parent, spec.tests_dir, read.path.resolve().parent, *hidden]
+    run = _run(read, spec, secret, public_only)
+    if isinstance(run, CannotHide):
+        print(f"grader: {run}", file=sys.stderr)
+        results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
+        return Graded(results, [student(INTERNAL_PROBLEM)])
+    sandbox = run.sandbox
+    names = {cell.number: messages.cell_name(cell.number, cell.source) for cell in read.cells}
+    report = [
+        messages.graded(read.path.name, spec.title),
+        messages.import_report(run.cells, names),
+        messages.cell_report(run.cells, names, spec.limits.memory_mb),
+        messages.stopped_early(sandbox.stopped) if sandbox.stopped else "",
+    ]
+    results = run.tested.results
     results.extra_data.update(
         {
             "protections": sandbox.protections,
             "worker_restarts": sandbox.restarts,
-            "cells": {run.index: run.status for run in cell_runs},
+            "cells": {cell.index: cell.status for cell in run.cells},
         }
     )
     if sandbox.cleanup_problems:
@@ -152,130 +174,34 @@ def _grade(
                 ),
                 file=sys.stderr,
             )
-    return results
+    return Graded(results, [*(student(line, REPORT) for line in report), *run.tested.notes])
 
 
 def _run_tests(
     spec: Assignment, sandbox: Sandbox | None, problem: str | None, *, public_only: bool
-) -> GradingResults:
+) -> Graded:
     # Imported here so that the first worker is forked before pytest and the tests exist in memory.
+    from pytest import ExitCode
+
     from .testing.plugin import GradingPlugin, run_tests
     from .testing.proxy import Student, Unavailable
 
-    student = Student(sandbox if sandbox is not None else Unavailable(problem or "no notebook"))
-    plugin = GradingPlugin(student, public_only=public_only)
+    student_code = Student(sandbox if sandbox is not None else Unavailable(problem or "no notebook"))
+    plugin = GradingPlugin(student_code, public_only=public_only)
     exit_code = run_tests(spec.tests_dir, plugin)
-    tests: list[TestResult] = list(plugin.results.values())
-    notes = []
-    if exit_code in (3, 4) or (exit_code == 5 and not public_only):
+    tests = list(plugin.results.values())
+    broken = (ExitCode.INTERNAL_ERROR, ExitCode.USAGE_ERROR)
+    if exit_code in broken or (exit_code == ExitCode.NO_TESTS_COLLECTED and not public_only):
         # pytest's internal error, usage error, or no tests at all: the assignment is broken.
         print(f"grader: pytest ended with exit code {exit_code} for {spec.tests_dir}", file=sys.stderr)
-        return GradingResults(
-            output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name}
-        )
+        results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
+        return Graded(results, [student(INTERNAL_PROBLEM, REPORT)])
+    notes = []
     if plugin.collection_errors:
-        notes.append(INTERNAL_PROBLEM + " (Some tests could not be loaded.)")
+        notes.append(student(messages.TESTS_NOT_LOADED, REPORT))
         for error in plugin.collection_errors:
             print(f"grader: collection error: {error}", file=sys.stderr)
     for note in plugin.instructor_notes:
         print(plain(f"grader: test error: {note}"), file=sys.stderr)  # may quote what student code raised
-    results = GradingResults(tests=tests, extra_data={"assignment": spec.name})
-    notes.append(_hidden_summary(tests))
-    results.output = "\n".join(filter(None, notes))
-    return results
-
-
-def _hidden_summary(tests: list[TestResult]) -> str:
-    hidden = [t for t in tests if t.visibility != "visible"]
-    if not hidden:
-        return ""
-    points = sum(t.max_score for t in hidden)
-    return (
-        f"{len(hidden)} hidden test{'s' if len(hidden) != 1 else ''} worth {points:g} point"
-        f"{'s' if points != 1 else ''} will be shown when grades are published."
-    )
-
-
-def cell_name(number: int, source: str) -> str:
-    """A cell as the student finds it: its position among code cells and its first line."""
-    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-    if len(first) > 40:
-        first = first[:37].rstrip() + " ..."
-    return f'code cell {number}, starting "{first}"' if first else f"code cell {number}"
-
-
-def _import_report(runs: list[CellRun], names: dict[int, str]) -> str:
-    """Each module that could not be imported, once: the rest of its cell ran all the same."""
-    missing: dict[str, list[str]] = {}
-    for run in runs:
-        for failed in run.failed_imports:
-            key = failed["module"] or failed["message"]
-            where = names.get(run.index, f"code cell {run.index}")
-            if where not in missing.setdefault(key, []):
-                missing[key].append(where)
-    if not missing:
-        return ""
-    lines = [f"- {name} (imported in {', '.join(cells)})" for name, cells in missing.items()]
-    return (
-        "Not available in the grader (the rest of each of these cells still ran; only code that "
-        "uses them fails):\n" + "\n".join(lines)
-    )
-
-
-def _lost_note(run: CellRun) -> str:
-    if run.lost is None:
-        return ""
-    what = f"the names it defines ({', '.join(run.lost)})" if run.lost else "what it defines"
-    return (
-        f"  The process stopped with this cell, so it is not run again: later cells and tests ran "
-        f"without {what}."
-    )
-
-
-def memory_hint(text: str, memory_mb: int) -> str:
-    """A plain-words note when an error is the memory limit in disguise, else ''."""
-    if not any(sign in text for sign in OUT_OF_MEMORY):
-        return ""
-    return (
-        f"  (Your notebook ran out of memory: it may use {memory_mb} MB, and what earlier cells keep, "
-        "large arrays or tensors above all, leaves too little for this step; an import such as "
-        "`import torch` needs a few hundred MB of its own. Use smaller arrays, `del` the ones you "
-        "no longer need, or move the import to the top of the notebook.)"
-    )
-
-
-def _cell_report(runs: list[CellRun], names: dict[int, str], memory_mb: int) -> str:
-    lines = []
-    from .testing.explain import error_text
-
-    for run in runs:
-        if run.status == "ok":
-            continue
-        lost = _lost_note(run)
-        name = names.get(run.index, f"code cell {run.index}")
-        name = name[0].upper() + name[1:]
-        if run.status == "timeout" and run.message:
-            lines.append(f"- {name} did not finish: {run.message}.")
-        elif run.status == "timeout":
-            lines.append(f"- {name} did not finish in time and was stopped.")
-        elif run.status == "stopped":
-            lines.append(f"- {name} was not run: {run.message}.")
-        elif run.status == "crashed":
-            note = (run.error or {}).get("message", "the process running it stopped")
-            lines.append(f"- {name} stopped the process running your notebook: {note}.")
-        else:
-            text = error_text(run.error).replace("\n", "\n  ")
-            lines.append(f"- {name}, raised {text}" if "starting" in name else f"- {name} raised {text}")
-            hint = memory_hint(text, memory_mb)
-            if hint:
-                lines.append(hint)
-            if any(name in text for name in COLAB_ONLY):
-                lines.append(
-                    "  (Colab-only code and files (/content/...) are not in the grader; this is fine as long as your "
-                    "functions do not depend on it.)"
-                )
-        if lost:
-            lines.append(lost)
-    if not lines:
-        return ""
-    return "Problems while running your notebook (later cells still ran):\n" + "\n".join(lines)
+    notes.append(student(messages.hidden_summary(tests), REPORT))
+    return Graded(GradingResults(tests=tests, extra_data={"assignment": spec.name}), notes)

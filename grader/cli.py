@@ -9,8 +9,11 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
+from .errors import GraderError
 from .results import GradingResults, ResultsFile, number_key
+from .settings import Settings
 from .text import plain
 
 WIDTH = 100  # a terminal's usual width, with room for the indentation
@@ -60,7 +63,7 @@ def _summary(title: str, results: GradingResults, *, hidden: str = "") -> str:
     return plain("\n".join(lines))
 
 
-def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
+def cmd_grade(args: argparse.Namespace, settings: Settings, public_only: bool = False) -> int:
     from .api import grade_notebook
 
     out = getattr(args, "out", None)
@@ -77,6 +80,7 @@ def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
             solutions_root=args.solutions,
             public_only=public_only,
             hidden=[Path(out).resolve().parent] if out else [],
+            settings=settings,
         )
         if target is not None:
             target.write(results)
@@ -86,14 +90,9 @@ def cmd_grade(args: argparse.Namespace, public_only: bool = False) -> int:
     if getattr(args, "json", False):
         print(results.to_json(), end="")
     else:
-        print(
-            _summary(
-                f"{Path(args.notebook).name}",
-                results,
-                hidden=_hidden_note(results, args) if public_only else "",
-            )
-        )
-        if getattr(args, "out", None):
+        hidden = _hidden_note(results, args) if public_only else ""
+        print(_summary(Path(args.notebook).name, results, hidden=hidden))
+        if out:
             print(f"Results written to {args.out}")
     return 0 if results.tests else 1
 
@@ -111,20 +110,22 @@ def _hidden_note(results: GradingResults, args: argparse.Namespace) -> str:
     return hidden_sentence(count, points) if count else ""
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    return cmd_grade(args, public_only=True)
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    return cmd_grade(args, settings, public_only=True)
 
 
-def cmd_gradescope(args: argparse.Namespace) -> int:
+def cmd_gradescope(args: argparse.Namespace, settings: Settings) -> int:
     from .gradescope import run_gradescope
 
     root = Path(args.root)
-    results = run_gradescope(root, solutions_root=args.solutions, assignment=args.assignment)
+    results = run_gradescope(
+        root, solutions_root=args.solutions, assignment=args.assignment, settings=settings
+    )
     print(_summary(f"Gradescope run in {root}", results))
     return 0  # Gradescope reads results.json; a non-zero exit would only hide it
 
 
-def cmd_package(args: argparse.Namespace) -> int:
+def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
     from .config import ConfigError
     from .packaging import build_autograder_zip
 
@@ -172,7 +173,7 @@ def _names(args: argparse.Namespace) -> list[str]:
     return args.assignments or available_assignments(args.solutions)
 
 
-def cmd_build(args: argparse.Namespace) -> int:
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from .authoring import BuildError, build_stub, render, stub_path, write_stub
     from .config import ConfigError, load_assignment
 
@@ -194,12 +195,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     return status
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from .api import grade_notebook
     from .authoring import stub_path
     from .config import ConfigError, load_assignment
 
-    status, seen = 0, set()
+    status, seen = 0, set[str]()
     for name in _names(args):
         try:
             spec = load_assignment(name, args.solutions)
@@ -212,7 +213,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ):
             captured = io.StringIO()
             with contextlib.redirect_stderr(captured):
-                results = grade_notebook(path, name, solutions_root=args.solutions)
+                results = grade_notebook(path, name, solutions_root=args.solutions, settings=settings)
             errored = sum(t.outcome == "error" for t in results.tests)
             ok = (
                 bool(results.tests)
@@ -245,8 +246,8 @@ def _print_once(text: str, seen: set[str]) -> None:
             print(block, file=sys.stderr)
 
 
-def cmd_grade_all(args: argparse.Namespace) -> int:
-    from .batch import IsolationUnavailable, grade_all
+def cmd_grade_all(args: argparse.Namespace, settings: Settings) -> int:
+    from .batch import grade_all
 
     source = Path(args.input)
     out = Path(args.out) if args.out else Path(f"{source.stem or 'batch'}-graded")
@@ -267,7 +268,7 @@ def cmd_grade_all(args: argparse.Namespace) -> int:
             solutions_root=args.solutions,
             compare=Path(args.compare) if args.compare else None,
         )
-    except (OSError, ValueError, IsolationUnavailable) as exc:
+    except (OSError, ValueError, GraderError) as exc:  # GraderError: no isolation, no such assignment
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     print(
@@ -295,7 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding solutions/<assignment>/ (default: $GRADER_SOLUTIONS, the checkout, or /autograder/source/solutions)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_grading_commands(sub)
+    _add_authoring_commands(sub)
+    _add_batch_command(sub)
+    return parser
 
+
+# argparse's own type for the object add_subparsers returns is private; only add_parser is used.
+Commands = Any
+
+
+def _add_grading_commands(sub: Commands) -> None:
     grade = sub.add_parser("grade", help="grade one notebook with all tests and print the result")
     grade.add_argument("notebook")
     grade.add_argument("--assignment", help="assignment name (default: read from the notebook's metadata)")
@@ -314,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--assignment", help="the assignment this autograder grades (default: the only one installed)"
     )
     gs.set_defaults(func=cmd_gradescope)
+
+
+def _add_authoring_commands(sub: Commands) -> None:
 
     package = sub.add_parser("package", help="write autograder.zip for Gradescope's zip upload route")
     package.add_argument("assignment")
@@ -337,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="prove the reference scores full marks and the stub zero")
     validate.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     validate.set_defaults(func=cmd_validate)
+
+
+def _add_batch_command(sub: Commands) -> None:
 
     batch = sub.add_parser(
         "grade-all", help="grade a folder of notebooks or a Gradescope export, in parallel"
@@ -363,12 +380,15 @@ def build_parser() -> argparse.ArgumentParser:
         "score changed since, and the tests that flipped (also in report.html)",
     )
     batch.set_defaults(func=cmd_grade_all)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    settings = Settings.from_environ()  # the one read of the environment's policy
+    # --solutions wins over $GRADER_SOLUTIONS; below here the root is passed, never looked up.
+    args.solutions = args.solutions or settings.solutions_root
+    status: int = args.func(args, settings)
+    return status
 
 
 if __name__ == "__main__":

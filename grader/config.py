@@ -6,27 +6,30 @@ fit Gradescope's default container (768 MB, half a CPU, 10 minutes).
 
 from __future__ import annotations
 
-import os
 import re
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .errors import GraderError
+from .settings import HIDDEN_ENV as HIDDEN_ENV  # still imported from here by the sandbox and batch
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 (Gradescope's image)
-    import tomli as tomllib
-
-
-# More paths the sandbox hides from student code, separated by os.pathsep (batch grading names
-# its input and output folders there).
-HIDDEN_ENV = "GRADER_HIDDEN_PATHS"
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 
 class ConfigError(GraderError):
     """An assignment that cannot be found or whose configuration is wrong (the instructor's to fix)."""
+
+
+class UnknownAssignment(ConfigError, ValueError):
+    """No assignment was named and more or fewer than one is installed.
+
+    A ValueError too: batch grading's callers have always caught that for an ambiguous batch."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,10 @@ class Assignment:
 
 
 def default_solutions_root() -> Path:
-    """Where solutions live: $GRADER_SOLUTIONS, the checkout this package sits in, or the image's."""
-    env = os.environ.get("GRADER_SOLUTIONS")
-    if env:
-        return Path(env)
+    """Where solutions live when no root is given: the checkout this package sits in, or the image's.
+
+    $GRADER_SOLUTIONS is read at the edge (:class:`grader.settings.Settings`) and passed down as the
+    root, so that nothing below the command line depends on the process's environment."""
     checkout = Path(__file__).resolve().parent.parent / "solutions"
     if checkout.is_dir():
         return checkout
@@ -104,7 +107,7 @@ TOP_LEVEL = ("title", "notebook")
 SECTIONS = {"limits": Limits, "late_policy": LatePolicy, "submission_limit": SubmissionLimit}
 
 
-def _refuse_unknown(given, valid, where: str) -> None:
+def _refuse_unknown(given: Iterable[str], valid: Sequence[str], where: str) -> None:
     unknown = sorted(set(given) - set(valid))
     if unknown:
         raise ConfigError(
@@ -112,12 +115,15 @@ def _refuse_unknown(given, valid, where: str) -> None:
         )
 
 
-def _build(cls, table: dict, where: str):
+_Section = TypeVar("_Section", Limits, LatePolicy, SubmissionLimit)
+
+
+def _build(cls: type[_Section], table: object, where: str) -> _Section:
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table of settings")
     known = {f.name: f for f in fields(cls)}
     _refuse_unknown(table, list(known), where)
-    values = {}
+    values: dict[str, Any] = {}
     for key, value in table.items():
         kind = type(getattr(cls(), key))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -136,6 +142,43 @@ def available_assignments(solutions_root: Path | None = None) -> list[str]:
 # A name is a single folder under solutions/: it may come from a student's notebook metadata,
 # and "../../tmp/mine" must never pick the tests that run in the grading process.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def assignment_name(
+    explicit: str | None,
+    *,
+    solutions_root: Path | None = None,
+    notebook_names: str | None = None,
+    unknown: Callable[[Sequence[str]], str],
+) -> str:
+    """Which assignment to grade: ``explicit``, else ``notebook_names``, else the only one installed.
+
+    ``notebook_names`` is the name a notebook's metadata gives, for ``grader grade`` only: students
+    write that metadata, so the Gradescope entry and batch grading never pass it, and a notebook
+    from another assignment is not graded (and scored) as that one. ``unknown`` words the
+    :class:`UnknownAssignment` raised when none of these settles it, from the installed names.
+    """
+    name = explicit or notebook_names
+    if name:
+        return name
+    known = available_assignments(solutions_root)
+    if len(known) == 1:
+        return known[0]
+    raise UnknownAssignment(unknown(known))
+
+
+def resolve_assignment(
+    explicit: str | None,
+    *,
+    solutions_root: Path | None = None,
+    notebook_names: str | None = None,
+    unknown: Callable[[Sequence[str]], str],
+) -> Assignment:
+    """The :class:`Assignment` :func:`assignment_name` names; ConfigError when it cannot be loaded."""
+    name = assignment_name(
+        explicit, solutions_root=solutions_root, notebook_names=notebook_names, unknown=unknown
+    )
+    return load_assignment(name, solutions_root)
 
 
 def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment:

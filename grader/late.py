@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+from . import messages
 from .config import LatePolicy
+from .results import GradingResults, TestResult
 
 _DAY = timedelta(days=1)
 # Python 3.10's fromisoformat accepts neither a trailing "Z" nor fractions of other than 3 or 6
@@ -67,19 +70,23 @@ def days_late(submitted: datetime, due: datetime) -> int:
     return whole + (1 if rest else 0)
 
 
-def _due_dates(metadata: dict) -> tuple[object, object]:
+def _due_dates(metadata: dict[str, Any]) -> tuple[object, object]:
     """The due date and late due date that apply to this submission.
 
     Gradescope can attach a per-student extension to each user entry (``users[i].assignment``);
     when every member of a group has one, the most generous applies, as it would for one student.
     """
-    assignment = metadata.get("assignment") if isinstance(metadata.get("assignment"), dict) else {}
+    assignment = metadata.get("assignment")
+    if not isinstance(assignment, dict):
+        assignment = {}
     due, late_due = assignment.get("due_date"), assignment.get("late_due_date")
     users = metadata.get("users")
     if isinstance(users, list) and users:
         own = [u.get("assignment") for u in users if isinstance(u, dict)]
-        if own and all(isinstance(a, dict) and parse_timestamp(a.get("due_date")) for a in own):
-            best = max(own, key=lambda a: parse_timestamp(a["due_date"]))
+        dated = [(parse_timestamp(a.get("due_date")), a) for a in own if isinstance(a, dict)]
+        extensions = [(moment, a) for moment, a in dated if moment is not None]
+        if own and len(extensions) == len(own):
+            best = max(extensions, key=lambda extension: extension[0])[1]
             due = best["due_date"]
             late_due = best.get("late_due_date", late_due)
     return due, late_due
@@ -90,7 +97,7 @@ def _plural(count: float, word: str) -> str:
     return f"{shown} {word}" + ("" if shown == 1 else "s")
 
 
-def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
+def assess(metadata: dict[str, Any] | None, policy: LatePolicy) -> LatePenalty:
     """The penalty for this submission under ``policy``; no penalty when the dates cannot be read."""
     if not isinstance(metadata, dict):
         return LatePenalty(instructor_notes=("No submission metadata: no late policy applied.",))
@@ -111,10 +118,8 @@ def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
     if late_due is not None and policy.honour_late_due_date and submitted > late_due:
         return LatePenalty(
             rejected=True,
-            message=(
-                f"This submission was made at {_shown(submitted)}, {_lateness(submitted - late_due)} after "
-                f"the late due date ({_shown(late_due)}). Submissions after the late due date are not "
-                "accepted, so it receives 0 points. If you have an extension, contact course staff."
+            message=messages.after_late_due_date(
+                _shown(submitted), _lateness(submitted - late_due), _shown(late_due)
             ),
             instructor_notes=tuple(notes),
         )
@@ -126,20 +131,40 @@ def assess(metadata: dict | None, policy: LatePolicy) -> LatePenalty:
     if days == 0:
         return LatePenalty(instructor_notes=tuple(notes))
     points = days * policy.points_per_day
-    when = (
-        f"Submitted {_shown(submitted)}, {_lateness(submitted - due)} after the due date "
-        f"({_shown(due)}). Any part of a day counts as a whole day, so this submission is "
-        f"{_plural(days, 'day')} late."
+    when = messages.days_late(
+        _shown(submitted), _lateness(submitted - due), _shown(due), _plural(days, "day")
     )
     if points <= 0:
-        message = f"{when} This assignment has no late penalty."
+        message = messages.no_late_penalty(when)
     else:
-        message = (
-            f"{when} The late penalty is {_plural(policy.points_per_day, 'point')} per day or part of a "
-            f"day, so {_plural(points, 'point')} {'is' if points == 1 else 'are'} deducted "
-            "(the total never goes below 0)."
-        )
+        per_day = _plural(policy.points_per_day, "point")
+        message = messages.late_penalty(when, per_day, _plural(points, "point"), points == 1)
     return LatePenalty(days_late=days, points=points, message=message, instructor_notes=tuple(notes))
+
+
+def apply_penalty(results: GradingResults, penalty: LatePenalty) -> None:
+    """Deduct ``penalty`` from graded ``results``, as a line of its own that says what was taken."""
+    if not penalty.applies:
+        return
+    earned = results.score
+    # Capped at what was earned so the lines add up to the total shown, which never goes below 0.
+    deducted = min(penalty.points, earned)
+    output = penalty.message
+    if deducted <= 0:
+        output += messages.nothing_to_deduct()
+    elif deducted < penalty.points:
+        output += messages.only_earned(earned, deducted)
+    results.adjustments.append(
+        TestResult(
+            name=messages.penalty_name(penalty.days_late),
+            max_score=0.0,
+            score=-deducted,
+            output=output,
+            visibility="visible",
+        )
+    )
+    if results.score_override is not None:
+        results.score_override = max(0.0, results.score_override - deducted)
 
 
 def _shown(moment: datetime) -> str:

@@ -11,6 +11,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 RESULTS_FILE = "results.json"
 
@@ -50,12 +51,16 @@ def was_graded(results: object) -> bool:
     by a rerun without --force."""
     if not isinstance(results, dict):
         return False
-    extra = results.get("extra_data") if isinstance(results.get("extra_data"), dict) else {}
-    tests = results.get("tests") if isinstance(results.get("tests"), list) else []
-    return bool(tests) and not extra.get("internal_error")
+    extra = results.get("extra_data")
+    tests = results.get("tests")
+    return (
+        isinstance(tests, list)
+        and bool(tests)
+        and not (isinstance(extra, dict) and extra.get("internal_error"))
+    )
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -63,7 +68,7 @@ def _read(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _scores(results: dict) -> dict[str, tuple[float, float]]:
+def _scores(results: dict[str, Any]) -> dict[str, tuple[float, float]]:
     scores = {}
     for test in results.get("tests") or []:
         if isinstance(test, dict) and test.get("max_score"):
@@ -76,13 +81,13 @@ def _scores(results: dict) -> dict[str, tuple[float, float]]:
     return scores
 
 
-def _changed_tests(old: dict, new: dict) -> tuple[TestChange, ...]:
+def _changed_tests(old: dict[str, Any], new: dict[str, Any]) -> tuple[TestChange, ...]:
     before, after = _scores(old), _scores(new)
     changes = []
     for label in [*before, *(k for k in after if k not in before)]:
         b, a = before.get(label), after.get(label)
         if b is None or a is None or abs(b[0] - a[0]) > 1e-9:
-            changes.append(TestChange(label, b and b[0], a and a[0], (a or b)[1]))
+            changes.append(TestChange(label, b and b[0], a and a[0], (a or b or (0.0, 0.0))[1]))
     return tuple(changes)
 
 

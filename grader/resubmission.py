@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import messages
 from .config import SubmissionLimit
 from .late import parse_timestamp
+from .notes import Graded, student
 from .results import GradingResults
 
 _WINDOW = timedelta(hours=24)
@@ -42,7 +45,7 @@ class Decision:
     kept_score: float = 0.0  # when over the limit: the score of the last graded submission
 
 
-def attempts(metadata: dict | None) -> tuple[datetime | None, list[Attempt]]:
+def attempts(metadata: dict[str, Any] | None) -> tuple[datetime | None, list[Attempt]]:
     """This submission's time and the earlier ones from (the essentials of) submission_metadata.json."""
     if not isinstance(metadata, dict):
         return None, []
@@ -111,22 +114,15 @@ def _period_text(limit: SubmissionLimit) -> str:
     return "in any 24 hours"
 
 
-def declined_results(limit: SubmissionLimit, decision: Decision) -> GradingResults:
+def declined(limit: SubmissionLimit, decision: Decision) -> Graded:
     """What Gradescope shows for a submission over the limit: the last graded score, and when to retry."""
+    assert decision.next_graded_at is not None, "only a submission over the limit is declined"
     when = decision.next_graded_at.astimezone(ZoneInfo(limit.time_zone))
     if when.second or when.microsecond:  # shown to the minute: rounded up, so the time named is never early
         when = when.replace(second=0, microsecond=0) + timedelta(minutes=1)
     shown = f"{when:%Y-%m-%d %H:%M} ({limit.time_zone})"
-    plural = "s" if limit.max_graded != 1 else ""
-    message = (
-        f"This submission was not graded: this assignment grades at most {limit.max_graded} "
-        f"submission{plural} {_period_text(limit)}, and you have used them. Your score stays "
-        f"that of your last graded submission, {decision.kept_score:g}. The next submission "
-        f"made at or after {shown} will be graded.\n\nTest your functions with the self-checks in "
-        "the notebook before you submit again."
-    )
-    return GradingResults(
-        output=message,
+    message = messages.over_the_limit(limit.max_graded, _period_text(limit), decision.kept_score, shown)
+    results = GradingResults(
         score_override=decision.kept_score,
         extra_data={
             "submission_limit": {
@@ -138,3 +134,4 @@ def declined_results(limit: SubmissionLimit, decision: Decision) -> GradingResul
             }
         },
     )
+    return Graded(results, [student(message)])

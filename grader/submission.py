@@ -23,45 +23,24 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .notebook import NotebookError
-from .notebook.isolated import read_prepared
+from . import messages
+from .notebook import Notebook, NotebookError
+from .notebook.isolated import read_or_error
 
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
-HOW_TO_DOWNLOAD = (
-    "To download it: in Jupyter, File > Download as > Notebook (.ipynb) (in JupyterLab and "
-    "Notebook 7, File > Download); in Colab, File > Download > Download .ipynb. In VS Code the "
-    "file you edit is already the .ipynb."
-)
-ZERO_CREDIT = "Without a notebook there is no code to grade, so this submission receives zero credit."
-
-_KINDS = {
-    ".py": "a Python script",
-    ".zip": "a zip archive",
-    ".pdf": "a PDF",
-    ".html": "a web page",
-    ".htm": "a web page",
-    ".txt": "a text file",
-    ".json": "a JSON file",
-    ".md": "a Markdown file",
-    ".docx": "a Word document",
-    ".png": "an image",
-    ".jpg": "an image",
-    ".jpeg": "an image",
-    ".tar": "an archive",
-    ".gz": "an archive",
-    ".7z": "an archive",
-    ".rar": "an archive",
-}
 
 
 @dataclass(frozen=True)
 class Choice:
     notebook: Path | None
     message: str  # for the student; empty when there was nothing to explain
-    candidates: tuple[Path, ...] = ()  # every notebook considered
+    # The chosen notebook as read while choosing, so that it is read once: its error when it could
+    # not be; None when there is no notebook.
+    read: Notebook | NotebookError | None = None
 
 
 def _ignored(name: str) -> bool:
@@ -97,13 +76,7 @@ def _shown(path: Path, root: Path | None) -> str:
 
 
 def _describe(path: Path, root: Path | None) -> str:
-    name = path.name.lower()
-    shown = _shown(path, root)
-    # Safari and some mail clients add an extension to a downloaded notebook.
-    if ".ipynb." in name:
-        return f"{shown} (a notebook whose name gained an extra extension: rename it to end in .ipynb)"
-    kind = _KINDS.get(path.suffix.lower())
-    return f"{shown} ({kind})" if kind else shown
+    return messages.described(_shown(path, root), path.name)
 
 
 def symbolic_links(root: Path) -> list[Path]:
@@ -121,47 +94,15 @@ def symbolic_links(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def _links_note(links: list[Path], root: Path | None) -> str:
-    if not links:
-        return ""
-    names = ", ".join(_shown(p, root) for p in links[:5]) + (
-        f" and {len(links) - 5} more" if len(links) > 5 else ""
-    )
-    one = len(links) == 1
-    return (
-        f"{names} {'is a symbolic link' if one else 'are symbolic links'} (a shortcut to a file elsewhere), "
-        "which the autograder never follows, so nothing behind "
-        f"{'it' if one else 'them'} was submitted. Upload the notebook file itself."
-    )
-
-
 def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
     links = symbolic_links(root) if root is not None else []
-    if not files and links:
-        opening = (
-            "Your submission contains no regular files, only symbolic links. "
-            + _links_note(links, root)
-            + " A Jupyter notebook (.ipynb) is required."
-        )
-    elif not files:
-        opening = "Your submission contains no files. A Jupyter notebook (.ipynb) is required."
-    else:
-        listed = ", ".join(_describe(p, root) for p in files[:5])
-        more = f" and {len(files) - 5} more" if len(files) > 5 else ""
-        opening = (
-            f"You uploaded {listed}{more}, but the autograder grades only a Jupyter notebook (.ipynb). "
-            "Please upload the .ipynb file itself."
-        )
-        suffixes = {p.suffix.lower() for p in files}
-        if ".py" in suffixes:
-            opening += " An exported Python script is not graded, even with the same code."
-        if suffixes & {".pdf", ".html", ".htm"}:
-            opening += " A PDF or HTML export holds no runnable code."
-        if ".zip" in suffixes:
-            opening += " A zip archive is not unpacked: upload the notebook on its own."
-        if links:
-            opening += " " + _links_note(links, root)
-    return f"{opening} {ZERO_CREDIT} {HOW_TO_DOWNLOAD}"
+    return messages.no_notebook(
+        [_describe(p, root) for p in files[:5]],
+        len(files),
+        {p.suffix.lower() for p in files},
+        [_shown(p, root) for p in links[:5]],
+        len(links),
+    )
 
 
 def fingerprint(source: str) -> str:
@@ -185,23 +126,78 @@ class _Candidate:
     mtime: float
 
 
-def _inspect(path: Path, handout: frozenset[str] = frozenset()) -> _Candidate:
+def _inspect(
+    path: Path, handout: frozenset[str] = frozenset()
+) -> tuple[_Candidate, Notebook | NotebookError]:
     try:
         mtime = path.stat().st_mtime
     except OSError:
         mtime = 0.0
-    try:
-        notebook = read_prepared(path)  # bounded: any candidate may be hostile
-    except NotebookError:
-        return _Candidate(path, False, None, False, False, mtime)
+    notebook = read_or_error(path)  # bounded: any candidate may be hostile
+    if isinstance(notebook, NotebookError):
+        return _Candidate(path, False, None, False, False, mtime), notebook
     code = [cell.source for cell in notebook.cells if cell.source.strip()]
     has_work = any(fingerprint(source) not in handout for source in code)
-    return _Candidate(path, True, notebook.assignment, bool(code), has_work, mtime)
+    return _Candidate(path, True, notebook.assignment, bool(code), has_work, mtime), notebook
 
 
 def notebook_assignments(notebooks: list[Path]) -> list[str | None]:
     """The assignment each notebook's metadata names (None when unreadable or unnamed)."""
-    return [_inspect(p).assignment for p in notebooks]
+    return [_inspect(p)[0].assignment for p in notebooks]
+
+
+# (applies, keep, why it alone decided, what the survivors have in common)
+_Step = tuple[bool, Callable[[_Candidate], bool], str, str]
+
+
+def _steps(assignment: str | None, expected_name: str | None, handout: bool) -> tuple[_Step, ...]:
+    if handout:
+        work: _Step = (True, lambda c: c.has_work, *messages.ONLY_ONE_WORKED_ON)
+    else:
+        work = (True, lambda c: c.has_code, *messages.ONLY_ONE_HAS_CODE)
+    return (
+        (True, lambda c: c.readable, *messages.ONLY_ONE_READABLE),
+        work,
+        (
+            assignment is not None,
+            lambda c: c.assignment == assignment,
+            *messages.names_assignment(assignment),
+        ),
+        (
+            expected_name is not None,
+            lambda c: c.path.name == expected_name,
+            *messages.has_notebook_name(expected_name),
+        ),
+    )
+
+
+def _preference(steps: tuple[_Step, ...]) -> Callable[[_Candidate], tuple[object, ...]]:
+    """The order the steps narrow by, as one key: narrowing step by step keeps its minimum, so the
+    winner is known while the candidates are read, and only its notebook need be kept."""
+
+    def key(c: _Candidate) -> tuple[object, ...]:
+        kept = tuple(applies and not keep(c) for applies, keep, _why, _common in steps)
+        return (*kept, -c.mtime, len(c.path.parts), str(c.path))
+
+    return key
+
+
+def _reasons(pool: list[_Candidate], chosen: _Candidate, steps: tuple[_Step, ...]) -> str:
+    reasons: list[str] = []
+    among = ""
+    for applies, keep, why, common in steps:
+        narrowed = [c for c in pool if keep(c)] if applies and len(pool) > 1 else pool
+        if narrowed and len(narrowed) < len(pool):
+            pool, among = narrowed, common
+            reasons.append(why)
+    if len(pool) > 1:
+        tied = sum(1 for c in pool if c.mtime == chosen.mtime)
+        why = messages.modified_at_once(tied, among) if tied > 1 else messages.most_recent(among)
+        # The last narrowing step left several: the time decided among them.
+        reasons[-1:] = [why]
+    if not chosen.readable:
+        reasons.insert(0, messages.NONE_READABLE)
+    return " and ".join(reasons)
 
 
 def choose(
@@ -211,7 +207,7 @@ def choose(
     root: Path | None = None,
     handout: frozenset[str] | None = None,
 ) -> Choice:
-    """Pick the notebook to grade among ``files`` (see the module docstring for the rules).
+    """Pick the notebook to grade among ``files`` (see the module docstring for the rules), and read it.
 
     ``handout``: fingerprints of the handout's code cells (``handout_fingerprints``); without
     them a notebook counts as worked on when it has any code."""
@@ -219,65 +215,20 @@ def choose(
     if not notebooks:
         return Choice(None, no_notebook_message(files, root))
     if len(notebooks) == 1:
-        return Choice(notebooks[0], "", tuple(notebooks))
-
-    pool = [_inspect(p, handout or frozenset()) for p in notebooks]
-    if handout:
-        work = (
-            True,
-            lambda c: c.has_work,
-            "the others hold none of your own code (only the handout's cells, or no code at all)",
-            "notebooks with your work in them",
-        )
-    else:
-        work = (True, lambda c: c.has_code, "the others have no code in them", "notebooks with code in them")
-    # (applies, keep, why it alone decided, what the survivors have in common)
-    steps = (
-        (True, lambda c: c.readable, "the others could not be read as notebooks", "readable notebooks"),
-        work,
-        (
-            assignment is not None,
-            lambda c: c.assignment == assignment,
-            f"its metadata names this assignment ({assignment})",
-            f"notebooks whose metadata names this assignment ({assignment})",
-        ),
-        (
-            expected_name is not None,
-            lambda c: c.path.name == expected_name,
-            f"it has the assignment's notebook name ({expected_name})",
-            f"notebooks named {expected_name}",
-        ),
-    )
-    reasons: list[str] = []
-    among = ""
-    for applies, keep, why, common in steps:
-        narrowed = [c for c in pool if keep(c)] if applies and len(pool) > 1 else pool
-        if narrowed and len(narrowed) < len(pool):
-            pool, among = narrowed, common
-            reasons.append(why)
-    if len(pool) > 1:
-        pool.sort(key=lambda c: (-c.mtime, len(c.path.parts), str(c.path)))
-        if pool[0].mtime == pool[1].mtime:
-            tied = sum(1 for c in pool if c.mtime == pool[0].mtime)
-            why = (
-                f"{tied} {among or 'notebooks'} were last modified at the same time and it is the "
-                "one in the shallowest folder (then the first in alphabetical order)"
-            )
-        else:
-            why = (
-                f"it is the most recently modified of the {among}"
-                if among
-                else "it is the most recently modified"
-            )
-        # The last narrowing step left several: the time decided among them.
-        reasons[-1:] = [why]
-    if not pool[0].readable:
-        reasons.insert(0, "none of them could be read as a notebook (the problem is explained below)")
-    reason = " and ".join(reasons)
-    chosen = pool[0].path
+        return Choice(notebooks[0], "", read_or_error(notebooks[0]))
+    steps = _steps(assignment, expected_name, bool(handout))
+    key = _preference(steps)
+    pool: list[_Candidate] = []
+    best: tuple[_Candidate, Notebook | NotebookError] | None = None
+    for path in notebooks:
+        candidate, read = _inspect(path, handout or frozenset())
+        pool.append(candidate)
+        if best is None or key(candidate) < key(best[0]):
+            best = (candidate, read)
+    assert best is not None  # there are notebooks
+    chosen, read = best
     listed = ", ".join(_shown(p, root) for p in notebooks)
-    message = (
-        f"You uploaded {len(notebooks)} notebooks ({listed}). Graded {_shown(chosen, root)} because "
-        f"{reason}. To be sure the right one is graded, upload only one notebook."
+    message = messages.several_notebooks(
+        len(notebooks), listed, _shown(chosen.path, root), _reasons(pool, chosen, steps)
     )
-    return Choice(chosen, message, tuple(notebooks))
+    return Choice(chosen.path, message, read)

@@ -46,3 +46,45 @@ def test_a_value_of_the_wrong_type_is_refused(tmp_path):
 def test_the_sections_are_the_ones_the_documentation_lists():
     assert TOP_LEVEL == ("title", "notebook")
     assert set(SECTIONS) == {"limits", "late_policy", "submission_limit"}
+
+
+# ---- which assignment is graded -----------------------------------------------------------------
+
+
+def installed(tmp_path, *names: str):
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "assignment.toml").write_text("", encoding="utf-8")
+    return tmp_path
+
+
+def unknown(known) -> str:
+    return f"cannot tell among {list(known)}"
+
+
+def test_the_assignment_named_explicitly_wins_over_the_notebooks_and_the_installed_one(tmp_path):
+    from grader.config import assignment_name
+
+    root = installed(tmp_path, "only")
+    assert assignment_name("given", solutions_root=root, notebook_names="mine", unknown=unknown) == "given"
+    assert assignment_name(None, solutions_root=root, notebook_names="mine", unknown=unknown) == "mine"
+    assert assignment_name(None, solutions_root=root, unknown=unknown) == "only"
+
+
+def test_without_a_name_several_or_no_installed_assignments_are_a_config_error_in_the_callers_words(tmp_path):
+    from grader.config import UnknownAssignment, assignment_name, resolve_assignment
+
+    root = installed(tmp_path, "one", "two")
+    with pytest.raises(UnknownAssignment, match=r"cannot tell among \['one', 'two'\]") as error:
+        assignment_name(None, solutions_root=root, unknown=unknown)
+    assert isinstance(error.value, ConfigError) and isinstance(error.value, ValueError)
+    with pytest.raises(UnknownAssignment, match=r"\[\]"):
+        resolve_assignment("", solutions_root=tmp_path / "none", unknown=unknown)
+    assert resolve_assignment(None, solutions_root=root, notebook_names="two", unknown=unknown).name == "two"
+
+
+def test_the_environment_does_not_choose_the_solutions_below_the_command_line(tmp_path, monkeypatch):
+    from grader.config import default_solutions_root
+
+    monkeypatch.setenv("GRADER_SOLUTIONS", str(tmp_path))
+    assert default_solutions_root() != tmp_path

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader import gradescope
+from grader import gradescope, late, pipeline
 from grader.gradescope import run_gradescope
 
 SCHEMA = json.loads((Path(gradescope.__file__).parent / "schema" / "results.schema.json").read_text())
@@ -295,7 +295,7 @@ def test_an_internal_error_still_writes_a_zero_result_in_plain_words(
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(gradescope.late, "assess", explode)
+    monkeypatch.setattr(late, "assess", explode)
     _results, data = grade(autograder, solutions, assignment="tiny")
     assert data["score"] == 0 and "internal problem" in data["output"]
     assert "disk on fire" not in data["output"]
@@ -308,7 +308,7 @@ def test_an_interrupted_run_leaves_a_result_behind_and_stops(autograder, solutio
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gradescope, "submitted_files", interrupt)
+    monkeypatch.setattr(pipeline, "submitted_files", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_gradescope(autograder, solutions_root=solutions, assignment="tiny")
     assert written(autograder)["score"] == 0
@@ -375,3 +375,21 @@ def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_wit
     assert results.extra_data["graded_file"] == "nn_basics_final.ipynb"
     assert data["score"] == results.max_score > 0
     assert "none of your own code" in data["output"]
+
+
+def test_the_graded_notebook_is_read_once_on_the_gradescope_route(autograder, solutions, monkeypatch):
+    from grader.notebook import isolated
+
+    reads: list[str] = []
+    real = isolated.read_prepared
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(isolated, "read_prepared", counting)
+    submit_notebook(autograder, assignment="last_week")  # the mismatch warning needs its metadata too
+    write_metadata(autograder, DUE)
+    _, data = grade(autograder, solutions, assignment="tiny")
+    assert data["score"] == 4 and "your notebook says it is for 'last_week'" in data["output"]
+    assert reads == ["tiny.ipynb"]

@@ -106,3 +106,20 @@ def test_hidden_tests_are_counted_for_the_student_without_their_content(grade_de
     hidden = [t for t in results.tests if t.visibility == "after_published"]
     assert len(hidden) == 4
     assert "4 hidden tests worth 6 points will be shown when grades are published" in results.output
+
+
+def test_notes_are_rendered_once_lines_within_a_paragraph_and_blank_lines_between():
+    from grader.notes import REPORT, Graded, instructor, student
+    from grader.results import GradingResults
+
+    graded = Graded(
+        GradingResults(),
+        [
+            student("intro"),
+            instructor("staff only"),
+            student(""),
+            student("Graded x.", REPORT),
+            student("hidden", REPORT),
+        ],
+    )
+    assert graded.rendered().output == "intro\n\nGraded x.\nhidden"

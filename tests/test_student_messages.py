@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from grader import late
-from grader.api import _cell_report
 from grader.config import LatePolicy
+from grader.messages import cell_report
 from grader.sandbox.session import CellRun
 from grader.submission import choose, submitted_files
 
@@ -17,14 +17,14 @@ def test_a_library_that_cannot_be_mapped_after_a_memory_hog_is_reported_as_out_o
         "message": "/venv/torch/lib/libtorch_cpu.so: cannot map zero-fill pages",
         "frames": [{"cell": 2, "line": 1, "function": "<module>", "code": "import torch"}],
     }
-    report = _cell_report([CellRun(1, "ok"), CellRun(2, "error", error=error)], {}, 512)
+    report = cell_report([CellRun(1, "ok"), CellRun(2, "error", error=error)], {}, 512)
     assert "cannot map zero-fill pages" in report
     assert "ran out of memory" in report and "512 MB" in report and "del" in report
 
 
 def test_an_ordinary_import_error_gets_no_memory_note():
     error = {"type": "ModuleNotFoundError", "message": "No module named 'tensorflow'"}
-    assert "memory" not in _cell_report([CellRun(1, "error", error=error)], {}, 512)
+    assert "memory" not in cell_report([CellRun(1, "error", error=error)], {}, 512)
 
 
 def test_an_upload_of_only_a_symbolic_link_says_links_are_not_followed(tmp_path):

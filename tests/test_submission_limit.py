@@ -72,7 +72,7 @@ def test_the_next_calendar_day_starts_at_local_midnight_across_a_daylight_saving
 
 def test_the_declined_results_say_when_the_next_one_is_graded_and_keep_the_score():
     decision = decide(ROLLING, at(5), [Attempt(at(1), 3.0), Attempt(at(2), 1.5)])
-    results = resubmission.declined_results(ROLLING, decision)
+    results = resubmission.declined(ROLLING, decision).rendered()
     assert results.score == 1.5 and results.tests == []
     assert "at most 2 submissions in any 24 hours" in results.output
     assert "at or after 2025-03-06 10:00 (UTC)" in results.output

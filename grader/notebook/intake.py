@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import GraderError
 
@@ -36,7 +37,7 @@ class CodeCell:
 class Notebook:
     path: Path
     cells: tuple[CodeCell, ...]
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def assignment(self) -> str | None:
@@ -45,29 +46,30 @@ class Notebook:
         return name if isinstance(name, str) and name else None
 
 
-def _source_text(source) -> str:
+def _source_text(source: object) -> str:
     if isinstance(source, list):
         return "".join(str(part) for part in source)
     return source if isinstance(source, str) else ""
 
 
-def _from_v4(path: Path, data: dict) -> Notebook:
-    cells = []
+def _from_v4(path: Path, data: dict[str, Any]) -> Notebook:
+    cells: list[CodeCell] = []
     for cell in data.get("cells", []):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             cells.append(CodeCell(len(cells) + 1, _source_text(cell.get("source", ""))))
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    return Notebook(path, tuple(cells), metadata)
+    metadata = data.get("metadata")
+    return Notebook(path, tuple(cells), metadata if isinstance(metadata, dict) else {})
 
 
-def _upgraded(path: Path, text: str) -> dict:
+def _upgraded(path: Path, text: str) -> dict[str, Any]:
     import nbformat  # only for old formats: it costs as much to import as numpy
 
     try:
-        node = nbformat.reads(text, as_version=4)
+        node = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat raises many types for malformed input
         raise NotebookError(f"{path.name} could not be read as a Jupyter notebook ({exc}).") from None
-    return json.loads(json.dumps(node))
+    data: dict[str, Any] = json.loads(json.dumps(node))
+    return data
 
 
 def read_notebook(path: Path) -> Notebook:

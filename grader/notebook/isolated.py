@@ -65,7 +65,8 @@ def _child(path: Path, write_end: int) -> None:
 
 def _collect(read_end: int, pid: int) -> bytes | None:
     deadline = time.monotonic() + WALL_SECONDS
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
@@ -122,3 +123,11 @@ def read_prepared(path: Path) -> Notebook:
     metadata = {METADATA_KEY: {"assignment": assignment}} if isinstance(assignment, str) else {}
     cells = tuple(CodeCell(int(n), str(src)) for n, src in reply.get("cells", []))
     return Notebook(Path(path), cells, metadata)
+
+
+def read_or_error(path: Path) -> Notebook | NotebookError:
+    """:func:`read_prepared`, with the reason a notebook cannot be graded as a value to pass along."""
+    try:
+        return read_prepared(path)
+    except NotebookError as exc:
+        return exc
