@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from ..records import Record, Submitter, column_name
 from .collect import GRADES_FILE, load_records, spreadsheet_text, write_grades_csv
-from .grading import RESULTS_FILE, grade_submission, internal_error_results
+from .grading import RESULTS_FILE, batch_assignment, grade_submission, internal_error_results
 from .inputs import METADATA_FILE, Submission, discover, parse_metadata, safe_id, unpack_zip
 from .pool import SUBMISSION_SECONDS
 from .protocol import Fault
@@ -36,7 +36,6 @@ from .run import (
     REPORT_FILE,
     BatchSummary,
     IsolationUnavailable,
-    batch_assignment,
     grade_all,
     require_isolation,
 )

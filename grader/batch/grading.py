@@ -4,7 +4,6 @@ why grading it failed."""
 from __future__ import annotations
 
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -22,40 +21,42 @@ def grade_submission(
     source = Path(source)
     if not source.is_dir():
         return grade_notebook(source, assignment, solutions_root=solutions_root)
-    return _grade_folder(source, assignment, solutions_root)
+    try:
+        return _grade_folder(source, assignment, solutions_root)
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
 
 
 def _grade_folder(folder: Path, assignment: str | None, solutions_root: Path | None) -> GradingResults:
     from ..api import grade_notebook, results_for_problem
-    from ..config import ConfigError, available_assignments, load_assignment
+    from ..config import ConfigError, load_assignment
+    from ..pipeline import grade_folder
     from ..submission import choose, submitted_files
 
-    started = time.monotonic()
+    name = batch_assignment(assignment, solutions_root)
     try:
-        files = submitted_files(folder)
-        name = assignment
-        if name is None:
-            known = available_assignments(solutions_root)
-            name = known[0] if len(known) == 1 else None
-        spec = None
-        if name is not None:
-            try:
-                spec = load_assignment(name, solutions_root)
-            except ConfigError:
-                spec = None
-        choice = choose(files, name, spec.notebook if spec else None, folder)
+        spec = load_assignment(name, solutions_root)
+    except ConfigError:
+        # Graded all the same, so that the submission's results say what is wrong with the setup.
+        choice = choose(submitted_files(folder), name, None, folder)
         if choice.notebook is None:
-            results = results_for_problem(spec, choice.message)
-            results.execution_time = time.monotonic() - started
-            return results
-        results = grade_notebook(choice.notebook, name, solutions_root=solutions_root)
-        if choice.message:
-            results.output = f"{choice.message}\n\n{results.output}" if results.output else choice.message
-        results.extra_data["graded_file"] = choice.notebook.relative_to(folder).as_posix()
-        return results
-    except Exception:
-        traceback.print_exc(file=sys.stderr)
-        return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
+            return results_for_problem(None, choice.message)
+        return grade_notebook(choice.notebook, name, solutions_root=solutions_root)
+    return grade_folder(folder, spec).rendered()
+
+
+def batch_assignment(assignment: str | None, solutions_root: Path | None) -> str:
+    """The one assignment a batch grades: the one given, else the only one installed.
+
+    Raises ValueError when it is ambiguous: a batch never takes it from the notebooks' own
+    metadata, which students write, nor mixes assignments."""
+    from .. import messages
+    from ..config import assignment_name
+
+    return assignment_name(
+        assignment, solutions_root=solutions_root, unknown=messages.batch_names_no_assignment
+    )
 
 
 def internal_error_results(detail: str) -> GradingResults:

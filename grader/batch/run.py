@@ -21,7 +21,7 @@ from ..regrade import Comparison, was_graded
 from ..sandbox.leftovers import remove_tree
 from ..settings import Settings
 from .collect import GRADES_FILE, load_records, write_grades_csv
-from .grading import RESULTS_FILE
+from .grading import RESULTS_FILE, batch_assignment
 from .inputs import Submission, discover, export_submissions
 from .pool import PoolConfig, grade_in_pool, server_environ
 from .protocol import Fault
@@ -67,24 +67,6 @@ def require_isolation() -> None:
 
     if not namespaces_available():
         raise IsolationUnavailable(ISOLATION_NEEDED)
-
-
-def batch_assignment(assignment: str | None, solutions_root: Path | None) -> str:
-    """The one assignment a batch grades: the one given, else the only one installed.
-
-    Raises ValueError when it is ambiguous: a batch never takes it from the notebooks' own
-    metadata, which students write, nor mixes assignments."""
-    from ..config import available_assignments
-
-    if assignment:
-        return assignment
-    known = available_assignments(solutions_root)
-    if len(known) == 1:
-        return known[0]
-    raise ValueError(
-        f"--assignment is required: {len(known)} assignments are installed "
-        f"({', '.join(known) or 'none'}), and a batch grades one of them"
-    )
 
 
 def _named_assignments(subs: list[Submission]) -> set[str]:
