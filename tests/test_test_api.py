@@ -26,7 +26,7 @@ from grader.testing import (
     pool_output_size,
     pool_shape_hint,
 )
-from grader.testing.plugin import _failed_outcome
+from grader.testing.plugin import failure_outcome
 from grader.testing.proxy import Unavailable
 from nbtools import write_notebook
 
@@ -342,6 +342,6 @@ def test_fail_an_unavailable_notebook_and_an_unreadable_model_have_their_own_kin
 
 
 def test_only_a_failure_of_the_timeout_kind_is_recorded_as_a_time_out():
-    assert _failed_outcome(GradingFailure("slow", FailureKind.TIMEOUT)) == "timeout"
-    assert _failed_outcome(GradingFailure("it did not finish in time")) == "failed"
-    assert _failed_outcome(AssertionError("timeout")) == "failed"
+    assert failure_outcome(GradingFailure("slow", FailureKind.TIMEOUT)) == "timeout"
+    assert failure_outcome(GradingFailure("it did not finish in time")) == "failed"
+    assert failure_outcome(AssertionError("timeout")) == "failed"

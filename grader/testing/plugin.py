@@ -133,7 +133,7 @@ class GradingPlugin:
         exc = call.excinfo.value if call.excinfo is not None else None
         hidden = getattr(fn, "__hide_errors__", None)
         if isinstance(exc, AssertionError):
-            result.outcome = _failed_outcome(exc)
+            result.outcome = failure_outcome(exc)
             message = str(exc) if isinstance(exc, GradingFailure) else _assertion_text(exc)
             result.output = hidden or message
         else:
@@ -167,7 +167,7 @@ class PlainFailureReports:
         )
 
 
-def _failed_outcome(exc: AssertionError) -> Outcome:
+def failure_outcome(exc: AssertionError) -> Outcome:
     """A failed check is a time-out when the student's code ran out of time."""
     return "timeout" if isinstance(exc, GradingFailure) and exc.kind is FailureKind.TIMEOUT else "failed"
 

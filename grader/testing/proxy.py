@@ -158,7 +158,11 @@ class Builtin:
 
 
 class Student:
-    """The student's notebook as tests see it: ``student.relu``, ``student.CNN``."""
+    """The student's notebook as tests see it: ``student.relu``, ``student.CNN``.
+
+    Every public name is a notebook function, except the few methods below (``uses``,
+    ``param_names``, ``build_model``): each hides a notebook function of its name, so there are few.
+    """
 
     def __init__(self, sandbox: Sandbox | Unavailable):
         self._sandbox = sandbox
