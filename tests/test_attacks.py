@@ -1267,7 +1267,8 @@ _worker.model_request = lambda worker, request, blobs: (
         started = time.process_time()
         with pytest.raises(GradingFailure) as failure:
             model.parameters()
-        assert failure.value.kind is FailureKind.UNREADABLE
+        # Refused on the wire or by the parameters' reader: an answer, never a problem in the test.
+        assert failure.value.kind in (FailureKind.UNSENDABLE, FailureKind.UNREADABLE)
         assert time.process_time() - started < 1
     finally:
         sandbox.close()
