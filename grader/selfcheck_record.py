@@ -45,7 +45,7 @@ class PlainCheck(TypedDict):
     kind: Literal["number", "unchanged"]
 
 
-Check = EqualCheck | ShapeCheck | PlainCheck
+Check: TypeAlias = "EqualCheck | ShapeCheck | PlainCheck"
 # A method of an object the check builds first, e.g. CNN(11).forward.
 Construct = TypedDict("Construct", {"class": str, "args": JSON, "kwargs": JSON, "method": str})
 

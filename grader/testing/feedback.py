@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
 
@@ -30,7 +30,7 @@ ATOL = 1e-7
 # ``(student.g, args, kwargs, g's right answer)``: a helper of the student's the function checked may call.
 Helper = tuple[RemoteFunction, tuple[Any, ...], dict[str, Any], Any]
 # A ``shape_hint``: the text itself, or the text for the student's shape.
-ShapeHint = str | Callable[[tuple[int, ...]], str]
+ShapeHint: TypeAlias = "str | Callable[[tuple[int, ...]], str]"
 
 
 def _close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
