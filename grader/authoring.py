@@ -18,7 +18,9 @@ import json
 import keyword
 import re
 import tokenize
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, TypedDict
 
 from . import selfcheck
 from .config import Assignment
@@ -44,7 +46,31 @@ class BuildError(GraderError):
     """The solution notebook is malformed or the stub would leak solution or test content."""
 
 
-def _source(cell: dict) -> str:
+class _Cell(TypedDict):
+    cell_type: str
+    id: str
+    metadata: dict[str, Any]
+    source: str
+
+
+class StubCell(_Cell, total=False):
+    """A cell of a student notebook: a code cell's empty outputs, a markdown cell's images."""
+
+    execution_count: None
+    outputs: list[Any]
+    attachments: dict[str, Any]
+
+
+class Notebook(TypedDict):
+    """A student notebook, as nbformat 4 JSON."""
+
+    cells: list[StubCell]
+    metadata: dict[str, Any]
+    nbformat: int
+    nbformat_minor: int
+
+
+def _source(cell: StubCell | dict[str, Any]) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
 
@@ -73,7 +99,7 @@ def strip_solutions(source: str, where: str) -> tuple[str, list[str]]:
     return "\n".join(out), removed
 
 
-def _significant(lines) -> set[str]:
+def _significant(lines: Iterable[str]) -> set[str]:
     """The lines long and specific enough that finding one in a stub means it was copied there."""
     keep = set()
     for line in lines:
@@ -113,8 +139,8 @@ def shape_of(line: str) -> str | None:
     return " ".join(parts) if len(parts) >= _LEAK_MIN_TOKENS else None
 
 
-def _shapes(lines) -> dict[str, str]:
-    shapes = {}
+def _shapes(lines: Iterable[str]) -> dict[str, str]:
+    shapes: dict[str, str] = {}
     for line in lines:
         text = line.strip()
         if text and not text.startswith(_COMMON_PREFIXES) and (shape := shape_of(text)):
@@ -135,47 +161,50 @@ def _near_copy(stub_line: str, solution_shapes: dict[str, str]) -> str | None:
     return None
 
 
-def build_stub(spec: Assignment) -> dict:
+def build_stub(spec: Assignment) -> Notebook:
     """The student notebook for ``spec``, as notebook JSON."""
     solution = json.loads(spec.reference_notebook.read_text(encoding="utf-8"))
-    cells, removed = [], []
+    cells: list[StubCell] = []
+    removed: list[str] = []
     for position, cell in enumerate(solution.get("cells", []), start=1):
         tags = list(cell.get("metadata", {}).get("tags", []))
         if HIDDEN_TAG in tags:
             removed += _source(cell).splitlines()
             continue
-        metadata = {k: v for k, v in cell.get("metadata", {}).items() if k != "tags"}
-        if tags:  # other tags (for a book, slides or a linter) stay
-            metadata["tags"] = tags
-        new = {
-            "cell_type": cell["cell_type"],
-            "id": cell.get("id", f"cell-{position}"),
-            "metadata": metadata,
-            "source": _source(cell),
-        }
-        if cell["cell_type"] == "code":
-            new["source"], gone = strip_solutions(new["source"], f"cell {position}")
-            removed += gone
-            new["execution_count"] = None
-            new["outputs"] = []
-        elif "attachments" in cell:  # images pasted into a markdown cell live here
-            new["attachments"] = cell["attachments"]
+        new, gone = _stub_cell(position, cell, tags)
+        removed += gone
         cells.append(new)
     metadata = dict(solution.get("metadata", {}))
     metadata["grader"] = {"assignment": spec.name}
     # Cell ids exist from nbformat 4.5 on: a stub that has them must say so to be a valid notebook.
     minor = max(int(solution.get("nbformat_minor", 5)), 5)
-    stub = {
-        "cells": selfcheck.fill(spec, cells),
-        "metadata": metadata,
-        "nbformat": 4,
-        "nbformat_minor": minor,
-    }
+    stub = Notebook(cells=selfcheck.fill(spec, cells), metadata=metadata, nbformat=4, nbformat_minor=minor)
     _refuse_leaks(spec, stub, removed)
     return stub
 
 
-def _refuse_leaks(spec: Assignment, stub: dict, removed: list[str]) -> None:
+def _stub_cell(position: int, cell: dict[str, Any], tags: list[str]) -> tuple[StubCell, list[str]]:
+    """A solution cell as students get it, and the solution lines taken out of it."""
+    metadata = {k: v for k, v in cell.get("metadata", {}).items() if k != "tags"}
+    if tags:  # other tags (for a book, slides or a linter) stay
+        metadata["tags"] = tags
+    new = StubCell(
+        cell_type=cell["cell_type"],
+        id=cell.get("id", f"cell-{position}"),
+        metadata=metadata,
+        source=_source(cell),
+    )
+    gone: list[str] = []
+    if cell["cell_type"] == "code":
+        new["source"], gone = strip_solutions(new["source"], f"cell {position}")
+        new["execution_count"] = None
+        new["outputs"] = []
+    elif "attachments" in cell:  # images pasted into a markdown cell live here
+        new["attachments"] = cell["attachments"]
+    return new, gone
+
+
+def _refuse_leaks(spec: Assignment, stub: Notebook, removed: list[str]) -> None:
     text = "\n".join(_source(c) for c in stub["cells"])
     for line in text.splitlines():
         if _MARKER_TEXT.search(line):
@@ -203,7 +232,7 @@ def _refuse_leaks(spec: Assignment, stub: dict, removed: list[str]) -> None:
         raise BuildError(f"the stub for {spec.name} would reveal hidden-test code: {sorted(leaked)[0]!r}")
 
 
-def render(notebook: dict) -> str:
+def render(notebook: Notebook) -> str:
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 

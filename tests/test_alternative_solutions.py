@@ -19,7 +19,7 @@ import pytest
 from conftest import by_function, grade_valid
 
 from grader.results import GradingResults
-from grader.testing.feedback import ATOL, RTOL
+from grader.testing import ATOL, RTOL
 from nbtools import SOLUTIONS, replace_function, write_notebook
 
 NN_REFERENCE = SOLUTIONS / "nn_basics" / "nn_basics.ipynb"

@@ -141,7 +141,9 @@ def test_the_guides_likely_mistake_is_named_only_for_the_answer_it_reproduces(co
     root, _ = course
     notebook = json.loads((root / "solutions" / "signals" / "signals.ipynb").read_text())
     for cell in notebook["cells"]:
-        cell["source"] = cell["source"].replace("x[i:i + k] @ kernel", "x[i:i + k] @ kernel[::-1]")
+        cell["source"] = cell["source"].replace("x[i : i + k] @ kernel", "x[i : i + k] @ kernel[::-1]")
+    # The guide's code is formatted: a replacement that finds nothing would test the right solution.
+    assert any("kernel[::-1]" in cell["source"] for cell in notebook["cells"])
     path = tmp_path / "flipped.ipynb"
     path.write_text(json.dumps(notebook))
     results = grade_notebook(path, "signals", solutions_root=root / "solutions")

@@ -19,7 +19,8 @@ from nbclient import NotebookClient
 from grader.api import grade_notebook
 from grader.authoring import build_stub
 from grader.config import load_assignment
-from grader.selfcheck import SelfCheckError, _load, hidden_totals
+from grader.selfcheck import SelfCheckError, hidden_totals
+from grader.selfcheck_record import load_visible
 from nbtools import REPO
 
 NO_GRADER = "import sys\nsys.modules['grader'] = None  # as in Colab: the grader is not installed"
@@ -228,7 +229,7 @@ def test_the_reference_notebooks_pass_every_self_check_without_the_grader(tmp_pa
 def test_the_self_checks_never_read_a_hidden_test():
     spec = load_assignment("cnn")
     with pytest.raises(SelfCheckError, match="not a visible test"):
-        _load(spec.tests_dir / "test_conv.py", [])
+        load_visible(spec.tests_dir / "test_conv.py", [])
 
 
 def test_hidden_totals_are_counted_per_function_from_the_source():

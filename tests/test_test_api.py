@@ -1,14 +1,33 @@
 """The parts of grader.testing an author writes hidden tests with: to_raise, the size helpers and
-the built-in hints, graded through a small assignment of their own."""
+the built-in hints, graded through a small assignment of their own; the names the package exports;
+and the kind of failure each way a check can go wrong carries."""
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.api import grade_notebook
-from grader.testing import conv_output_size, conv_shape_hint, pad_widths, pool_output_size, pool_shape_hint
+from grader.sandbox.session import CallOutcome
+from grader.sandbox.values import Value
+from grader.testing import (
+    FailureKind,
+    GradingFailure,
+    Student,
+    conv_output_size,
+    conv_shape_hint,
+    expect,
+    expect_call,
+    fail,
+    pad_widths,
+    pool_output_size,
+    pool_shape_hint,
+)
+from grader.testing.plugin import failure_outcome
+from grader.testing.proxy import Unavailable
 from nbtools import write_notebook
 
 TESTS = '''
@@ -170,3 +189,159 @@ def test_the_shape_hints_show_the_formula_for_each_axis_in_1d_and_2d():
     assert "The leading axes should be (4,)" in two
     pool = pool_shape_hint((10,), 3)((4,))
     assert "stride s = 3 (the default: s = kernel_size)" in pool and "floor((10 + 0 − 3) / 3) + 1 = 3" in pool
+
+
+# ---- the public surface ------------------------------------------------------------------------------
+EXPORTS = [
+    "ATOL",
+    "Builtin",
+    "Call",
+    "Expectation",
+    "FailureKind",
+    "GradingFailure",
+    "Handle",
+    "RTOL",
+    "RemoteFunction",
+    "Student",
+    "as_array",
+    "conv_output_size",
+    "conv_shape_hint",
+    "expect",
+    "expect_call",
+    "fail",
+    "identity",
+    "pad_widths",
+    "pool_output_size",
+    "pool_shape_hint",
+    "sigmoid",
+    "size_formula",
+]
+
+
+def test_grader_testing_exports_exactly_the_names_of_the_test_api():
+    import grader.testing
+
+    assert sorted(grader.testing.__all__) == sorted(EXPORTS)
+    defined = {
+        name
+        for name, value in vars(grader.testing).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert defined == set(EXPORTS)
+
+
+def test_hidden_tests_helpers_and_oracles_import_the_grader_only_through_grader_testing():
+    import ast
+
+    from nbtools import REPO
+
+    files = sorted(REPO.glob("solutions/*/tests/*.py"))
+    assert files
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("grader"):
+                assert node.module == "grader.testing", (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(alias.name.startswith("grader") for alias in node.names), path.name
+
+
+# ---- what a failure says as data ---------------------------------------------------------------------
+class FakeSandbox:
+    """Answers each call of a test with a prepared outcome, as the worker would."""
+
+    limits = types.SimpleNamespace(call_seconds=1.0)
+
+    def __init__(self, outcomes: dict[str, CallOutcome]):
+        self.outcomes = outcomes
+
+    def call(self, name, args, kwargs, **options) -> CallOutcome:
+        return self.outcomes[name]
+
+    def request(self, header, blobs, timeout, label) -> CallOutcome:
+        return CallOutcome("ok", data={"f": ["z"]} if header["op"] == "signatures" else [])
+
+
+def returned(*values: float) -> CallOutcome:
+    return CallOutcome("ok", value=Value("array", "ndarray", array=np.array(values), dtype="float64"))
+
+
+def raised(kind: str, function: str = "f") -> CallOutcome:
+    frames = [{"cell": 1, "line": 2, "function": function, "code": "raise"}]
+    return CallOutcome("raised", error={"type": kind, "message": "no", "frames": frames})
+
+
+def failure_of(check) -> GradingFailure:
+    with pytest.raises(GradingFailure) as caught:
+        check()
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "outcome, kind",
+    [
+        (CallOutcome("missing"), FailureKind.MISSING),
+        (CallOutcome("not_callable", message="int"), FailureKind.NOT_CALLABLE),
+        (CallOutcome("timeout"), FailureKind.TIMEOUT),
+        (CallOutcome("crashed", error={"message": "killed"}), FailureKind.CRASHED),
+        (CallOutcome("stopped", message="no time left"), FailureKind.STOPPED),
+        (CallOutcome("unsendable", message="a generator"), FailureKind.UNSENDABLE),
+        (CallOutcome("refused", message="garbled"), FailureKind.REFUSED),
+        (CallOutcome("a status added later"), FailureKind.REFUSED),
+        (raised("ValueError"), FailureKind.RAISED),
+        (raised("NotImplementedError"), FailureKind.NOT_IMPLEMENTED),
+    ],
+)
+def test_a_call_that_gives_no_answer_fails_with_its_kind(outcome, kind):
+    student = Student(FakeSandbox({"f": outcome}))
+    failure = failure_of(lambda: expect(student.f, np.zeros(2)))
+    assert failure.kind is kind and failure.function == "f" and failure.outcome is outcome
+    assert failure.exception == (outcome.error["type"] if outcome.status == "raised" else None)
+
+
+def test_a_stub_helper_is_named_as_the_unfinished_function():
+    student = Student(FakeSandbox({"f": raised("NotImplementedError", function="g")}))
+    failure = failure_of(lambda: expect(student.f, 1.0))
+    assert failure.kind is FailureKind.NOT_IMPLEMENTED and failure.unfinished == "g"
+    assert failure_of(lambda: student.f(1.0)).unfinished == "g"
+
+
+def test_a_wrong_answer_carries_the_likely_mistakes_its_message_names():
+    student = Student(FakeSandbox({"f": returned(-1.0, -2.0)}))
+    failure = failure_of(
+        lambda: expect(student.f, 0).to_equal([1.0, 2.0], likely={"the sign is flipped ": [-1.0, -2.0]})
+    )
+    assert failure.kind is FailureKind.WRONG_ANSWER and failure.mistakes == ("the sign is flipped",)
+    assert failure_of(lambda: expect(student.f, 0).to_equal([1.0, 2.0])).mistakes == ()
+    column = CallOutcome(
+        "ok", value=Value("array", "ndarray", array=np.array([[1.0], [2.0]]), dtype="float64")
+    )
+    transposed = failure_of(lambda: expect(Student(FakeSandbox({"f": column})).f, 0).to_equal([[1.0, 2.0]]))
+    assert transposed.mistakes == ("the result is transposed.",)
+    assert "Likely mistake: the result is transposed." in str(transposed)
+    wrong_shape = failure_of(lambda: expect(student.f, 0).to_equal([[1.0], [2.0]]))
+    assert wrong_shape.kind is FailureKind.WRONG_ANSWER and wrong_shape.mistakes == ()
+    assert failure_of(lambda: expect(student.f, 0).to_have_shape((3,))).kind is FailureKind.WRONG_ANSWER
+
+
+def test_to_raise_tells_a_returned_value_another_exception_and_another_message_apart():
+    answered = Student(FakeSandbox({"f": returned(1.0)}))
+    assert failure_of(lambda: expect_call(answered.f).to_raise(ValueError)).kind is FailureKind.NOT_RAISED
+    raising = Student(FakeSandbox({"f": raised("TypeError")}))
+    other = failure_of(lambda: expect_call(raising.f).to_raise(ValueError))
+    assert other.kind is FailureKind.WRONG_EXCEPTION and other.exception == "TypeError"
+    unmatched = failure_of(lambda: expect_call(raising.f).to_raise(TypeError, match="size"))
+    assert unmatched.kind is FailureKind.WRONG_MESSAGE and unmatched.exception == "TypeError"
+
+
+def test_fail_an_unavailable_notebook_and_an_unreadable_model_have_their_own_kinds():
+    assert failure_of(lambda: fail("no")).kind is FailureKind.FAILED
+    unavailable = Student(Unavailable("The notebook could not be read."))
+    assert failure_of(lambda: expect(unavailable.f, 1)).kind is FailureKind.UNAVAILABLE
+    broken = Student(FakeSandbox({}))
+    assert failure_of(lambda: broken.build_model([["ReLU"]])).kind is FailureKind.UNREADABLE
+
+
+def test_only_a_failure_of_the_timeout_kind_is_recorded_as_a_time_out():
+    assert failure_outcome(GradingFailure("slow", FailureKind.TIMEOUT)) == "timeout"
+    assert failure_outcome(GradingFailure("it did not finish in time")) == "failed"
+    assert failure_outcome(AssertionError("timeout")) == "failed"

@@ -10,11 +10,14 @@ docstring's first line is the name students see and starts with the function it 
         z = np.array([-2.0, 0.0, 3.0])
         expect(student.relu, z).to_equal(np.maximum(z, 0))
 
-The whole API, with an example of each part, is in docs/authoring.md.
+The whole API, with an example of each part, is in docs/authoring.md. Hidden tests, their helpers
+and oracles import from this package only (``tests/test_test_api.py`` holds them to it): its
+modules are the grader's own, free to change without notice.
 """
 
-from .feedback import ATOL, RTOL, Call, Expectation, expect, expect_call, fail
-from .proxy import Builtin, GradingFailure, Handle, RemoteFunction, Student
+from .failure import FailureKind, GradingFailure
+from .feedback import ATOL, RTOL, Call, Expectation, as_array, expect, expect_call, fail
+from .proxy import Builtin, Handle, RemoteFunction, Student
 from .shapes import (
     conv_output_size,
     conv_shape_hint,
@@ -33,10 +36,12 @@ __all__ = [
     "Builtin",
     "Call",
     "Expectation",
+    "FailureKind",
     "GradingFailure",
     "Handle",
     "RemoteFunction",
     "Student",
+    "as_array",
     "conv_output_size",
     "conv_shape_hint",
     "expect",

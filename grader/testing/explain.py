@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ def show_value(value: Value, limit: int = 400) -> str:
         return show(value.array, limit) + (
             "" if value.dtype in ("float64", "float32") else f"  (dtype {value.dtype})"
         )
-    if value.kind == "number":
+    if value.kind == "number" and value.array is not None:
         return show(float(value.array), limit) + f"  ({value.type_name})"
     if value.kind == "bool":
         return str(bool(value.array))
@@ -60,7 +61,7 @@ def show_value(value: Value, limit: int = 400) -> str:
     return f"an object of type {value.type_name}"
 
 
-def call_text(label: str, args: tuple, kwargs: dict, params: list[str]) -> str:
+def call_text(label: str, args: Sequence[Any], kwargs: Mapping[str, Any], params: Sequence[str]) -> str:
     """The inputs of a call, one per line, named after the student's own parameters when known."""
     lines = []
     named = [(params[i] if i < len(params) else f"argument {i + 1}", arg) for i, arg in enumerate(args)]
@@ -73,7 +74,7 @@ def call_text(label: str, args: tuple, kwargs: dict, params: list[str]) -> str:
     return f"Calling {label} with\n" + "\n".join(lines)
 
 
-def error_text(error: dict | None) -> str:
+def error_text(error: Mapping[str, Any] | None) -> str:
     if not error:
         return "an error"
     head = f"{error.get('type', 'Error')}: {error.get('message', '')}".rstrip(": ")
@@ -92,7 +93,16 @@ def _cell_phrase(cell: Any) -> str:
     return f"code cell {cell}" if cell not in (None, "") else "a cell"
 
 
-def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, params: list[str]) -> str:
+def unfinished_function(name: str, error: Mapping[str, Any]) -> str:
+    """The function whose NotImplementedError ``error`` is: ``name`` itself, or a helper it calls."""
+    frames = error.get("frames") or []
+    culprit = frames[-1].get("function") if frames else None
+    return str(culprit) if culprit and culprit not in (name, "<module>") else name
+
+
+def call_failure(
+    label: str, args: Sequence[Any], kwargs: Mapping[str, Any], outcome: CallOutcome, params: Sequence[str]
+) -> str:
     """Why a call produced no value, and what the student can do about it."""
     status = outcome.status
     name = label.split("(")[0]
@@ -109,9 +119,8 @@ def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, pa
     if status == "raised":
         error = outcome.error or {}
         if error.get("type") == "NotImplementedError":
-            frames = error.get("frames") or []
-            culprit = frames[-1].get("function") if frames else None
-            if culprit and culprit not in (name, "<module>"):
+            culprit = unfinished_function(name, error)
+            if culprit != name:
                 return (
                     f"{name} calls {culprit}, which is not implemented yet "
                     "(it still raises NotImplementedError)."
@@ -134,7 +143,7 @@ def call_failure(label: str, args: tuple, kwargs: dict, outcome: CallOutcome, pa
     return f"{context}\nthe grader could not use the answer ({outcome.message})."
 
 
-def mutation_note(mutated: list[str]) -> str:
+def mutation_note(mutated: Sequence[str]) -> str:
     if not mutated:
         return ""
     names = ", ".join(mutated)

@@ -14,17 +14,23 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
 
 from ..sandbox.values import Value
 from . import explain
-from .proxy import GradingFailure, RemoteFunction, call_failed
+from .failure import FailureKind, GradingFailure, failed_call
+from .proxy import RemoteFunction
 
 RTOL = 1e-5
 ATOL = 1e-7
+
+# ``(student.g, args, kwargs, g's right answer)``: a helper of the student's the function checked may call.
+Helper = tuple[RemoteFunction, tuple[Any, ...], dict[str, Any], Any]
+# A ``shape_hint``: the text itself, or the text for the student's shape.
+ShapeHint: TypeAlias = "str | Callable[[tuple[int, ...]], str]"
 
 
 def _close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
@@ -39,8 +45,8 @@ def as_array(value: Value) -> np.ndarray | None:
     if value.array is not None:
         return value.array
     if value.kind == "sequence" and value.items:
-        parts = [as_array(item) for item in value.items]
-        if all(p is not None for p in parts) and len({p.shape for p in parts}) == 1:
+        parts = [part for item in value.items if (part := as_array(item)) is not None]
+        if len(parts) == len(value.items) and len({p.shape for p in parts}) == 1:
             return np.stack(parts).astype(np.float64)
     return None
 
@@ -58,25 +64,62 @@ def _first_difference(got: np.ndarray, want: np.ndarray, rtol: float, atol: floa
     )
 
 
-def describe_shape(shape: tuple) -> str:
+def _matching(got: np.ndarray, rtol: float, atol: float, likely: Mapping[str, Any]) -> list[str]:
+    """The mistakes whose answers the student's answer reproduces (at most the three a message names)."""
+    found: list[str] = []
+    for message, alternative in likely.items():
+        alt = np.asarray(alternative, dtype=np.float64)
+        if _close(got, alt, rtol, atol) and message.strip() not in found:
+            found.append(message.strip())
+    return found[:3]
+
+
+def _likely_text(found: Sequence[str]) -> str:
+    if not found:
+        return ""
+    return "Likely mistake: " + found[0] + "".join(f"\nOr: {text}" for text in found[1:3])
+
+
+def _observed(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str:
+    """What a wrong answer has in common with the right one, when no likely mistake explains it."""
+    finite_want = np.isfinite(want).all()
+    if finite_want and not np.isfinite(got).all():
+        return (
+            "Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
+            "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form."
+        )
+    if want.size > 1 and _close(got, -want, rtol, atol) and not _close(got, want, rtol, atol):
+        # Only what was observed: a flipped kernel, a swapped subtraction and a sign error all
+        # give -want, so naming one of them would mislead the students who made another.
+        return "Note: every value is the expected one with the opposite sign."
+    with np.errstate(all="ignore"):
+        diff = got - want
+    scale = atol + rtol * np.abs(want).max()
+    if want.size > 1 and np.isfinite(diff).all() and np.ptp(diff) <= scale and abs(diff.flat[0]) > 10 * scale:
+        return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
+    return ""
+
+
+def describe_shape(shape: tuple[int, ...]) -> str:
     return "a single number" if shape == () else f"shape {tuple(shape)}"
 
 
 class Expectation:
-    def __init__(self, fn: RemoteFunction, args: tuple, kwargs: dict):
+    """What ``expect`` returns: a call that returned, and the checks on its answer."""
+
+    def __init__(self, fn: RemoteFunction, args: tuple[Any, ...], kwargs: dict[str, Any]):
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
-        student = fn._student
-        self.params = student._param_names(fn.name)
+        self.params = fn.student.param_names(fn.name)
         self.outcome = fn.outcome(*args, **kwargs)
-        if self.outcome.status != "ok":
-            raise call_failed(fn.name, args, kwargs, self.outcome, self.params)
+        if self.outcome.status != "ok" or self.outcome.value is None:
+            raise failed_call(fn.name, args, kwargs, self.outcome, self.params)
         self.value: Value = self.outcome.value
-        self.helpers: list[tuple[RemoteFunction, tuple, dict, Any]] = []
+        self.helpers: list[Helper] = []
 
     # ---- messages ---------------------------------------------------------
-    def _fail(self, headline: str, *details: str) -> None:
+    def _fail(self, headline: str, *details: str, mistakes: Sequence[str] = ()) -> NoReturn:
         parts = [headline, explain.call_text(self.fn.name, self.args, self.kwargs, self.params)]
         parts += [d for d in details if d]
         parts += [note for helper in self.helpers if (note := self._helper_note(*helper))]
@@ -85,7 +128,13 @@ class Expectation:
             parts.append("Also: " + note)
         if self.outcome.output.strip():
             parts.append("Your function printed:\n" + self.outcome.output.strip()[:600])
-        raise GradingFailure("\n".join(parts))
+        raise GradingFailure(
+            "\n".join(parts),
+            FailureKind.WRONG_ANSWER,
+            function=self.fn.name,
+            mistakes=tuple(mistakes),
+            outcome=self.outcome,
+        )
 
     # ---- checks -----------------------------------------------------------
     def to_equal(
@@ -94,9 +143,9 @@ class Expectation:
         *,
         rtol: float = RTOL,
         atol: float = ATOL,
-        likely: dict[str, Any] | None = None,
-        shape_hint: str | Callable[[tuple], str] | None = None,
-        helpers: list[tuple[RemoteFunction, tuple, dict, Any]] = (),
+        likely: Mapping[str, Any] | None = None,
+        shape_hint: ShapeHint | None = None,
+        helpers: Iterable[Helper] = (),
     ) -> np.ndarray:
         """The answer equals ``expected`` (numbers or arrays); returns the student's answer as floats.
 
@@ -116,30 +165,45 @@ class Expectation:
                 f"{name} returned {self.value.describe()}, but {describe_shape(want.shape)} was expected."
             )
         if got.shape != want.shape:
-            hint = shape_hint(got.shape) if callable(shape_hint) else shape_hint
-            transposed = got.ndim == 2 and got.T.shape == want.shape and _close(got.T, want, rtol, atol)
-            self._fail(
-                f"{name} returned {describe_shape(got.shape)}, but {describe_shape(want.shape)} was expected.",
-                f"expected: {explain.show(shown)}",
-                f"got:      {explain.show_value(self.value)}",
-                "Likely mistake: the result is transposed."
-                if transposed
-                else self._named(got, rtol, atol, likely or {}),
-                hint or "",
-            )
+            self._fail_shape(got, want, shown, rtol, atol, likely or {}, shape_hint)
         if _close(got, want, rtol, atol):
             return got
+        found = _matching(got, rtol, atol, likely or {})
         self._fail(
             f"{name} returned the wrong values.",
             f"expected: {explain.show(shown)}",
             f"got:      {explain.show_value(self.value)}",
             _first_difference(got, want, rtol, atol),
-            self._likely(got, want, rtol, atol, likely or {}),
+            _likely_text(found) or _observed(got, want, rtol, atol),
+            mistakes=found,
         )
-        raise AssertionError("unreachable")
 
-    def _helper_note(self, helper: RemoteFunction, args: tuple, kwargs: dict, expected: Any) -> str:
-        if helper.name not in self.fn._student.uses(self.fn.name):
+    def _fail_shape(
+        self,
+        got: np.ndarray,
+        want: np.ndarray,
+        shown: np.ndarray,
+        rtol: float,
+        atol: float,
+        likely: Mapping[str, Any],
+        shape_hint: ShapeHint | None,
+    ) -> NoReturn:
+        hint = shape_hint(got.shape) if callable(shape_hint) else shape_hint
+        transposed = got.ndim == 2 and got.T.shape == want.shape and _close(got.T, want, rtol, atol)
+        found = ["the result is transposed."] if transposed else _matching(got, rtol, atol, likely)
+        self._fail(
+            f"{self.fn.name} returned {describe_shape(got.shape)}, but {describe_shape(want.shape)} was expected.",
+            f"expected: {explain.show(shown)}",
+            f"got:      {explain.show_value(self.value)}",
+            _likely_text(found),
+            hint or "",
+            mistakes=found,
+        )
+
+    def _helper_note(
+        self, helper: RemoteFunction, args: tuple[Any, ...], kwargs: dict[str, Any], expected: Any
+    ) -> str:
+        if helper.name not in self.fn.student.uses(self.fn.name):
             return ""
         outcome = helper.outcome(*args, **kwargs)
         got = as_array(outcome.value) if outcome.status == "ok" and outcome.value is not None else None
@@ -151,45 +215,7 @@ class Expectation:
             f"(see the tests of {helper.name}); fix {helper.name} first."
         )
 
-    @staticmethod
-    def _named(got, rtol, atol, likely: dict[str, Any]) -> str:
-        """The mistakes whose answers the student's answer reproduces, and only those."""
-        found: list[str] = []
-        for message, alternative in likely.items():
-            alt = np.asarray(alternative, dtype=np.float64)
-            if _close(got, alt, rtol, atol) and message.strip() not in found:
-                found.append(message.strip())
-        if not found:
-            return ""
-        return "Likely mistake: " + found[0] + "".join(f"\nOr: {text}" for text in found[1:3])
-
-    def _likely(self, got, want, rtol, atol, likely: dict[str, Any]) -> str:
-        named = self._named(got, rtol, atol, likely)
-        if named:
-            return named
-        finite_want = np.isfinite(want).all()
-        if finite_want and not np.isfinite(got).all():
-            return (
-                "Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
-                "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form."
-            )
-        if want.size > 1 and _close(got, -want, rtol, atol) and not _close(got, want, rtol, atol):
-            # Only what was observed: a flipped kernel, a swapped subtraction and a sign error all
-            # give -want, so naming one of them would mislead the students who made another.
-            return "Note: every value is the expected one with the opposite sign."
-        with np.errstate(all="ignore"):
-            diff = got - want
-        scale = atol + rtol * np.abs(want).max()
-        if (
-            want.size > 1
-            and np.isfinite(diff).all()
-            and np.ptp(diff) <= scale
-            and abs(diff.flat[0]) > 10 * scale
-        ):
-            return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
-        return ""
-
-    def to_have_shape(self, shape: tuple, hint: str = "") -> np.ndarray:
+    def to_have_shape(self, shape: Sequence[int], hint: str = "") -> np.ndarray:
         """The answer is an array of this shape (for answers whose values the test cannot know)."""
         got = as_array(self.value)
         want = tuple(shape)
@@ -206,7 +232,7 @@ class Expectation:
 
     def to_be_a_number(self) -> float:
         """The answer is a single Python or NumPy number, not an array or a list."""
-        if self.value.kind not in ("number", "bool"):
+        if self.value.kind not in ("number", "bool") or self.value.array is None:
             self._fail(
                 f"{self.fn.name} should return a single number, but returned {self.value.describe()}.",
                 "Use float(...) or .item() to turn a one-element array into a number.",
@@ -240,11 +266,11 @@ class Expectation:
 class Call:
     """A call whose answer is not needed up front, for checks a failing call can pass (``to_raise``)."""
 
-    def __init__(self, fn: RemoteFunction, args: tuple, kwargs: dict):
+    def __init__(self, fn: RemoteFunction, args: tuple[Any, ...], kwargs: dict[str, Any]):
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
-        self.params = fn._student._param_names(fn.name)
+        self.params = fn.student.param_names(fn.name)
         self.outcome = fn.outcome(*args, **kwargs)
 
     def to_raise(self, *exceptions: type[BaseException] | str, match: str | None = None) -> str:
@@ -257,25 +283,33 @@ class Call:
         name = self.fn.name
         error = self.outcome.error or {}
         context = explain.call_text(name, self.args, self.kwargs, self.params)
-        if self.outcome.status == "ok":
-            raise GradingFailure(
+        if self.outcome.status == "ok" and self.outcome.value is not None:
+            self._fail(
                 f"{name} should raise {wanted} here, but it returned a value.\n{context}\n"
-                f"got: {explain.show_value(self.outcome.value)}"
+                f"got: {explain.show_value(self.outcome.value)}",
+                FailureKind.NOT_RAISED,
             )
         if self.outcome.status != "raised" or error.get("type") == "NotImplementedError":
-            raise call_failed(name, self.args, self.kwargs, self.outcome, self.params)
+            raise failed_call(name, self.args, self.kwargs, self.outcome, self.params)
         raised = str(error.get("type", ""))
         message = str(error.get("message", ""))
         if not any(_is_kind(raised, e) for e in exceptions):
-            raise GradingFailure(
-                f"{name} should raise {wanted} here, but it raised {explain.error_text(error)}\n{context}"
+            self._fail(
+                f"{name} should raise {wanted} here, but it raised {explain.error_text(error)}\n{context}",
+                FailureKind.WRONG_EXCEPTION,
+                raised,
             )
         if match is not None and not re.search(match, message):
-            raise GradingFailure(
+            self._fail(
                 f"{name} raised {raised} as it should, but its message {message!r} "
-                f"does not say what went wrong (expected it to mention {match!r}).\n{context}"
+                f"does not say what went wrong (expected it to mention {match!r}).\n{context}",
+                FailureKind.WRONG_MESSAGE,
+                raised,
             )
         return message
+
+    def _fail(self, message: str, kind: FailureKind, raised: str | None = None) -> NoReturn:
+        raise GradingFailure(message, kind, function=self.fn.name, exception=raised, outcome=self.outcome)
 
 
 def _is_kind(raised: str, expected: type[BaseException] | str) -> bool:
@@ -293,7 +327,7 @@ def _is_kind(raised: str, expected: type[BaseException] | str) -> bool:
     )
 
 
-def expect_call(fn: RemoteFunction, *args, **kwargs) -> Call:
+def expect_call(fn: RemoteFunction, *args: Any, **kwargs: Any) -> Call:
     """Call ``fn`` in the worker now, for a check that the call fails: ``.to_raise(ValueError)``.
 
     ``expect`` fails a test as soon as the call raises; this one does not.
@@ -303,13 +337,13 @@ def expect_call(fn: RemoteFunction, *args, **kwargs) -> Call:
     return Call(fn, args, kwargs)
 
 
-def expect(fn: RemoteFunction, *args, **kwargs) -> Expectation:
+def expect(fn: RemoteFunction, *args: Any, **kwargs: Any) -> Expectation:
     """Call ``fn`` in the worker now; checks on the answer follow (``.to_equal(...)`` and friends)."""
     if not isinstance(fn, RemoteFunction):
         raise TypeError("expect() takes a student function, e.g. expect(student.relu, z)")
     return Expectation(fn, args, kwargs)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Fail the current test with a message for the student."""
-    raise GradingFailure(message)
+    raise GradingFailure(message, FailureKind.FAILED)

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
 from ..results import VISIBILITIES, TestResult
 from ..sandbox.session import mark_tests_run
-from .proxy import GradingFailure, Student
+from .failure import FailureKind, GradingFailure
+from .proxy import Student
+
+# What became of a test, as TestResult.outcome records it.
+Outcome = Literal["passed", "failed", "error", "skipped", "timeout"]
 
 INTERNAL_ERROR = (
     "The grader could not finish this test because of a problem in the test itself, "
@@ -26,7 +32,9 @@ PUBLIC_PREFIX = "test_public"
 REVEAL_ORDER = ("visible", "after_due_date", "after_published", "hidden")
 
 
-def test_metadata(item: pytest.Item) -> TestResult:
+def planned_result(item: pytest.Item) -> TestResult:
+    """A test's result before it runs: its name, points and visibility, from its docstring,
+    decorators and file name, and no score yet."""
     fn = getattr(item, "obj", None)
     doc = (getattr(fn, "__doc__", None) or "").strip()
     name = doc.splitlines()[0].strip() if doc else item.name
@@ -47,6 +55,8 @@ def test_metadata(item: pytest.Item) -> TestResult:
 
 
 class GradingPlugin:
+    """Records one TestResult per collected test, and gives the tests their ``student`` fixture."""
+
     def __init__(self, student: Student, *, public_only: bool = False):
         self._student = student
         self.public_only = public_only
@@ -59,14 +69,16 @@ class GradingPlugin:
         return self._student
 
     # ---- collection -------------------------------------------------------
-    def pytest_collectreport(self, report) -> None:
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
-    def pytest_collection_modifyitems(self, session, config, items) -> None:
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         kept, dropped = [], []
         for item in items:
-            meta = test_metadata(item)
+            meta = planned_result(item)
             if self.public_only and meta.visibility != "visible":
                 dropped.append(item)
                 continue
@@ -81,13 +93,15 @@ class GradingPlugin:
         items[:] = kept
 
     # ---- running ----------------------------------------------------------
-    def pytest_runtest_setup(self, item) -> None:
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
         fn = getattr(item, "obj", None)
         if fn is not None and hasattr(fn, "__score__"):
             del fn.__score__  # partial credit from an earlier run in this process must not leak
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item, call):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         result = self.results.get(item.nodeid)
         if result is None:
@@ -100,7 +114,9 @@ class GradingPlugin:
             self.instructor_notes.append(f"{item.nodeid} teardown: {report.longreprtext[-1500:]}")
         return report
 
-    def _record(self, item, call, report, result: TestResult) -> None:
+    def _record(
+        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, result: TestResult
+    ) -> None:
         fn = getattr(item, "obj", None)
         partial = getattr(fn, "__score__", None)
         if report.skipped:
@@ -117,11 +133,9 @@ class GradingPlugin:
         exc = call.excinfo.value if call.excinfo is not None else None
         hidden = getattr(fn, "__hide_errors__", None)
         if isinstance(exc, AssertionError):
-            result.outcome = "failed"
+            result.outcome = failure_outcome(exc)
             message = str(exc) if isinstance(exc, GradingFailure) else _assertion_text(exc)
             result.output = hidden or message
-            if getattr(exc, "timed_out", False):
-                result.outcome = "timeout"
         else:
             result.outcome = "error"
             result.output = hidden or INTERNAL_ERROR
@@ -134,9 +148,11 @@ class PlainFailureReports:
     which costs more than the test itself and is never shown to anyone."""
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, item, call):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> pytest.TestReport | None:
         excinfo = call.excinfo
-        if excinfo is None or not isinstance(excinfo.value, AssertionError):
+        if excinfo is None or not isinstance(excinfo.value, AssertionError) or call.when == "collect":
             return None
         return pytest.TestReport(
             item.nodeid,
@@ -151,7 +167,12 @@ class PlainFailureReports:
         )
 
 
-def _clamp(score, max_score: float) -> float:
+def failure_outcome(exc: AssertionError) -> Outcome:
+    """A failed check is a time-out when the student's code ran out of time."""
+    return "timeout" if isinstance(exc, GradingFailure) and exc.kind is FailureKind.TIMEOUT else "failed"
+
+
+def _clamp(score: Any, max_score: float) -> float:
     try:
         return min(max(float(score), 0.0), max_score)
     except (TypeError, ValueError):

@@ -1,37 +1,28 @@
 """What hidden tests hold instead of student code: proxies that call into the worker.
 
 ``student.relu(z)`` sends ``z`` to the worker and returns a :class:`~grader.sandbox.values.Value`
-decoded in the grading process. Every way a call can go wrong surfaces as a :class:`GradingFailure`
-whose message is written for the student.
+decoded in the grading process. Every way a call can go wrong surfaces as a
+:class:`~grader.testing.failure.GradingFailure` whose message is written for the student and whose
+``kind`` says what happened.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from ..sandbox import replies
 from ..sandbox.session import CallOutcome, Sandbox
 from ..sandbox.values import Encoder, Value
-from . import explain
+from .failure import FailureKind, GradingFailure, failed_call
 
-
-class GradingFailure(AssertionError):
-    """A test failed for a reason the student can act on; the message is shown as is."""
-
-    def __init__(self, message: str, *, timed_out: bool = False):
-        super().__init__(message)
-        self.timed_out = timed_out  # the student's code ran out of time (reported as a time-out)
-
-
-def call_failed(
-    label: str, args: tuple, kwargs: dict, outcome: CallOutcome, params: list[str]
-) -> GradingFailure:
-    return GradingFailure(
-        explain.call_failure(label, args, kwargs, outcome, params), timed_out=outcome.status == "timeout"
-    )
+# What a test sends to student code: the arguments as the sandbox's JSON nodes, and their blobs.
+Encoded = tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[bytes]]
+# A layer of a test model, as ``Student.build_model`` takes it: ``["Conv2d", 1, 8, 3, {"bias": False}]``.
+LayerSpec = Sequence[Any]
 
 
 class Unavailable:
@@ -39,6 +30,9 @@ class Unavailable:
 
     def __init__(self, reason: str):
         self.reason = reason
+
+    def fail(self) -> NoReturn:
+        raise GradingFailure(self.reason, FailureKind.UNAVAILABLE)
 
 
 class Handle:
@@ -54,11 +48,11 @@ class Handle:
     def __repr__(self) -> str:
         return self.description or f"<{self.type_name} in the student's notebook>"
 
-    def call(self, *args, **kwargs) -> Value:
+    def call(self, *args: Any, **kwargs: Any) -> Value:
         """Call the object itself, e.g. a model's forward pass: ``model.call(x)``."""
         return self._student._invoke(None, args, kwargs, handle=self.id, label=f"{self.label}(...)")
 
-    def method(self, name: str, *args, **kwargs) -> Value:
+    def method(self, name: str, *args: Any, **kwargs: Any) -> Value:
         return self._student._invoke(
             None, args, kwargs, handle=self.id, method=name, label=f"{self.label}.{name}(...)"
         )
@@ -69,13 +63,13 @@ class Handle:
         try:
             return replies.parameters(data)
         except replies.ReplyError as exc:
-            raise GradingFailure(f"The parameters of {self.label} could not be read back: {exc}.") from None
+            raise self._unreadable(f"The parameters of {self.label} could not be read back: {exc}.") from None
 
-    def layers(self, names: list[str]) -> dict[str, Layer | None]:
+    def layers(self, names: Sequence[str]) -> dict[str, Layer | None]:
         """The attributes ``names`` of the model (``conv1``, ``fc``), each with its own parameters."""
         data = self._student._model("layers", {"handle": self.id, "names": list(names)}, self.label)
         if not isinstance(data, dict):
-            raise GradingFailure(f"The layers of {self.label} could not be read.")
+            raise self._unreadable(f"The layers of {self.label} could not be read.")
         found: dict[str, Layer | None] = {}
         for name in names:
             entry = data.get(name)
@@ -92,10 +86,13 @@ class Handle:
                     )
                 )
             except (TypeError, ValueError, KeyError):
-                raise GradingFailure(f"The layers of {self.label} could not be read.") from None
+                raise self._unreadable(f"The layers of {self.label} could not be read.") from None
         return found
 
-    def load(self, state: dict[str, np.ndarray]) -> None:
+    def _unreadable(self, message: str) -> GradingFailure:
+        return GradingFailure(message, FailureKind.UNREADABLE, function=self.label)
+
+    def load(self, state: Mapping[str, np.ndarray]) -> None:
         """Set the given weights, each found by its attribute path (``conv1.weight``)."""
         self._student._model("load", {"handle": self.id, "state": state}, self.label)
 
@@ -112,22 +109,24 @@ class Layer:
 
 
 class RemoteFunction:
+    """``student.relu``: a function of the notebook's, called in the worker."""
+
     def __init__(self, student: Student, name: str):
-        self._student = student
+        self.student = student
         self.name = name
 
     def __repr__(self) -> str:
         return self.name
 
-    def __call__(self, *args, **kwargs) -> Any:
-        value = self._student._invoke(self.name, args, kwargs, label=self.name)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        value = self.student._invoke(self.name, args, kwargs, label=self.name)
         if value.kind == "handle":
-            return Handle(self._student, value, self.name)
+            return Handle(self.student, value, self.name)
         return value
 
-    def outcome(self, *args, **kwargs) -> CallOutcome:
+    def outcome(self, *args: Any, **kwargs: Any) -> CallOutcome:
         """The raw outcome, for tests that want to examine failures themselves."""
-        return self._student._raw(self.name, args, kwargs)
+        return self.student._raw(self.name, args, kwargs)
 
 
 class ModelForward(RemoteFunction):
@@ -138,14 +137,14 @@ class ModelForward(RemoteFunction):
         super().__init__(model._student, f"{model.label}.forward")
         self.model = model
 
-    def __call__(self, *args, **kwargs) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         outcome = self.outcome(*args, **kwargs)
         if outcome.status != "ok":
-            raise call_failed(self.name, args, kwargs, outcome, ["x"])
+            raise failed_call(self.name, args, kwargs, outcome, ["x"])
         return outcome.value
 
-    def outcome(self, x, **kwargs) -> CallOutcome:
-        return self._student._model_outcome("forward", {"handle": self.model.id, "input": x}, self.name)
+    def outcome(self, x: Any, **kwargs: Any) -> CallOutcome:
+        return self.student._model_outcome("forward", {"handle": self.model.id, "input": x}, self.name)
 
 
 class Builtin:
@@ -159,7 +158,11 @@ class Builtin:
 
 
 class Student:
-    """The student's notebook as tests see it: ``student.relu``, ``student.CNN``."""
+    """The student's notebook as tests see it: ``student.relu``, ``student.CNN``.
+
+    Every public name is a notebook function, except the few methods below (``uses``,
+    ``param_names``, ``build_model``): each hides a notebook function of its name, so there are few.
+    """
 
     def __init__(self, sandbox: Sandbox | Unavailable):
         self._sandbox = sandbox
@@ -172,8 +175,8 @@ class Student:
         return RemoteFunction(self, name)
 
     # ---- plumbing ----------------------------------------------------------
-    def _encode(self, args: tuple, kwargs: dict) -> tuple[list, dict, list[bytes]]:
-        def reference(obj: Any) -> dict:
+    def _encode(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Encoded:
+        def reference(obj: Any) -> dict[str, Any]:
             if isinstance(obj, RemoteFunction):
                 return {"k": "fn", "src": "student", "name": obj.name}
             if isinstance(obj, np.ufunc):
@@ -192,14 +195,14 @@ class Student:
     def _raw(
         self,
         name: str | None,
-        args: tuple,
-        kwargs: dict,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         *,
         handle: int | None = None,
         method: str | None = None,
     ) -> CallOutcome:
         if isinstance(self._sandbox, Unavailable):
-            raise GradingFailure(self._sandbox.reason)
+            self._sandbox.fail()
         return self._sandbox.call(
             name, list(args), kwargs, handle=handle, method=method, encoded=self._encode(args, kwargs)
         )
@@ -207,8 +210,8 @@ class Student:
     def _invoke(
         self,
         name: str | None,
-        args: tuple,
-        kwargs: dict,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         *,
         label: str,
         handle: int | None = None,
@@ -216,27 +219,27 @@ class Student:
     ) -> Value:
         outcome = self._raw(name, args, kwargs, handle=handle, method=method)
         if outcome.status != "ok":
-            raise call_failed(label, args, kwargs, outcome, self._param_names(name))
-        return outcome.value
+            raise failed_call(label, args, kwargs, outcome, self.param_names(name))
+        return _value_of(outcome)
 
-    def _model(self, action: str, payload: dict, label: str) -> Any:
+    def _model(self, action: str, payload: Mapping[str, Any], label: str) -> Any:
         outcome = self._model_outcome(action, payload, label)
         if outcome.status != "ok":
-            raise call_failed(label, (), {}, outcome, [])
+            raise failed_call(label, (), {}, outcome, [])
         return outcome.data
 
-    def _model_outcome(self, action: str, payload: dict, label: str) -> CallOutcome:
+    def _model_outcome(self, action: str, payload: Mapping[str, Any], label: str) -> CallOutcome:
         if isinstance(self._sandbox, Unavailable):
-            raise GradingFailure(self._sandbox.reason)
-        encoder = Encoder(lambda obj: (_ for _ in ()).throw(TypeError(type(obj).__name__)))
-        payload = dict(payload)
+            self._sandbox.fail()
+        encoder = Encoder(_plain_data_only)
+        header: dict[str, Any] = {"op": "model", "action": action, **payload}
         for key in ("state", "input"):
-            if key in payload:
-                payload[key] = encoder.encode(payload[key])
-        header = {"op": "model", "action": action, **payload}
+            if key in header:
+                header[key] = encoder.encode(header[key])
         return self._sandbox.request(header, encoder.blobs, self._sandbox.limits.call_seconds, label)
 
-    def _param_names(self, name: str | None) -> list[str]:
+    def param_names(self, name: str | None) -> list[str]:
+        """The parameter names of the student's function ``name``, for messages (empty when unknown)."""
         if name is None or isinstance(self._sandbox, Unavailable):
             return []
         if name.endswith(".forward"):
@@ -260,13 +263,7 @@ class Student:
             self._uses[name] = {str(n)[:100] for n in data[:500]}
         return self._uses[name]
 
-    def defined(self) -> dict[str, str]:
-        """Names the notebook defines, with 'function', 'class' or 'value'."""
-        if isinstance(self._sandbox, Unavailable):
-            return {}
-        return self._sandbox.names()
-
-    def build_model(self, layers: list) -> Handle:
+    def build_model(self, layers: Sequence[LayerSpec]) -> Handle:
         """Build a ``torch.nn.Sequential`` in the worker from plain data, for tests of counting code.
 
         ``layers`` items: ``["Conv2d", in, out, k, {"bias": False, "frozen": True}]``,
@@ -276,19 +273,32 @@ class Student:
         try:
             handle = replies.handle(data)
         except replies.ReplyError:
-            raise GradingFailure("The test's model could not be built in your notebook's process.") from None
+            raise GradingFailure(
+                "The test's model could not be built in your notebook's process.", FailureKind.UNREADABLE
+            ) from None
         model = Handle(self, Value("handle", "Sequential", handle=handle), "the test's model")
         model.description = describe_layers(layers)
         return model
 
 
-def describe_layers(layers: list) -> str:
+def describe_layers(layers: Sequence[LayerSpec]) -> str:
     """A test model as its layers, e.g. ``nn.Sequential(nn.Conv2d(1, 8, 3, bias=False) frozen, nn.ReLU())``
     (the notebook's self-checks word it the same way)."""
     words = []
     for spec in layers:
-        spec = list(spec)
-        options = spec.pop() if spec and isinstance(spec[-1], dict) else {}
-        args = [str(s) for s in spec[1:]] + (["bias=False"] if options.get("bias") is False else [])
-        words.append(f"nn.{spec[0]}({', '.join(args)})" + (" frozen" if options.get("frozen") else ""))
+        parts = list(spec)
+        options = parts.pop() if parts and isinstance(parts[-1], dict) else {}
+        args = [str(s) for s in parts[1:]] + (["bias=False"] if options.get("bias") is False else [])
+        words.append(f"nn.{parts[0]}({', '.join(args)})" + (" frozen" if options.get("frozen") else ""))
     return "nn.Sequential(" + ", ".join(words) + ")"
+
+
+def _plain_data_only(obj: Any) -> dict[str, Any]:
+    """A model request carries arrays and numbers only: anything else is the test's mistake."""
+    raise TypeError(type(obj).__name__)
+
+
+def _value_of(outcome: CallOutcome) -> Value:
+    if outcome.value is None:  # the sandbox turns an "ok" reply without a value into "refused"
+        raise RuntimeError("a call succeeded without a value")
+    return outcome.value

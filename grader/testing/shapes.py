@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+Padding = str | int  # "valid", "same" or zeros on each side
+Shape = tuple[int, ...]
 
-def pad_widths(kernel_size: int, padding: str | int = "valid") -> tuple[int, int]:
+
+def pad_widths(kernel_size: int, padding: Padding = "valid") -> tuple[int, int]:
     """Zeros before and after along one axis; 'same' puts the smaller half first (as PyTorch does)."""
     if padding == "valid":
         return 0, 0
@@ -22,7 +25,7 @@ def pad_widths(kernel_size: int, padding: str | int = "valid") -> tuple[int, int
     return int(padding), int(padding)
 
 
-def conv_output_size(n: int, kernel_size: int, padding: str | int = "valid", stride: int = 1) -> int:
+def conv_output_size(n: int, kernel_size: int, padding: Padding = "valid", stride: int = 1) -> int:
     """floor((n + P − k) / s) + 1, P the total padding."""
     before, after = pad_widths(kernel_size, padding)
     return (n + before + after - kernel_size) // stride + 1
@@ -33,7 +36,7 @@ def pool_output_size(n: int, kernel_size: int, stride: int | None = None) -> int
     return conv_output_size(n, kernel_size, "valid", kernel_size if stride is None else stride)
 
 
-def size_formula(n: int, kernel_size: int, padding: str | int = "valid", stride: int = 1) -> str:
+def size_formula(n: int, kernel_size: int, padding: Padding = "valid", stride: int = 1) -> str:
     """The formula with these numbers, e.g. ``floor((7 + 2 − 3) / 2) + 1 = 4``."""
     total = sum(pad_widths(kernel_size, padding))
     value = conv_output_size(n, kernel_size, padding, stride)
@@ -43,7 +46,9 @@ def size_formula(n: int, kernel_size: int, padding: str | int = "valid", stride:
 _AXES = {1: ("length",), 2: ("rows", "columns"), 3: ("depth", "rows", "columns")}
 
 
-def _lines(sizes: Sequence[int], kernel: Sequence[int], padding, strides: Sequence[int]) -> list[str]:
+def _lines(
+    sizes: Sequence[int], kernel: Sequence[int], padding: Padding, strides: Sequence[int]
+) -> list[str]:
     names = _AXES.get(len(sizes), tuple(f"axis {i}" for i in range(len(sizes))))
     width = max(len(n) for n in names) + 1
     return [
@@ -52,7 +57,7 @@ def _lines(sizes: Sequence[int], kernel: Sequence[int], padding, strides: Sequen
     ]
 
 
-def _leading(got: tuple, lead: tuple, spatial: int) -> list[str]:
+def _leading(got: Shape, lead: Shape, spatial: int) -> list[str]:
     if len(got) == len(lead) + spatial and tuple(got[: len(lead)]) == tuple(lead):
         return []
     return [
@@ -64,16 +69,16 @@ def _leading(got: tuple, lead: tuple, spatial: int) -> list[str]:
 def conv_shape_hint(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
-    padding: str | int = "valid",
+    padding: Padding = "valid",
     stride: int = 1,
-    lead: tuple = (),
-) -> Callable[[tuple], str]:
+    lead: Shape = (),
+) -> Callable[[Shape], str]:
     """A ``shape_hint`` for a 1-D or 2-D convolution: ``input_shape`` and ``kernel_shape`` are the
     spatial sizes only (``(n,)`` and ``(k,)``, or ``(h, w)`` and ``(kh, kw)``); ``lead`` the axes
     before them that the answer should have (batch, channels)."""
     sizes, kernel = tuple(input_shape), tuple(kernel_shape)
 
-    def hint(got: tuple) -> str:
+    def hint(got: Shape) -> str:
         lines = [
             "The output size along each axis is floor((n + P − k) / s) + 1, P the total padding:",
             *_lines(sizes, kernel, padding, [stride] * len(sizes)),
@@ -84,13 +89,13 @@ def conv_shape_hint(
 
 
 def pool_shape_hint(
-    input_shape: Sequence[int], kernel_size: int, stride: int | None = None, lead: tuple = ()
-) -> Callable[[tuple], str]:
+    input_shape: Sequence[int], kernel_size: int, stride: int | None = None, lead: Shape = ()
+) -> Callable[[Shape], str]:
     """A ``shape_hint`` for 1-D or 2-D pooling over square windows of ``kernel_size``."""
     sizes = tuple(input_shape)
     s = kernel_size if stride is None else stride
 
-    def hint(got: tuple) -> str:
+    def hint(got: Shape) -> str:
         default = " (the default: s = kernel_size)" if stride is None else ""
         lines = [
             f"With kernel_size k = {kernel_size} and stride s = {s}{default}, only complete windows count:",

@@ -4,8 +4,7 @@ with the answers of the common mistakes for that call (named only when the stude
 import cnn_oracle as oracle
 import numpy as np
 
-from grader.testing import GradingFailure, expect, fail
-from grader.testing.feedback import ATOL, RTOL
+from grader.testing import ATOL, RTOL, GradingFailure, expect, fail
 
 
 def rng_for(seed):

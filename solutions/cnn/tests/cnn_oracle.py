@@ -13,7 +13,7 @@ import re
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from grader.testing.shapes import conv_output_size, pad_widths
+from grader.testing import conv_output_size, pad_widths
 
 CHANNELS = (1, 16, 32, 64, 128)
 IMAGE = 64

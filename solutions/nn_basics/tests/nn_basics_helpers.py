@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.testing import GradingFailure, expect, fail
-from grader.testing.feedback import as_array
+from grader.testing import GradingFailure, as_array, expect, fail
 
 RTOL, ATOL = 1e-5, 1e-7
 
@@ -89,7 +88,7 @@ def _close(got, want) -> bool:
 def _consistent_with_wrong_helper(fn, call, consistent, before) -> bool:
     got = as_array(call.value)
     for (helper, args, helper_expected, expected_from), first in zip(consistent, before):
-        if helper.name not in fn._student.uses(fn.name):
+        if helper.name not in fn.student.uses(fn.name):
             continue
         outcome = helper.outcome(*args)
         if outcome.status != "ok" or first.status != "ok":
