@@ -141,8 +141,8 @@ def test_the_guides_likely_mistake_is_named_only_for_the_answer_it_reproduces(co
     root, _ = course
     notebook = json.loads((root / "solutions" / "signals" / "signals.ipynb").read_text())
     for cell in notebook["cells"]:
-        cell["source"] = cell["source"].replace("x[i : i + k] @ kernel", "x[i : i + k] @ kernel[::-1]")
-    # The guide's code is formatted: a replacement that finds nothing would test the right solution.
+        cell["source"] = cell["source"].replace("x[i:i + k] @ kernel", "x[i:i + k] @ kernel[::-1]")
+    # A replacement that finds nothing would grade the right solution and prove nothing.
     assert any("kernel[::-1]" in cell["source"] for cell in notebook["cells"])
     path = tmp_path / "flipped.ipynb"
     path.write_text(json.dumps(notebook))
