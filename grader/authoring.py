@@ -20,11 +20,12 @@ import re
 import tokenize
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from . import selfcheck
 from .config import Assignment
 from .errors import GraderError
+from .handout import Notebook, StubCell, render
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -44,30 +45,6 @@ _COMMON_PREFIXES = ("#", "import ", "from ", '"""', "'''", "def ", "class ", "@"
 
 class BuildError(GraderError):
     """The solution notebook is malformed or the stub would leak solution or test content."""
-
-
-class _Cell(TypedDict):
-    cell_type: str
-    id: str
-    metadata: dict[str, Any]
-    source: str
-
-
-class StubCell(_Cell, total=False):
-    """A cell of a student notebook: a code cell's empty outputs, a markdown cell's images."""
-
-    execution_count: None
-    outputs: list[Any]
-    attachments: dict[str, Any]
-
-
-class Notebook(TypedDict):
-    """A student notebook, as nbformat 4 JSON."""
-
-    cells: list[StubCell]
-    metadata: dict[str, Any]
-    nbformat: int
-    nbformat_minor: int
 
 
 def _source(cell: StubCell | dict[str, Any]) -> str:
@@ -230,10 +207,6 @@ def _refuse_leaks(spec: Assignment, stub: Notebook, removed: list[str]) -> None:
     leaked = _significant(test_lines) & stub_lines
     if leaked:
         raise BuildError(f"the stub for {spec.name} would reveal hidden-test code: {sorted(leaked)[0]!r}")
-
-
-def render(notebook: Notebook) -> str:
-    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
 def stub_path(spec: Assignment, assignments_root: Path) -> Path:

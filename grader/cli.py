@@ -174,8 +174,9 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from .authoring import BuildError, build_stub, render, stub_path, write_stub
+    from .authoring import BuildError, build_stub, stub_path, write_stub
     from .config import ConfigError, load_assignment
+    from .handout import render
 
     status = 0
     for name in _names(args):

@@ -20,14 +20,11 @@ import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .config import Assignment
+from .handout import Notebook, StubCell, render
 from .sandbox.imports import ENGINE_HEADER
 from .selfcheck_record import PUBLIC_PREFIX, SelfCheckError, record
-
-if TYPE_CHECKING:
-    from .authoring import Notebook, StubCell
 
 __all__ = [
     "ENGINE_TAG",
@@ -139,8 +136,6 @@ def write_student_kit(spec: Assignment, stub: Notebook, out: Path) -> Path:
     """A folder students may have: ``out/<name>/`` with the notebook, assignment.toml and tests that
     replay the recorded visible tests (no oracle, no solution, no hidden test), plus the hidden
     tests' number and points. ``grader --solutions out check NOTEBOOK`` runs them."""
-    from .authoring import render
-
     root = out / spec.name
     tests = root / "tests"
     tests.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.authoring import BuildError, build_stub, render
+from grader.authoring import BuildError, build_stub
 from grader.config import available_assignments, load_assignment
+from grader.handout import render
 from nbtools import ASSIGNMENTS, REPO, SOLUTIONS
 
 ASSIGNMENT_NAMES = available_assignments(SOLUTIONS)
