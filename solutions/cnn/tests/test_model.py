@@ -11,11 +11,22 @@ import cnn_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
-from grader.testing import GradingFailure, Handle, expect, fail
+from grader.testing import FailureKind, GradingFailure, Handle, expect, fail
 
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "fc")
 FLATTEN_NOTE = ("After four 2×2 poolings a 64×64 input is 4×4 (64 → 32 → 16 → 8 → 4) with 128 channels, "
                 "so fc = nn.Linear(128 * 4 * 4, n_classes) takes 2048 features.")
+# torch's words for features that do not fit a Linear layer, in the error the student's forward raised.
+FIT_PATTERNS = ("cannot be multiplied", "size mismatch")
+
+
+def features_do_not_fit(failure: GradingFailure) -> bool:
+    """Whether the student's forward raised torch's error for features that do not fit fc."""
+    error = failure.outcome.error if failure.outcome is not None else None
+    message = str((error or {}).get("message", ""))
+    return failure.kind is FailureKind.RAISED and any(pattern in message for pattern in FIT_PATTERNS)
+
+
 SOFTMAX = "softmax is applied; forward returns the raw scores (the loss applies softmax itself)."
 NO_RELU = "there is no ReLU after the convolutions."
 AVERAGE = "the pooling averages; use nn.MaxPool2d(2, 2)."
@@ -95,7 +106,7 @@ def check_forward(student, n_classes: int, n: int, seed: int) -> None:
     try:
         call = expect(model.forward, x)
     except GradingFailure as failure:
-        if "cannot be multiplied" in str(failure) or "size mismatch" in str(failure):
+        if features_do_not_fit(failure):
             fail(f"{failure}\nThe flattened features do not fit fc. {FLATTEN_NOTE}")
         raise
     call.to_equal(want, rtol=1e-4, atol=1e-5, likely={

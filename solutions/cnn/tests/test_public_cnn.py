@@ -7,11 +7,10 @@ import cnn_oracle as oracle
 import numpy as np
 from cnn_checks import check_conv2d, check_count, check_layer, check_pool, check_size, rng_for
 from gradescope_utils.autograder_utils.decorators import number, weight
-from test_model import FLATTEN_NOTE, build, gate
+from test_model import FIT_PATTERNS, FLATTEN_NOTE, build, features_do_not_fit, gate
 
 from grader.testing import GradingFailure, Student, expect, fail
 
-FIT_PATTERNS = ("cannot be multiplied", "size mismatch")
 FIT_NOTE = f"The flattened features do not fit fc. {FLATTEN_NOTE}"
 SHAPE_HINT = ("forward returns one row of n_classes scores per example: flatten from axis 1 "
               "(torch.flatten(x, 1)) and apply fc.")
@@ -22,7 +21,7 @@ def forward_call(model, x):
     try:
         return expect(model.forward, x)
     except GradingFailure as failure:
-        if any(pattern in str(failure) for pattern in FIT_PATTERNS):
+        if features_do_not_fit(failure):
             fail(f"{failure}\n{FIT_NOTE}")
         raise
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.testing import GradingFailure, as_array, expect, fail
+from grader.testing import FailureKind, GradingFailure, as_array, expect, fail
 
 RTOL, ATOL = 1e-5, 1e-7
 
@@ -53,7 +53,7 @@ def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=()):
             raise
     except GradingFailure as failure:
         message = str(failure)
-        if "is not implemented yet" in message:
+        if failure.kind is FailureKind.NOT_IMPLEMENTED:
             inner = unfinished_helper(fn, args)
             if inner:
                 fail(f"{fn.name} calls {inner}, which is not implemented yet (it still raises "
@@ -61,7 +61,7 @@ def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=()):
             raise
         notes = [note for helper, helper_args, helper_expected, why in depends
                  if (note := _helper_note(helper, helper_args, helper_expected, why))]
-        if hint and "Likely mistake" not in message:
+        if hint and not failure.mistakes:
             notes.append(hint)
         if notes:
             raise GradingFailure("\n".join([message, *notes])) from None
