@@ -64,3 +64,19 @@ def by_function(results: GradingResults) -> dict[str, float]:
     for test in results.tests:
         lost[test.function] = lost.get(test.function, 0.0) + test.max_score - test.score
     return lost
+
+
+@pytest.fixture
+def notebook_reads(monkeypatch) -> list[str]:
+    """The names of the notebooks intake reads from now on, in order."""
+    from grader.notebook import isolated
+
+    reads: list[str] = []
+    real = isolated.read_prepared
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(isolated, "read_prepared", counting)
+    return reads

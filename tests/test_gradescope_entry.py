@@ -377,17 +377,8 @@ def test_the_notebook_with_the_work_is_graded_not_an_older_untouched_handout_wit
     assert "none of your own code" in data["output"]
 
 
-def test_the_graded_notebook_is_read_once_on_the_gradescope_route(autograder, solutions, monkeypatch):
-    from grader.notebook import isolated
-
-    reads: list[str] = []
-    real = isolated.read_prepared
-
-    def counting(path):
-        reads.append(Path(path).name)
-        return real(path)
-
-    monkeypatch.setattr(isolated, "read_prepared", counting)
+def test_the_graded_notebook_is_read_once_on_the_gradescope_route(autograder, solutions, notebook_reads):
+    reads = notebook_reads
     submit_notebook(autograder, assignment="last_week")  # the mismatch warning needs its metadata too
     write_metadata(autograder, DUE)
     _, data = grade(autograder, solutions, assignment="tiny")

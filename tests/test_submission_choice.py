@@ -242,17 +242,10 @@ def test_a_tie_on_modification_time_is_reported_as_a_tie_not_as_most_recent(tmp_
     assert "modified at the same time" in choice.message and "shallowest folder" in choice.message
 
 
-def test_the_chosen_notebook_comes_back_read_and_each_notebook_is_read_once(tmp_path, monkeypatch):
-    from grader.notebook import Notebook, NotebookError, isolated
+def test_the_chosen_notebook_comes_back_read_and_each_notebook_is_read_once(tmp_path, notebook_reads):
+    from grader.notebook import Notebook, NotebookError
 
-    reads: list[str] = []
-    real = isolated.read_prepared
-
-    def counting(path):
-        reads.append(Path(path).name)
-        return real(path)
-
-    monkeypatch.setattr(isolated, "read_prepared", counting)
+    reads = notebook_reads
     write_notebook(tmp_path / "old.ipynb", assignment="demo", mtime=1_000_000_000)
     write_notebook(tmp_path / "new.ipynb", code="y = 2", assignment="demo", mtime=1_000_000_100)
     write_file(tmp_path / "broken.ipynb", "{")
