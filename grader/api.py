@@ -18,6 +18,8 @@ from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_prepared
 from .results import INTERNAL_PROBLEM, GradingResults, TestResult
 from .sandbox.session import CannotHide, CellRun, Sandbox
+from .sandbox.spec import IsolationSpec
+from .settings import Settings
 from .text import plain
 
 COLAB_ONLY = ("google.colab", "/content/")  # Colab's modules (stand-ins here) and its files
@@ -101,22 +103,23 @@ def _grade(
     if notebook is None:
         return results_for_problem(spec, f"Your submission could not be graded: {problem}")
     secret = [spec.root.parent, spec.tests_dir, path.resolve().parent, *hidden]
+    isolation = IsolationSpec.from_settings(Settings.from_environ(), [Path(p).resolve() for p in secret])
     try:
+        # Forked only while this process has run no tests: a fork would carry them to the worker.
         sandbox = Sandbox(
             [(cell.number, cell.source) for cell in notebook.cells],
             spec.limits,
-            hidden=[str(Path(p).resolve()) for p in secret],
+            isolation,
+            fork=not _tests_have_run,
         )
     except CannotHide as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return GradingResults(
             output=INTERNAL_PROBLEM, score_override=0.0, extra_data={"assignment": spec.name}
         )
-    try:
+    with sandbox:
         cell_runs = sandbox.start()
         results = _run_tests(spec, sandbox, None, public_only=public_only)
-    finally:
-        sandbox.close()
     stopped = (
         f"Grading stopped early: {sandbox.stopped}; the tests left then could not call your code."
         if sandbox.stopped
@@ -155,9 +158,14 @@ def _grade(
     return results
 
 
+_tests_have_run = False  # in this process: later sandboxes start fresh interpreters, not forks
+
+
 def _run_tests(
     spec: Assignment, sandbox: Sandbox | None, problem: str | None, *, public_only: bool
 ) -> GradingResults:
+    global _tests_have_run
+    _tests_have_run = True
     # Imported here so that the first worker is forked before pytest and the tests exist in memory.
     from .testing.plugin import GradingPlugin, run_tests
     from .testing.proxy import Student, Unavailable

@@ -200,9 +200,7 @@ class Student:
     ) -> CallOutcome:
         if isinstance(self._sandbox, Unavailable):
             raise GradingFailure(self._sandbox.reason)
-        return self._sandbox.call(
-            name, list(args), kwargs, handle=handle, method=method, encoded=self._encode(args, kwargs)
-        )
+        return self._sandbox.call(name, self._encode(args, kwargs), handle=handle, method=method)
 
     def _invoke(
         self,
@@ -234,7 +232,7 @@ class Student:
             if key in payload:
                 payload[key] = encoder.encode(payload[key])
         header = {"op": "model", "action": action, **payload}
-        return self._sandbox.request(header, encoder.blobs, self._sandbox.limits.call_seconds, label)
+        return self._sandbox.request(header, encoder.blobs, label)
 
     def _param_names(self, name: str | None) -> list[str]:
         if name is None or isinstance(self._sandbox, Unavailable):
@@ -242,9 +240,7 @@ class Student:
         if name.endswith(".forward"):
             return ["x"]
         if self._signatures is None:
-            outcome = self._sandbox.request(
-                {"op": "signatures"}, [], self._sandbox.limits.call_seconds, "signatures"
-            )
+            outcome = self._sandbox.request({"op": "signatures"}, [], "signatures")
             self._signatures = replies.signatures(outcome.data if outcome.status == "ok" else None)
         return self._signatures.get(name, [])
 
@@ -253,9 +249,7 @@ class Student:
         if isinstance(self._sandbox, Unavailable):
             return set()
         if name not in self._uses:
-            outcome = self._sandbox.request(
-                {"op": "uses", "name": name}, [], self._sandbox.limits.call_seconds, "uses"
-            )
+            outcome = self._sandbox.request({"op": "uses", "name": name}, [], "uses")
             data = outcome.data if outcome.status == "ok" and isinstance(outcome.data, list) else []
             self._uses[name] = {str(n)[:100] for n in data[:500]}
         return self._uses[name]
