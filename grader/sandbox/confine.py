@@ -17,11 +17,25 @@ from dataclasses import dataclass
 from ..settings import single_threaded
 from .ids import drop_capabilities, drop_privileges
 from .kernel import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
-from .namespaces import become_pid_namespace_init, enter_namespaces, private_file_view
+from .namespaces import (
+    become_pid_namespace_init,
+    enter_namespaces,
+    namespaces_available,
+    private_file_view,
+)
 from .rlimits import apply_limits
 from .seccomp import FILTER_PROTECTIONS, forbid_sockets
 
-__all__ = ["Isolation", "clean_environment", "confine", "enter_namespaces", "forbid_sockets"]
+# enter_namespaces and forbid_sockets are looked up here when confine() runs, so that a test or a
+# benchmark can switch one off; namespaces_available is what batch grading asks before it starts.
+__all__ = [
+    "Isolation",
+    "clean_environment",
+    "confine",
+    "enter_namespaces",
+    "forbid_sockets",
+    "namespaces_available",
+]
 
 
 @dataclass(frozen=True)
