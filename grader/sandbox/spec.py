@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..config import default_solutions_root
 from ..errors import GraderError
 from ..settings import DEFAULT_SANDBOX_USER, Settings
 
@@ -34,7 +35,8 @@ class CannotHide(GraderError, ValueError):
 class IsolationSpec:
     """The isolation policy of one sandbox."""
 
-    solutions_root: str  # the deployment's solutions: hidden whichever assignment is graded
+    # The deployment's solutions: hidden whichever assignment is graded, from wherever it is.
+    solutions_roots: tuple[str, ...]
     hidden_paths: tuple[str, ...] = ()  # more paths the instructor or the image names as secret
     # What this grading names as secret: its assignment's solutions and tests, the submission's
     # folder, where results will be written.
@@ -44,11 +46,12 @@ class IsolationSpec:
 
     @classmethod
     def from_settings(cls, settings: Settings, secret: Iterable[str | Path] = ()) -> IsolationSpec:
-        from ..config import default_solutions_root
-
-        solutions = settings.solutions_root or default_solutions_root()
+        # The default places stay hidden when the settings name other solutions: the checkout's
+        # or the image's solutions must not become readable because grading used a copy.
+        roots = [settings.solutions_root] if settings.solutions_root is not None else []
+        roots.append(default_solutions_root())
         return cls(
-            solutions_root=str(solutions),
+            solutions_roots=tuple(dict.fromkeys(str(root) for root in roots)),
             hidden_paths=tuple(settings.hidden_paths),
             secret=tuple(str(p) for p in secret),
             sandbox_user=settings.sandbox_user,
@@ -62,7 +65,7 @@ class IsolationSpec:
     def hidden(self) -> tuple[str, ...]:
         """What the worker must not see: this grading's secrets, the solutions, Gradescope's
         directories and the instructor's, as absolute paths."""
-        paths = [*self.secret, self.solutions_root, *GRADESCOPE_SECRETS, *self.hidden_paths]
+        paths = [*self.secret, *self.solutions_roots, *GRADESCOPE_SECRETS, *self.hidden_paths]
         return tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
 
 
