@@ -10,8 +10,7 @@ import os
 import pwd
 import signal
 import sys
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from ..errors import GraderError
 from . import reaper
@@ -37,8 +36,7 @@ class NoFreeSlot(GraderError, RuntimeError):
     """Every worker uid slot on this machine is held by another grading process."""
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     """Who a sandbox's workers run as: an unprivileged uid of a slot this process holds (as root),
     or this process's own user, with this process as the subreaper of what they detach."""
 
