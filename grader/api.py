@@ -21,6 +21,7 @@ from .notebook.isolated import read_or_error
 from .notes import REPORT, Graded, Note, render, student
 from .results import INTERNAL_PROBLEM, GradingResults
 from .sandbox.session import CannotHide, CellRun, Sandbox
+from .sandbox.spec import IsolationSpec
 from .settings import Settings
 from .text import plain
 
@@ -47,9 +48,8 @@ def grade_notebook(
     """
     settings = settings or Settings()
     root = solutions_root or settings.solutions_root
-    secret = [*hidden, *map(Path, settings.hidden_paths)]
     started = time.monotonic()
-    graded = _never_raising(lambda: _grade_path(Path(path), assignment, root, public_only, secret))
+    graded = _never_raising(lambda: _grade_path(Path(path), assignment, root, public_only, hidden, settings))
     results = graded.rendered()
     results.execution_time = time.monotonic() - started
     return results
@@ -67,8 +67,7 @@ def grade_prepared(
 
     The results' output is left to :meth:`Graded.rendered`, so that callers can add their notes.
     Never raises."""
-    secret = [*hidden, *map(Path, (settings or Settings()).hidden_paths)]
-    return _never_raising(lambda: _grade_read(read, spec, public_only, secret))
+    return _never_raising(lambda: _grade_read(read, spec, public_only, hidden, settings or Settings()))
 
 
 def results_for_problem(assignment: Assignment | None, message: str) -> GradingResults:
@@ -94,7 +93,12 @@ def _never_raising(grade: Callable[[], Graded]) -> Graded:
 
 
 def _grade_path(
-    path: Path, name: str | None, solutions_root: Path | None, public_only: bool, hidden: Sequence[Path]
+    path: Path,
+    name: str | None,
+    solutions_root: Path | None,
+    public_only: bool,
+    hidden: Sequence[Path],
+    settings: Settings,
 ) -> Graded:
     read = read_or_error(path)
     try:
@@ -107,7 +111,7 @@ def _grade_path(
     except ConfigError as exc:
         unread = [student(str(read), PROBLEM)] if isinstance(read, NotebookError) else []
         return Graded(GradingResults(score_override=0.0), [*unread, student(str(exc), PROBLEM)])
-    return _grade_read(read, spec, public_only, hidden)
+    return _grade_read(read, spec, public_only, hidden, settings)
 
 
 @dataclass(frozen=True)
@@ -118,32 +122,37 @@ class _Run:
 
 
 def _run(
-    notebook: Notebook, spec: Assignment, secret: Sequence[Path], public_only: bool
+    notebook: Notebook, spec: Assignment, isolation: IsolationSpec, public_only: bool
 ) -> _Run | CannotHide:
     """Run the notebook's cells, then the tests, in a sandbox closed before this returns."""
     try:
+        # Forked only while this process has run no tests: a fork would carry them to the worker.
         sandbox = Sandbox(
             [(cell.number, cell.source) for cell in notebook.cells],
             spec.limits,
-            hidden=[str(Path(p).resolve()) for p in secret],
+            isolation,
+            fork=not _tests_have_run,
         )
     except CannotHide as exc:
         return exc
-    try:
+    with sandbox:
         cells = sandbox.start()
         tested = _run_tests(spec, sandbox, None, public_only=public_only)
-    finally:
-        sandbox.close()
     return _Run(sandbox, cells, tested)
 
 
 def _grade_read(
-    read: Notebook | NotebookError, spec: Assignment, public_only: bool, hidden: Sequence[Path]
+    read: Notebook | NotebookError,
+    spec: Assignment,
+    public_only: bool,
+    hidden: Sequence[Path],
+    settings: Settings,
 ) -> Graded:
     if isinstance(read, NotebookError):
         return explain_problem(spec, [student(messages.not_graded(str(read)))])
     secret = [spec.root.parent, spec.tests_dir, read.path.resolve().parent, *hidden]
-    run = _run(read, spec, secret, public_only)
+    isolation = IsolationSpec.from_settings(settings, [Path(p).resolve() for p in secret])
+    run = _run(read, spec, isolation, public_only)
     if isinstance(run, CannotHide):
         print(f"grader: {run}", file=sys.stderr)
         results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
@@ -177,9 +186,14 @@ def _grade_read(
     return Graded(results, [*(student(line, REPORT) for line in report), *run.tested.notes])
 
 
+_tests_have_run = False  # in this process: later sandboxes start fresh interpreters, not forks
+
+
 def _run_tests(
     spec: Assignment, sandbox: Sandbox | None, problem: str | None, *, public_only: bool
 ) -> Graded:
+    global _tests_have_run
+    _tests_have_run = True
     # Imported here so that the first worker is forked before pytest and the tests exist in memory.
     from pytest import ExitCode
 

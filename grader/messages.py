@@ -296,7 +296,11 @@ def _cell_problem(run: CellRun, name: str, memory_mb: int) -> list[str]:
     if run.status == "stopped":
         return [f"- {name} was not run: {run.message}."]
     if run.status == "crashed":
-        note = (run.error or {}).get("message", "the process running it stopped")
+        note = (
+            run.error.get("message", "the process running it stopped")
+            if run.error
+            else "the process running it stopped"
+        )
         return [f"- {name} stopped the process running your notebook: {note}."]
     text = error_text(run.error).replace("\n", "\n  ")
     lines = [f"- {name}, raised {text}" if "starting" in name else f"- {name} raised {text}"]

@@ -36,8 +36,10 @@ import grader
 from grader.api import grade_notebook
 from grader.config import default_solutions_root
 from grader.results import GradingResults
-from grader.sandbox import confine
-from grader.sandbox.session import HIDDEN_ENV, needed_paths
+from grader.sandbox import kernel, seccomp
+from grader.sandbox.session import Sandbox
+from grader.sandbox.spec import IsolationSpec, needed_paths
+from grader.settings import HIDDEN_ENV, Settings
 from nbtools import write_notebook
 
 AS_ROOT = os.geteuid() == 0
@@ -51,7 +53,7 @@ def _namespaces_refused() -> bool:
         return False
     pid = os.fork()
     if pid == 0:
-        os._exit(0 if confine._unshare(confine.CLONE_NEWNS | confine.CLONE_NEWNET) else 1)
+        os._exit(0 if kernel.unshare(kernel.CLONE_NEWNS | kernel.CLONE_NEWNET) else 1)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0
 
 
@@ -137,7 +139,10 @@ class Arena:
             for path in [self.solutions, *self.solutions.rglob("*")]:
                 os.chown(path, 0, 0)
                 path.chmod(0o700 if path.is_dir() else 0o600)
-        self.hidden = os.pathsep.join(map(str, (self.solutions, self.results)))
+        # What the instructor names as secret: passed to in-process gradings, and through
+        # GRADER_HIDDEN_PATHS to the command line's.
+        self.hidden_paths = (self.solutions, self.results)
+        self.hidden = os.pathsep.join(map(str, self.hidden_paths))
 
     def fill(self, source: str, port: int = 0) -> str:
         return (
@@ -186,14 +191,13 @@ def stub_score(arena) -> float:
 
 
 @pytest.fixture
-def attack(arena, stub_score, monkeypatch):
+def attack(arena, stub_score):
     """Grade an attack notebook in this process and check what must hold for every attack."""
-    monkeypatch.setenv(HIDDEN_ENV, arena.hidden)
 
     def run(name: str, *cells: str, port: int = 0) -> GradingResults:
         path = arena.notebook(name, list(cells), port)
         before = arena.snapshot()
-        results = grade_notebook(path, "demo", solutions_root=arena.solutions)
+        results = grade_notebook(path, "demo", solutions_root=arena.solutions, hidden=arena.hidden_paths)
         data = assert_schema_valid(results)
         assert results.score <= stub_score
         assert MARKER not in json.dumps(data)
@@ -888,15 +892,13 @@ def relu(z):
 
 def test_the_socket_filter_alone_refuses_internet_sockets():
     """Where no network namespace can be had (containers), the seccomp filter still holds."""
-    from grader.sandbox import confine
-
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         verdict = b"?"
         try:
-            confine._prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
-            if not confine.forbid_sockets():
+            kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
+            if not seccomp.forbid_sockets():
                 verdict = b"no filter"
             else:
                 for end in socket.socketpair():
@@ -1244,12 +1246,12 @@ def test_malformed_answers_fail_as_unreadable_never_as_a_problem_in_the_test(att
         assert "problem in the test itself" not in test.output
 
 
-def test_huge_parameter_shapes_are_unreadable_answers_not_test_errors(arena, monkeypatch):
+def test_huge_parameter_shapes_are_unreadable_answers_not_test_errors(arena):
     from grader.config import Limits
-    from grader.sandbox.session import Sandbox
     from grader.testing import FailureKind, GradingFailure, Student
 
-    monkeypatch.setenv(HIDDEN_ENV, arena.hidden)
+    settings = Settings(hidden_paths=tuple(map(str, arena.hidden_paths)))
+    spec = IsolationSpec.from_settings(settings, secret=[arena.solutions])
     cell = """
 import grader.sandbox.worker as _worker
 class Model:
@@ -1260,8 +1262,7 @@ def make():
 _worker.model_request = lambda worker, request, blobs: (
     {"status": "ok", "data": [["weight", [10**4298] * 8, True]] * 100}, [])
 """
-    sandbox = Sandbox([(1, cell)], Limits(cell_seconds=5.0, call_seconds=2.0), hidden=[str(arena.solutions)])
-    try:
+    with Sandbox([(1, cell)], Limits(cell_seconds=5.0, call_seconds=2.0), spec) as sandbox:
         assert [run.status for run in sandbox.start()] == ["ok"]
         model = Student(sandbox).make()
         started = time.process_time()
@@ -1270,8 +1271,6 @@ _worker.model_request = lambda worker, request, blobs: (
         # Refused on the wire or by the parameters' reader: an answer, never a problem in the test.
         assert failure.value.kind in (FailureKind.UNSENDABLE, FailureKind.UNREADABLE)
         assert time.process_time() - started < 1
-    finally:
-        sandbox.close()
 
 
 KEPT_AFTER_RESTART = [
@@ -1298,12 +1297,12 @@ def scale(x, factor):
 ]
 
 
-def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashed_one_lost(
-    arena, monkeypatch
-):
-    monkeypatch.setenv(HIDDEN_ENV, arena.hidden)
+def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashed_one_lost(arena):
     results = grade_notebook(
-        arena.notebook("kept", KEPT_AFTER_RESTART), "demo", solutions_root=arena.solutions
+        arena.notebook("kept", KEPT_AFTER_RESTART),
+        "demo",
+        solutions_root=arena.solutions,
+        hidden=arena.hidden_paths,
     )
     assert_schema_valid(results)
     scale_tests = [t for t in results.tests if t.function == "scale"]
@@ -1336,8 +1335,8 @@ def grade_without_namespaces(arena: Arena, stub_score: float, path: Path) -> dic
         code = 1
         try:
             refuse_namespaces()
-            os.environ[HIDDEN_ENV] = arena.hidden
-            out.write_text(grade_notebook(path, "demo", solutions_root=arena.solutions).to_json())
+            results = grade_notebook(path, "demo", solutions_root=arena.solutions, hidden=arena.hidden_paths)
+            out.write_text(results.to_json())
             code = 0
         finally:
             os._exit(code)
@@ -1453,7 +1452,7 @@ raise RuntimeError(" ".join(made))
 def test_a_full_disk_under_the_results_folder_still_ends_in_results_json(arena, stub_score):
     disk = arena.base / "small-disk"
     disk.mkdir()
-    if not confine._mount("none", str(disk), "tmpfs", 0, "size=8m,mode=755"):
+    if not kernel.mount("none", str(disk), "tmpfs", 0, "size=8m,mode=755"):
         pytest.skip("no small tmpfs can be mounted here (a container without CAP_SYS_ADMIN)")
     try:
         (disk / "drop").mkdir(mode=0o777)

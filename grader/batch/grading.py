@@ -8,27 +8,35 @@ import traceback
 from pathlib import Path
 
 from ..results import INTERNAL_PROBLEM, GradingResults, write_atomically
+from ..settings import Settings
 
 RESULTS_FILE = "results.json"  # each submission's, in its folder under the batch's output
 
 
 def grade_submission(
-    source: Path, assignment: str | None = None, *, solutions_root: Path | None = None
+    source: Path,
+    assignment: str | None = None,
+    *,
+    solutions_root: Path | None = None,
+    settings: Settings | None = None,
 ) -> GradingResults:
     """Grade one submission: a notebook file, or a folder of submitted files. Never raises."""
     from ..api import grade_notebook
 
     source = Path(source)
+    settings = settings or Settings()
     if not source.is_dir():
-        return grade_notebook(source, assignment, solutions_root=solutions_root)
+        return grade_notebook(source, assignment, solutions_root=solutions_root, settings=settings)
     try:
-        return _grade_folder(source, assignment, solutions_root)
+        return _grade_folder(source, assignment, solutions_root, settings)
     except Exception:
         traceback.print_exc(file=sys.stderr)
         return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
 
 
-def _grade_folder(folder: Path, assignment: str | None, solutions_root: Path | None) -> GradingResults:
+def _grade_folder(
+    folder: Path, assignment: str | None, solutions_root: Path | None, settings: Settings
+) -> GradingResults:
     from ..api import grade_notebook, results_for_problem
     from ..config import ConfigError, load_assignment
     from ..pipeline import grade_folder
@@ -42,8 +50,8 @@ def _grade_folder(folder: Path, assignment: str | None, solutions_root: Path | N
         choice = choose(submitted_files(folder), name, None, folder)
         if choice.notebook is None:
             return results_for_problem(None, choice.message)
-        return grade_notebook(choice.notebook, name, solutions_root=solutions_root)
-    return grade_folder(folder, spec).rendered()
+        return grade_notebook(choice.notebook, name, solutions_root=solutions_root, settings=settings)
+    return grade_folder(folder, spec, settings=settings).rendered()
 
 
 def batch_assignment(assignment: str | None, solutions_root: Path | None) -> str:

@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from ..processes import kill_group
 from ..results import ResultsFile
+from ..settings import Settings
 from .grading import grade_submission, write_internal_error
 from .protocol import READY, Reply, Status, Task, encode, read_task
 
@@ -26,7 +27,10 @@ LOG_FILE = "grader-log.txt"
 
 
 def serve(preload: tuple[str, ...] = ()) -> None:
-    """Read tasks (JSON lines) on stdin, answer one JSON line per task on stdout."""
+    """Read tasks (JSON lines) on stdin, answer one JSON line per task on stdout.
+
+    A server is an entry point: the policy the batch passed on in its environment is read here, once."""
+    settings = Settings.from_environ()
     proto_fd = os.dup(1)
     proto = os.fdopen(proto_fd, "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # anything else printed must not get mixed into the answers
@@ -41,7 +45,7 @@ def serve(preload: tuple[str, ...] = ()) -> None:
         if task.get("fault") == "server-dies":
             os._exit(9)
         try:
-            status, detail = run_child(task, proto_fd)
+            status, detail = run_child(task, proto_fd, settings)
         except Exception as exc:  # the fork or the log file failed: report it, keep serving
             status, detail = "crashed", f"the grading process could not be started: {exc}"
             write_internal_error(Path(task["results"]), detail)
@@ -70,7 +74,7 @@ def _load_once(preload: tuple[str, ...]) -> None:
     gc.freeze()
 
 
-def run_child(task: Task, proto_fd: int) -> tuple[Status, str]:
+def run_child(task: Task, proto_fd: int, settings: Settings) -> tuple[Status, str]:
     """Fork a child that grades ``task``; wait for it. Returns (status, detail)."""
     result_path = Path(task["results"])
     result_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -81,7 +85,7 @@ def run_child(task: Task, proto_fd: int) -> tuple[Status, str]:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        _child(task, result_path, log_fd, proto_fd)
+        _child(task, result_path, log_fd, proto_fd, settings)
     os.close(log_fd)
     status, detail = wait_child(pid, float(task.get("timeout", 0)))
     try:
@@ -94,7 +98,7 @@ def run_child(task: Task, proto_fd: int) -> tuple[Status, str]:
     return status, detail
 
 
-def _child(task: Task, result_path: Path, log_fd: int, proto_fd: int) -> NoReturn:
+def _child(task: Task, result_path: Path, log_fd: int, proto_fd: int, settings: Settings) -> NoReturn:
     """Grade, write, and leave without running the server's clean-up."""
     code = 0
     target = None
@@ -115,6 +119,7 @@ def _child(task: Task, result_path: Path, log_fd: int, proto_fd: int) -> NoRetur
             Path(task["source"]),
             task.get("assignment"),
             solutions_root=Path(solutions) if solutions else None,
+            settings=settings,
         )
         target.write(results)
     except BaseException:

@@ -8,6 +8,7 @@ process never spends its own time on a submission's code.
 from __future__ import annotations
 
 import ast
+import types
 from typing import Any
 
 from . import imports
@@ -24,12 +25,12 @@ def python_source(source: str) -> str:
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return TransformerManager().transform_cell(source)
+        return str(TransformerManager().transform_cell(source))  # type: ignore[no-untyped-call]
     except Exception:  # IPython cannot read it either: compiling reports the SyntaxError
         return source
 
 
-def compile_cell(source: str, filename: str, until_line: Any = None):
+def compile_cell(source: str, filename: str, until_line: Any = None) -> types.CodeType:
     """The cell's code, its top-level imports guarded (:func:`imports.guard_imports`); with
     ``until_line``, only its top-level statements that end before that line."""
     try:
@@ -43,7 +44,8 @@ def compile_cell(source: str, filename: str, until_line: Any = None):
         except SyntaxError:
             raise exc from None
     if until_line is not None:
-        tree.body = [stmt for stmt in tree.body if stmt.end_lineno < int(until_line)]
+        # end_lineno is set on every statement ast.parse makes.
+        tree.body = [stmt for stmt in tree.body if (stmt.end_lineno or stmt.lineno) < int(until_line)]
     return compile(imports.guard_imports(tree), filename, "exec")
 
 

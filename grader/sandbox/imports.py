@@ -23,7 +23,10 @@ import importlib.util
 import os
 import sys
 import types
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from .protocol import FailedImport
 
 FAILED_IMPORT_HOOK = "__grader_import_failed__"
 
@@ -77,7 +80,7 @@ class FailedImports:
     """Collects the imports that failed while one cell ran, for the cell's reply."""
 
     def __init__(self) -> None:
-        self.found: list[dict[str, Any]] = []
+        self.found: list[FailedImport] = []
 
     def __call__(self, error: BaseException, line: int) -> None:
         name = getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None
@@ -88,7 +91,7 @@ class FailedImports:
         if len(self.found) < 20:
             self.found.append({"module": str(name or "")[:100], "message": message, "line": int(line)})
 
-    def take(self) -> list[dict[str, Any]]:
+    def take(self) -> list[FailedImport]:
         found, self.found = self.found, []
         return found
 
@@ -108,7 +111,7 @@ class Inert:
     def __getitem__(self, key: Any) -> Inert:
         return Inert()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(())
 
     def __len__(self) -> int:
@@ -120,7 +123,7 @@ class Inert:
     def __enter__(self) -> Inert:
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         return False
 
     def __repr__(self) -> str:
@@ -137,19 +140,21 @@ class StandInModule(types.ModuleType):
 class StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves FRONT_END_MODULES (and parent packages that are not installed, such as ``google``)."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None):
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname.startswith(tuple(m + "." for m in FRONT_END_MODULES)) or fullname in FRONT_END_MODULES:
             return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
         if any(m.startswith(fullname + ".") for m in FRONT_END_MODULES) and not _installed(fullname, self):
             return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
         return None
 
-    def create_module(self, spec):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         module = StandInModule(spec.name)
         module.__path__ = []
         return module
 
-    def exec_module(self, module) -> None:
+    def exec_module(self, module: types.ModuleType) -> None:
         pass
 
 

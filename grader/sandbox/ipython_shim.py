@@ -7,6 +7,7 @@ cell magics that only wrap Python code (``%%time``, ``%%capture``), whose body s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _RUN_BODY = {"time", "timeit", "capture", "prun"}
@@ -14,23 +15,23 @@ _namespace: dict[str, Any] = {}
 
 
 class _Shell:
-    def run_line_magic(self, name: str, line: str = "", *args, **kwargs) -> None:
+    def run_line_magic(self, name: str, line: str = "", *args: Any, **kwargs: Any) -> None:
         return None
 
-    def run_cell_magic(self, name: str, line: str, cell: str, *args, **kwargs) -> None:
+    def run_cell_magic(self, name: str, line: str, cell: str, *args: Any, **kwargs: Any) -> None:
         if name in _RUN_BODY:
             exec(compile(cell, "<cell magic>", "exec"), _namespace)
         elif name == "writefile":
             _write_file(line, cell)
         return None
 
-    def system(self, command: str, *args, **kwargs) -> None:
+    def system(self, command: str, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def getoutput(self, command: str, *args, **kwargs) -> list:
+    def getoutput(self, command: str, *args: Any, **kwargs: Any) -> list[str]:
         return []
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Callable[..., None]:
         # Anything else a notebook pokes at (display hooks, events): a harmless no-op.
         return lambda *args, **kwargs: None
 
@@ -57,16 +58,16 @@ def bind(namespace: dict[str, Any]) -> None:
     _namespace = namespace
 
 
-def display(*objs, **kwargs) -> None:
+def display(*objs: Any, **kwargs: Any) -> None:
     """Jupyter's ``display``, which notebooks call without importing it: nothing to show here."""
     return None
 
 
-def _identity(z):
+def _identity(z: Any) -> Any:
     return z
 
 
-def _sigmoid(z):
+def _sigmoid(z: Any) -> Any:
     import numpy as np
 
     z = np.asarray(z, dtype=float)

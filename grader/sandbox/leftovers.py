@@ -115,7 +115,7 @@ def remove_ipc_of(uid: int) -> int:
     created (in this IPC namespace). Returns how many were removed."""
     libc = ctypes.CDLL(None, use_errno=True)
     removed = 0
-    refused: list = []
+    refused: list[tuple[str, tuple[int, int, int | None]]] = []
     for table, id_column, control in _IPC_TABLES:
         try:
             with open(table, encoding="ascii") as handle:
@@ -145,7 +145,7 @@ def remove_ipc_of(uid: int) -> int:
     return removed
 
 
-def _remove_as(uid: int, controls: list) -> int:
+def _remove_as(uid: int, controls: list[tuple[str, tuple[int, int, int | None]]]) -> int:
     pid = os.fork()
     if pid == 0:
         code = 1

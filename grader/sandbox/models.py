@@ -6,16 +6,21 @@ pay for it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .values import EncodeError, decode_plain
+from .wire import Message
+
+if TYPE_CHECKING:
+    from .worker import Answer, Worker
 
 _LAYERS = {"Conv2d", "Linear", "ReLU", "MaxPool2d", "Flatten", "BatchNorm2d", "Dropout"}
 
 
-def _build(layers: list) -> Any:
+def _build(layers: list[Any]) -> Any:
     import torch.nn as nn
 
     modules = []
@@ -57,7 +62,7 @@ def _attribute_path(model: Any, dotted: str) -> Any:
     return target
 
 
-def _load(model: Any, tensors: dict) -> None:
+def _load(model: Any, tensors: dict[str, Any]) -> None:
     import torch
 
     problems = []
@@ -78,9 +83,9 @@ def _load(model: Any, tensors: dict) -> None:
         raise ValueError("; ".join(problems))
 
 
-def _layers(model: Any, names: list) -> dict:
+def _layers(model: Any, names: list[Any]) -> dict[str, Any]:
     """For each attribute the contract names: its class and its own parameters, or None if absent."""
-    found: dict = {}
+    found: dict[str, Any] = {}
     for name in [str(n) for n in names][:50]:
         layer = getattr(model, name, None) if name.isidentifier() and not name.startswith("_") else None
         if layer is None:
@@ -113,8 +118,31 @@ def _forward(model: Any, x: Any) -> Any:
     return out
 
 
-def handle(worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+def _question(model: Any, request: Message, blobs: list[memoryview]) -> Callable[[], Any] | None:
+    """What a request asks of ``model``, as code to run guarded; None for an unknown request."""
     import torch
+
+    action = request.get("action")
+    if action == "params":
+        return lambda: [[name, list(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
+    if action == "layers":
+        raw = request.get("names")
+        names: list[Any] = raw if isinstance(raw, list) else []
+        return lambda: _layers(model, names)
+    if action == "load":
+        state = decode_plain(request["state"], blobs, lambda node: None)
+        tensors = {str(k): torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
+        return lambda: _load(model, tensors)
+    if action == "forward":
+        x = decode_plain(request["input"], blobs, lambda node: None)
+        return lambda: _forward(model, x)
+    return None
+
+
+def handle(worker: Worker, request: Message, blobs: list[memoryview]) -> Answer:
+    # Every model request imports torch first, whatever it asks and however it is answered: the
+    # worker's memory after a request must not depend on whether it was refused.
+    import torch  # noqa: F401
 
     action = request.get("action")
     if action == "build":
@@ -125,37 +153,15 @@ def handle(worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]
     model = worker.handles.get(int(request.get("handle", -1)))
     if model is None or not hasattr(model, "named_parameters"):
         return {"status": "refused", "message": "that object is not a torch model"}, []
-    returns_value = False
-    if action == "params":
-
-        def ask():
-            return [[name, list(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
-    elif action == "layers":
-        names = request.get("names") if isinstance(request.get("names"), list) else []
-
-        def ask():
-            return _layers(model, names)
-    elif action == "load":
-        state = decode_plain(request["state"], blobs, lambda node: None)
-        tensors = {str(k): torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()}
-
-        def ask():
-            _load(model, tensors)
-            return None
-    elif action == "forward":
-        x = decode_plain(request["input"], blobs, lambda node: None)
-        returns_value = True
-
-        def ask():
-            return _forward(model, x)
-    else:
+    ask = _question(model, request, blobs)
+    if ask is None:
         return {"status": "refused", "message": f"unknown model request {action!r}"}, []
     # Student code (forward, a property, a hook) runs here: guard it like any call.
-    data, error, out = worker._run_guarded(ask, request.get("timeout", 5))
-    reply = worker._outcome(error, out)
+    data, error, out = worker.run_guarded(ask, request.get("timeout", 5))
+    reply = worker.reply_for(error, out)
     if error is not None:
         return reply, []
-    if returns_value:
+    if action == "forward":
         try:
             reply["value"], value_blobs = worker.encode(data)
         except (EncodeError, RecursionError, ValueError, TypeError) as exc:

@@ -21,7 +21,7 @@ _REAP_SECONDS = 2.0
 def become_subreaper(on: bool = True) -> bool:
     """Make this process (``on=False``: no longer) the reaper of its descendants' orphans."""
     libc = ctypes.CDLL(None, use_errno=True)
-    return libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
+    return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0)
 
 
 def children_of(pid: int) -> set[int]:

@@ -17,10 +17,11 @@ import numpy as np
 # Everything the worker runs is imported before it gives up its privileges: afterwards it may not
 # be allowed to read the grader's files at all.
 from . import confine, worker
+from .protocol import WorkerSettings
 from .wire import send_message
 
 
-def serve_confined(sock: socket.socket, settings: dict) -> None:
+def serve_confined(sock: socket.socket, settings: WorkerSettings) -> None:
     iso = confine.Isolation(**settings["isolation"])
     protections = confine.confine(iso, sock.fileno())
     # A forked worker inherits the grading process's warning filters and NumPy error state (under
@@ -33,7 +34,7 @@ def serve_confined(sock: socket.socket, settings: dict) -> None:
 
 
 def main() -> None:
-    settings = json.loads(os.environ.pop("GRADER_WORKER_SETTINGS"))
+    settings: WorkerSettings = json.loads(os.environ.pop("GRADER_WORKER_SETTINGS"))
     sock = socket.socket(fileno=int(sys.argv[1]))
     serve_confined(sock, settings)
     os._exit(0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,11 @@ class EncodeError(GraderError):
 _DTYPE = re.compile(r"^[<>|][biuf][1248]$")
 
 
-def _array_node(array: np.ndarray) -> tuple[dict, bytes]:
+Node = dict[str, Any]  # one JSON node of an encoded value
+Blob = bytes | memoryview
+
+
+def _array_node(array: np.ndarray[Any, Any]) -> tuple[Node, bytes]:
     # tobytes() writes C order whatever the memory layout; 0-d arrays keep their shape ().
     return {"dtype": array.dtype.str, "shape": list(array.shape)}, array.tobytes(order="C")
 
@@ -42,7 +46,7 @@ MAX_AXES = 8
 MAX_AXIS = 2**31
 
 
-def load_array(node: dict, blob) -> np.ndarray:
+def load_array(node: Node, blob: Blob) -> np.ndarray[Any, Any]:
     """The array a node and its bytes describe; anything inconsistent raises EncodeError."""
     dtype, shape = node.get("dtype"), node.get("shape")
     if not isinstance(dtype, str) or not _DTYPE.match(dtype):
@@ -72,14 +76,14 @@ class Encoder:
     handle, the grading process encodes functions and handles as references.
     """
 
-    def __init__(self, on_other: Callable[[Any], dict], max_bytes: int = 64 * 1024 * 1024):
+    def __init__(self, on_other: Callable[[Any], Node], max_bytes: int = 64 * 1024 * 1024):
         self.on_other = on_other
         self.blobs: list[bytes] = []
         self.nodes = 0
         self.bytes = 0
         self.max_bytes = max_bytes
 
-    def encode(self, obj: Any, depth: int = 0) -> dict:
+    def encode(self, obj: Any, depth: int = 0) -> Node:
         self.nodes += 1
         if self.nodes > MAX_NODES or depth > MAX_DEPTH:
             raise EncodeError("the value is too large or too deeply nested to send back")
@@ -112,7 +116,7 @@ class Encoder:
             return {"k": "dict", "items": {key: self.encode(val, depth + 1) for key, val in obj.items()}}
         return self.on_other(obj)
 
-    def _array(self, array: np.ndarray, type_name: str, scalar: bool = False) -> dict:
+    def _array(self, array: np.ndarray[Any, Any], type_name: str, scalar: bool = False) -> Node:
         plain = np.array(array, copy=True, subok=False)
         if plain.dtype.kind not in "biuf":
             return {"k": "other", "type": f"{type_name} of dtype {plain.dtype}"}
@@ -129,7 +133,7 @@ class Encoder:
         return {"k": "array", "blob": len(self.blobs) - 1, "type": type_name, "scalar": scalar, **node}
 
 
-def decode_plain(node: Any, blobs: list[bytes], on_special: Callable[[dict], Any], depth: int = 0) -> Any:
+def decode_plain(node: Any, blobs: Sequence[Blob], on_special: Callable[[Node], Any], depth: int = 0) -> Any:
     """Decode nodes into Python/NumPy values (used by the worker for the grader's arguments)."""
     if not isinstance(node, dict) or depth > MAX_DEPTH:
         raise EncodeError("malformed value")
@@ -163,21 +167,17 @@ class Value:
 
     kind: str
     type_name: str
-    array: np.ndarray | None = None
+    array: np.ndarray[Any, Any] | None = None
     dtype: str | None = None
     items: tuple[Value, ...] = ()
     keys: tuple[str, ...] = ()
     text: str | None = None
     handle: int | None = None
 
-    @property
-    def is_numeric(self) -> bool:
-        return self.array is not None
-
     def describe(self) -> str:
         if self.kind == "none":
             return "None"
-        if self.kind == "array":
+        if self.kind == "array" and self.array is not None:
             return f"{self.type_name} with shape {tuple(self.array.shape)} and dtype {self.dtype}"
         if self.kind in ("number", "bool"):
             return self.type_name
@@ -189,7 +189,7 @@ class Value:
 _INT_TEXT = re.compile(r"-?[0-9]{1,5000}")
 
 
-def _text(node: dict, key: str, default: str, limit: int) -> str:
+def _text(node: Node, key: str, default: str, limit: int) -> str:
     value = node.get(key, default)
     if not isinstance(value, str):
         raise EncodeError(f"malformed {key}")
@@ -224,7 +224,7 @@ class Decoder:
     may back only one node (twenty nodes on one blob would cost twenty copies).
     """
 
-    def __init__(self, blobs: list, max_bytes: int, max_nodes: int = MAX_NODES):
+    def __init__(self, blobs: Sequence[Blob], max_bytes: int, max_nodes: int = MAX_NODES):
         self.blobs = blobs
         self.max_bytes = max_bytes
         self.max_nodes = max_nodes
@@ -275,7 +275,7 @@ class Decoder:
             return Value("other", _text(node, "type", "object", 200))
         raise EncodeError("an unknown kind of value")
 
-    def _array(self, node: dict) -> Value:
+    def _array(self, node: Node) -> Value:
         index = node.get("blob")
         if type(index) is not int or not 0 <= index < len(self.blobs):
             raise EncodeError("malformed array reference")
@@ -300,6 +300,6 @@ class Decoder:
         return Value("array", type_name, fresh, str(raw.dtype))
 
 
-def decode_value(node: Any, blobs: list, max_bytes: int = 64 * 1024 * 1024) -> Value:
+def decode_value(node: Any, blobs: Sequence[Blob], max_bytes: int = 64 * 1024 * 1024) -> Value:
     """Strictly decode what the worker sent; anything unexpected raises EncodeError."""
     return Decoder(blobs, max_bytes).decode(node)

@@ -14,6 +14,8 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..errors import GraderError
 
@@ -22,6 +24,8 @@ _BLOB = struct.Struct("!Q")
 MAX_JSON_BYTES = 4 * 1024 * 1024
 # Integers in a header are counts, shapes and ids; a 4,000-digit one only costs the reader time.
 MAX_INT_DIGITS = 20
+# A message as it arrives: a JSON object whose every field the reader still has to check.
+Message = dict[str, Any]
 
 
 class WireError(GraderError):
@@ -59,7 +63,11 @@ def _wait(sock: socket.socket, deadline: float | None, *, write: bool) -> None:
 
 
 def send_message(
-    sock: socket.socket, header: dict, blobs: list[bytes] = (), *, deadline: float | None = None
+    sock: socket.socket,
+    header: Mapping[str, object],
+    blobs: Sequence[bytes] = (),
+    *,
+    deadline: float | None = None,
 ) -> None:
     """Send one message; with a deadline, a peer that stops reading raises PeerTimedOut.
 
@@ -114,7 +122,7 @@ def _bounded_int(text: str) -> int:
 
 def recv_message(
     sock: socket.socket, *, deadline: float | None = None, max_bytes: int = 64 * 1024 * 1024
-) -> tuple[dict, list[memoryview]]:
+) -> tuple[Message, list[memoryview]]:
     """One message: its header and its blobs (read-only views into one buffer, not copies)."""
     # The whole payload's length comes first, so a message arrives in two reads however many
     # arrays it carries, and an oversized one is refused before anything is allocated.
@@ -130,7 +138,8 @@ def recv_message(
         raise PeerGarbled(f"unreadable message: {exc}") from None
     if not isinstance(header, dict):
         raise PeerGarbled("a message that is not a JSON object")
-    blobs, offset = [], json_len
+    blobs: list[memoryview] = []
+    offset = json_len
     for _ in range(n_blobs):
         if offset + _BLOB.size > payload_len:
             raise PeerGarbled("a message shorter than it says")

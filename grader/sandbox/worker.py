@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import builtins
 import dis
+import functools
 import inspect
 import linecache
 import signal
+import socket
 import sys
 import time
 import traceback
 import types
 import warnings
-from typing import Any
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from . import cells, imports, ipython_shim, models
-from .values import EncodeError, Encoder, decode_plain
-from .wire import WireError, recv_message, send_message
+from .protocol import Reply, WorkerError, WorkerFrame
+from .values import EncodeError, Encoder, Node, decode_plain
+from .wire import Message, WireError, recv_message, send_message
+
+# A reply and the array data it refers to.
+Answer = tuple[Reply, list[bytes]]
 
 CELL_PREFIX = "<cell "
 
@@ -34,7 +42,7 @@ class SoftTimeout(BaseException):
     """Raised into student code when its time is up; BaseException so ``except Exception`` misses it."""
 
 
-def _on_alarm(signum, frame):
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise SoftTimeout()
 
 
@@ -47,7 +55,7 @@ class CappedText:
         self.size = 0
         self.dropped = 0
 
-    def write(self, text) -> int:
+    def write(self, text: object) -> int:
         text = str(text)
         room = self.limit - self.size
         if room > 0:
@@ -70,15 +78,15 @@ class CappedText:
         return text
 
 
-def student_traceback(exc: BaseException) -> dict:
+def student_traceback(exc: BaseException) -> WorkerError:
     """The exception with only the student's own frames: the worker's frames teach nothing."""
     frames = [
-        {
-            "cell": f.filename[len(CELL_PREFIX) : -1],
-            "line": f.lineno,
-            "function": f.name,
-            "code": (f.line or "").strip(),
-        }
+        WorkerFrame(
+            cell=f.filename[len(CELL_PREFIX) : -1],
+            line=f.lineno,
+            function=f.name,
+            code=(f.line or "").strip(),
+        )
         for f in traceback.extract_tb(exc.__traceback__)
         if f.filename.startswith(CELL_PREFIX)
     ][-8:]
@@ -89,8 +97,17 @@ def student_traceback(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "message": message[:1000], "frames": frames}
 
 
+class Guarded(NamedTuple):
+    """How a guarded piece of student code ended: its result, or the exception (or "timeout")
+    that stopped it, and what it printed."""
+
+    result: Any
+    error: BaseException | Literal["timeout"] | None
+    out: CappedText
+
+
 class Worker:
-    def __init__(self, sock, *, output_chars: int, value_bytes: int):
+    def __init__(self, sock: socket.socket, *, output_chars: int, value_bytes: int):
         self.sock = sock
         self.output_chars = output_chars
         self.value_bytes = value_bytes
@@ -107,7 +124,7 @@ class Worker:
         self.real_stdout, self.real_stderr = sys.stdout, sys.stderr
 
     # ---- value conversion -------------------------------------------------
-    def _handle_for(self, obj: Any) -> dict:
+    def _handle_for(self, obj: Any) -> Node:
         if callable(obj) and not isinstance(obj, type) and not hasattr(obj, "parameters"):
             return {"k": "other", "type": type(obj).__name__}
         handle = len(self.handles) + 1
@@ -115,7 +132,7 @@ class Worker:
         cls = type(obj)
         return {"k": "handle", "id": handle, "type": cls.__qualname__}
 
-    def _special(self, node: dict) -> Any:
+    def _special(self, node: Node) -> Any:
         kind = node.get("k")
         if kind == "fn":
             source, name = node.get("src"), str(node.get("name"))
@@ -129,12 +146,14 @@ class Worker:
             return self.handles[int(node["id"])]
         raise EncodeError(f"unknown argument kind {kind!r}")
 
-    def encode(self, value: Any) -> tuple[dict, list[bytes]]:
+    def encode(self, value: Any) -> tuple[Node, list[bytes]]:
         encoder = Encoder(self._handle_for, max_bytes=self.value_bytes)
         return encoder.encode(value), encoder.blobs
 
     # ---- running student code --------------------------------------------
-    def _run_guarded(self, fn, timeout: float):
+    def run_guarded(self, fn: Callable[[], Any], timeout: float) -> Guarded:
+        """Run student code (``fn``) with its output captured, its warnings recorded and a soft
+        time limit; whatever it raises is returned, never propagated."""
         out = CappedText(self.output_chars)
         sys.stdout = sys.stderr = out
         signal.signal(signal.SIGALRM, _on_alarm)
@@ -144,11 +163,11 @@ class Worker:
         warnings.simplefilter("always")
         signal.setitimer(signal.ITIMER_REAL, max(timeout, 0.001))
         try:
-            return fn(), None, out
+            return Guarded(fn(), None, out)
         except SoftTimeout:
-            return None, "timeout", out
+            return Guarded(None, "timeout", out)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are student errors too
-            return None, exc, out
+            return Guarded(None, exc, out)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             sys.stdout, sys.stderr = self.real_stdout, self.real_stderr
@@ -166,7 +185,7 @@ class Worker:
                 pass
         return sorted(set(texts))
 
-    def run_cell(self, request: dict) -> tuple[dict, list[bytes]]:
+    def run_cell(self, request: Message) -> Answer:
         began = time.monotonic()  # turning magics into Python counts against the cell's time
         index, source = int(request["index"]), str(request["source"])
         filename = f"{CELL_PREFIX}{index}>"
@@ -209,23 +228,24 @@ class Worker:
                 raise
 
         timeout = request.get("timeout", 10) - (time.monotonic() - began)
-        _, error, out = self._run_guarded(run, timeout)
-        reply = self._outcome(error, out)
+        _, error, out = self.run_guarded(run, timeout)
+        reply = self.reply_for(error, out)
         reply["imports_failed"] = self.failed_imports.take()
         line = cells.stopping_line(stopped_by[0] if stopped_by else None, filename)
         if error is not None and line is not None:
             reply["ran_until"] = line
         return reply, []
 
-    def _outcome(self, error, out: CappedText) -> dict:
-        reply = {"output": out.getvalue(), "warnings": self._warning_texts()}
+    def reply_for(self, error: BaseException | Literal["timeout"] | None, out: CappedText) -> Reply:
+        """The reply for guarded student code that ended with ``error`` (None: it returned)."""
+        reply: Reply = {"output": out.getvalue(), "warnings": self._warning_texts()}
         if error is None:
             return {"status": "ok", **reply}
         if error == "timeout":
             return {"status": "timeout", **reply}
         return {"status": "raised", "error": student_traceback(error), **reply}
 
-    def call(self, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+    def call(self, request: Message, blobs: list[memoryview]) -> Answer:
         name = request.get("name")
         if request.get("handle") is not None:
             target = self.handles.get(int(request["handle"]))
@@ -247,9 +267,9 @@ class Worker:
             # A torch model takes tensors: arrays sent to one become float32 tensors.
             args, kwargs = models.as_tensors(args), models.as_tensors(kwargs)
         before = _array_snapshots(args, kwargs)
-        result, error, out = self._run_guarded(lambda: target(*args, **kwargs), request.get("timeout", 5))
-        reply = self._outcome(error, out)
-        reply["mutated"] = _mutations(before, args, kwargs, target)
+        result, error, out = self.run_guarded(lambda: target(*args, **kwargs), request.get("timeout", 5))
+        reply = self.reply_for(error, out)
+        reply["mutated"] = _mutations(before, target)
         if error is not None:
             return reply, []
         try:
@@ -264,7 +284,7 @@ class Worker:
             }, []
         return reply, value_blobs
 
-    def names(self) -> tuple[dict, list[bytes]]:
+    def names(self) -> Answer:
         defined = {
             key: ("class" if isinstance(val, type) else "function" if callable(val) else "value")
             for key, val in self.namespace.items()
@@ -272,7 +292,7 @@ class Worker:
         }
         return {"status": "ok", "data": defined}, []
 
-    def signatures(self) -> tuple[dict, list[bytes]]:
+    def signatures(self) -> Answer:
         found = {}
         for key, val in list(self.namespace.items())[:2000]:
             if key.startswith("_") or not inspect.isfunction(val):
@@ -283,14 +303,14 @@ class Worker:
                 pass
         return {"status": "ok", "data": found}, []
 
-    def preload(self, request: dict) -> tuple[dict, list[bytes]]:
+    def preload(self, request: Message) -> Answer:
         """Import the heavy modules a notebook will use, before its cells run (see the session)."""
         for name in request.get("modules", []) if isinstance(request.get("modules"), list) else []:
             if name in imports.PRELOADABLE:
-                self._run_guarded(lambda name=name: imports.preload(name), request.get("timeout", 60))
+                self.run_guarded(functools.partial(imports.preload, name), request.get("timeout", 60))
         return {"status": "ok", "data": None}, []
 
-    def uses(self, request: dict) -> tuple[dict, list[bytes]]:
+    def uses(self, request: Message) -> Answer:
         """The global names a function's code refers to (its own and its nested functions')."""
         target = self.namespace.get(str(request.get("name")))
         code = getattr(target, "__code__", None)
@@ -309,7 +329,7 @@ class Worker:
         return {"status": "ok", "data": [str(n) for n in found[:500]]}, []
 
     def serve(self) -> None:
-        handlers = {
+        handlers: dict[str, Callable[[Message, list[memoryview]], Answer]] = {
             "cell": lambda req, blobs: self.run_cell(req),
             "call": self.call,
             "names": lambda req, blobs: self.names(),
@@ -327,7 +347,7 @@ class Worker:
                 request, blobs = recv_message(self.sock)
             except WireError:
                 return
-            op = request.get("op")
+            op: Any = request.get("op")
             if op == "bye":
                 return
             try:
@@ -343,7 +363,9 @@ class Worker:
                 return
 
 
-def _walk_arrays(value: Any, path: str, found: list, depth: int = 0) -> None:
+def _walk_arrays(
+    value: Any, path: str, found: list[tuple[str, np.ndarray[Any, Any]]], depth: int = 0
+) -> None:
     if depth > 4:
         return
     if isinstance(value, np.ndarray):
@@ -353,8 +375,11 @@ def _walk_arrays(value: Any, path: str, found: list, depth: int = 0) -> None:
             _walk_arrays(item, f"{path}[{i}]", found, depth + 1)
 
 
-def _array_snapshots(args: list, kwargs: dict) -> list:
-    found: list = []
+Snapshot = tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any]]  # (where, the array, its copy)
+
+
+def _array_snapshots(args: list[Any], kwargs: dict[str, Any]) -> list[Snapshot]:
+    found: list[tuple[str, np.ndarray[Any, Any]]] = []
     for i, arg in enumerate(args):
         _walk_arrays(arg, f"#{i}", found)
     for key, arg in kwargs.items():
@@ -362,8 +387,9 @@ def _array_snapshots(args: list, kwargs: dict) -> list:
     return [(path, array, array.copy()) for path, array in found]
 
 
-def _mutations(before: list, args, kwargs, target) -> list[str]:
-    changed, params = [], None
+def _mutations(before: list[Snapshot], target: Any) -> list[str]:
+    changed: list[str] = []
+    params: list[str] | None = None
     for path, array, copy in before:
         try:
             same = array.shape == copy.shape and np.array_equal(array, copy, equal_nan=True)
@@ -376,18 +402,18 @@ def _mutations(before: list, args, kwargs, target) -> list[str]:
                 except (TypeError, ValueError):
                     params = []
             if path.startswith("#"):
-                position, _, rest = path[1:].partition("[")
-                position = int(position)
+                digits, _, rest = path[1:].partition("[")
+                position = int(digits)
                 name = params[position] if position < len(params) else f"argument {position + 1}"
                 path = name + ("[" + rest if rest else "")
             changed.append(path)
     return changed
 
 
-def model_request(worker: Worker, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+def model_request(worker: Worker, request: Message, blobs: list[memoryview]) -> Answer:
     return models.handle(worker, request, blobs)  # torch itself is imported on the first request
 
 
-def main(sock, *, output_chars: int, value_bytes: int) -> None:
+def main(sock: socket.socket, *, output_chars: int, value_bytes: int) -> None:
     imports.install()
     Worker(sock, output_chars=output_chars, value_bytes=value_bytes).serve()

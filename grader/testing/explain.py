@@ -117,7 +117,7 @@ def call_failure(
         )
     context = call_text(label, args, kwargs, params)
     if status == "raised":
-        error = outcome.error or {}
+        error: Mapping[str, object] = outcome.error or {}
         if error.get("type") == "NotImplementedError":
             culprit = unfinished_function(name, error)
             if culprit != name:
@@ -136,7 +136,11 @@ def call_failure(
             return f"{name} was not called again: it already ran out of time twice."
         return f"{context}\nit did not finish in time. Look for a loop that never ends or work far larger than needed."
     if status == "crashed":
-        note = (outcome.error or {}).get("message", "the process running your code stopped")
+        note = (
+            outcome.error.get("message", "the process running your code stopped")
+            if outcome.error
+            else "the process running your code stopped"
+        )
         return f"{context}\nit stopped the process running your code: {note}."
     if status == "unsendable":
         return f"{context}\nit returned something the grader cannot examine ({outcome.message}). Return numbers or NumPy arrays."

@@ -77,7 +77,7 @@ class GradingFailure(AssertionError):
 
 def call_kind(outcome: CallOutcome) -> FailureKind:
     if outcome.status == "raised":
-        error = outcome.error or {}
+        error: Mapping[str, object] = outcome.error or {}
         return (
             FailureKind.NOT_IMPLEMENTED if error.get("type") == "NotImplementedError" else FailureKind.RAISED
         )
@@ -91,7 +91,7 @@ def failed_call(
     """The failure of a call that produced no value: why, in words and as data."""
     kind = call_kind(outcome)
     name = label.split("(")[0]
-    error = outcome.error or {}
+    error: Mapping[str, object] = outcome.error or {}
     raised = kind in (FailureKind.RAISED, FailureKind.NOT_IMPLEMENTED)
     return GradingFailure(
         call_failure(label, args, kwargs, outcome, params),

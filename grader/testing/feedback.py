@@ -281,7 +281,7 @@ class Call:
         names = [e if isinstance(e, str) else e.__name__ for e in exceptions]
         wanted = " or ".join(names)
         name = self.fn.name
-        error = self.outcome.error or {}
+        error: Mapping[str, object] = self.outcome.error or {}
         context = explain.call_text(name, self.args, self.kwargs, self.params)
         if self.outcome.status == "ok" and self.outcome.value is not None:
             self._fail(

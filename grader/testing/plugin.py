@@ -16,7 +16,6 @@ from typing import Any, Literal
 import pytest
 
 from ..results import VISIBILITIES, TestResult
-from ..sandbox.session import mark_tests_run
 from .failure import FailureKind, GradingFailure
 from .proxy import Student
 
@@ -231,7 +230,6 @@ PYTEST_ARGS = (
 
 def run_tests(tests_dir: Path, plugin: GradingPlugin) -> int:
     """Run an assignment's tests in this process, isolated from any surrounding pytest setup."""
-    mark_tests_run()
     ini = Path(__file__).with_name("pytest.ini")
     # Helper modules next to the tests (an assignment's oracle) are imported by name.
     path_entry = str(tests_dir)

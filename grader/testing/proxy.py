@@ -203,9 +203,7 @@ class Student:
     ) -> CallOutcome:
         if isinstance(self._sandbox, Unavailable):
             self._sandbox.fail()
-        return self._sandbox.call(
-            name, list(args), kwargs, handle=handle, method=method, encoded=self._encode(args, kwargs)
-        )
+        return self._sandbox.call(name, self._encode(args, kwargs), handle=handle, method=method)
 
     def _invoke(
         self,
@@ -236,7 +234,7 @@ class Student:
         for key in ("state", "input"):
             if key in header:
                 header[key] = encoder.encode(header[key])
-        return self._sandbox.request(header, encoder.blobs, self._sandbox.limits.call_seconds, label)
+        return self._sandbox.request(header, encoder.blobs, label)  # type: ignore[arg-type]
 
     def param_names(self, name: str | None) -> list[str]:
         """The parameter names of the student's function ``name``, for messages (empty when unknown)."""
@@ -245,9 +243,7 @@ class Student:
         if name.endswith(".forward"):
             return ["x"]
         if self._signatures is None:
-            outcome = self._sandbox.request(
-                {"op": "signatures"}, [], self._sandbox.limits.call_seconds, "signatures"
-            )
+            outcome = self._sandbox.request({"op": "signatures"}, [], "signatures")
             self._signatures = replies.signatures(outcome.data if outcome.status == "ok" else None)
         return self._signatures.get(name, [])
 
@@ -256,9 +252,7 @@ class Student:
         if isinstance(self._sandbox, Unavailable):
             return set()
         if name not in self._uses:
-            outcome = self._sandbox.request(
-                {"op": "uses", "name": name}, [], self._sandbox.limits.call_seconds, "uses"
-            )
+            outcome = self._sandbox.request({"op": "uses", "name": name}, [], "uses")
             data = outcome.data if outcome.status == "ok" and isinstance(outcome.data, list) else []
             self._uses[name] = {str(n)[:100] for n in data[:500]}
         return self._uses[name]
