@@ -12,10 +12,10 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-from dataclasses import dataclass
 
 from ..settings import single_threaded
 from .ids import drop_capabilities, drop_privileges
+from .isolation import Isolation
 from .kernel import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
 from .namespaces import (
     become_pid_namespace_init,
@@ -36,23 +36,6 @@ __all__ = [
     "forbid_sockets",
     "namespaces_available",
 ]
-
-
-@dataclass(frozen=True)
-class Isolation:
-    """How the worker is to be confined; decided once by the grading process."""
-
-    uid: int | None  # None: keep the current user (not running as root)
-    gid: int | None
-    scratch: str
-    memory_bytes: int
-    cpu_seconds: int
-    processes: int
-    file_bytes: int
-    open_files: int
-    library_bytes: int = 0  # address space for libraries student code loads (torch: ~500 MB)
-    hidden: tuple[str, ...] = ()  # paths the worker must not see (solutions, tests, results, submission)
-    needed: tuple[str, ...] = ()  # paths the worker must keep (the interpreter, its packages)
 
 
 def clean_environment(scratch: str) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import TYPE_CHECKING
 
+from .isolation import Isolation
 from .kernel import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -28,9 +28,6 @@ from .kernel import (
     mount,
     unshare,
 )
-
-if TYPE_CHECKING:
-    from .confine import Isolation
 
 # Directories anyone may write to: the worker gets fresh, small, private ones instead.
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")

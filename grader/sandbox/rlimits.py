@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .confine import Isolation
+from .isolation import Isolation
 
 
 def set_limit(which: int, value: int, hard: int | None = None) -> None:

@@ -21,8 +21,8 @@ from typing import Literal
 from ..config import Limits
 from . import imports, leftovers, reaper, replies
 from .cleanup import CleanupProblem, CleanupStep, Step, run_steps, uid_steps
-from .confine import Isolation
 from .ids import claim_identity
+from .isolation import Isolation
 from .protocol import (
     CallOutcome,
     CallRequest,

@@ -27,7 +27,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from . import cells, imports, ipython_shim, models
+from . import cells, imports, ipython_shim, models, mutations
 from .protocol import Reply, WorkerError, WorkerFrame
 from .values import EncodeError, Encoder, Node, decode_plain
 from .wire import Message, WireError, recv_message, send_message
@@ -266,10 +266,10 @@ class Worker:
         ):
             # A torch model takes tensors: arrays sent to one become float32 tensors.
             args, kwargs = models.as_tensors(args), models.as_tensors(kwargs)
-        before = _array_snapshots(args, kwargs)
+        before = mutations.snapshots(args, kwargs)
         result, error, out = self.run_guarded(lambda: target(*args, **kwargs), request.get("timeout", 5))
         reply = self.reply_for(error, out)
-        reply["mutated"] = _mutations(before, target)
+        reply["mutated"] = mutations.changed(before, target)
         if error is not None:
             return reply, []
         try:
@@ -361,53 +361,6 @@ class Worker:
                 send_message(self.sock, reply, reply_blobs)
             except (OSError, ValueError):
                 return
-
-
-def _walk_arrays(
-    value: Any, path: str, found: list[tuple[str, np.ndarray[Any, Any]]], depth: int = 0
-) -> None:
-    if depth > 4:
-        return
-    if isinstance(value, np.ndarray):
-        found.append((path, value))
-    elif type(value) in (list, tuple):
-        for i, item in enumerate(value):
-            _walk_arrays(item, f"{path}[{i}]", found, depth + 1)
-
-
-Snapshot = tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any]]  # (where, the array, its copy)
-
-
-def _array_snapshots(args: list[Any], kwargs: dict[str, Any]) -> list[Snapshot]:
-    found: list[tuple[str, np.ndarray[Any, Any]]] = []
-    for i, arg in enumerate(args):
-        _walk_arrays(arg, f"#{i}", found)
-    for key, arg in kwargs.items():
-        _walk_arrays(arg, key, found)
-    return [(path, array, array.copy()) for path, array in found]
-
-
-def _mutations(before: list[Snapshot], target: Any) -> list[str]:
-    changed: list[str] = []
-    params: list[str] | None = None
-    for path, array, copy in before:
-        try:
-            same = array.shape == copy.shape and np.array_equal(array, copy, equal_nan=True)
-        except Exception:
-            same = False
-        if not same:
-            if params is None:
-                try:
-                    params = list(inspect.signature(target).parameters)
-                except (TypeError, ValueError):
-                    params = []
-            if path.startswith("#"):
-                digits, _, rest = path[1:].partition("[")
-                position = int(digits)
-                name = params[position] if position < len(params) else f"argument {position + 1}"
-                path = name + ("[" + rest if rest else "")
-            changed.append(path)
-    return changed
 
 
 def model_request(worker: Worker, request: Message, blobs: list[memoryview]) -> Answer:
