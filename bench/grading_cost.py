@@ -30,7 +30,7 @@ UNHARDENED = [
     "-c",
     (
         "import sys; from grader.sandbox import confine; "
-        "confine.enter_namespaces = lambda as_root: []; confine.forbid_inet_sockets = lambda: False; "
+        "confine.enter_namespaces = lambda as_root: []; confine.forbid_sockets = lambda: False; "
         "from grader.cli import main; sys.exit(main(sys.argv[1:]))"
     ),
 ]
