@@ -46,7 +46,7 @@ class CallRequest(TypedDict, total=False):
 class QueryRequest(TypedDict, total=False):
     """A question answered with plain data: names, signatures, uses, bindings, preload."""
 
-    op: Literal["names", "signatures", "uses", "bindings", "preload"]
+    op: Literal["signatures", "uses", "bindings", "preload"]
     name: str  # uses: the function
     source: str  # bindings: the cell
     modules: list[str]  # preload

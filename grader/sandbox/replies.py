@@ -28,13 +28,6 @@ def _name(value: Any, limit: int) -> str:
     return value[:limit]
 
 
-def names(data: Any) -> dict[str, str]:
-    """``{name: "function" | "class" | "value"}``; nothing readable means nothing defined."""
-    if not isinstance(data, dict):
-        return {}
-    return {key[:100]: kind[:20] for key, kind in list(data.items())[:2000] if isinstance(kind, str)}
-
-
 def signatures(data: Any) -> dict[str, list[str]]:
     """``{function: [parameter, ...]}``; functions whose entry is malformed are left out."""
     if not isinstance(data, dict):

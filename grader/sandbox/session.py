@@ -383,7 +383,3 @@ class Sandbox:
         if outcome.status == "timeout":
             self.timeouts_by_name[label] = self.timeouts_by_name.get(label, 0) + 1
         return outcome
-
-    def names(self) -> dict[str, str]:
-        outcome = self.request({"op": "names"}, [], "names")
-        return replies.names(outcome.data)

@@ -284,14 +284,6 @@ class Worker:
             }, []
         return reply, value_blobs
 
-    def names(self) -> Answer:
-        defined = {
-            key: ("class" if isinstance(val, type) else "function" if callable(val) else "value")
-            for key, val in self.namespace.items()
-            if not key.startswith("_")
-        }
-        return {"status": "ok", "data": defined}, []
-
     def signatures(self) -> Answer:
         found = {}
         for key, val in list(self.namespace.items())[:2000]:
@@ -332,7 +324,6 @@ class Worker:
         handlers: dict[str, Callable[[Message, list[memoryview]], Answer]] = {
             "cell": lambda req, blobs: self.run_cell(req),
             "call": self.call,
-            "names": lambda req, blobs: self.names(),
             "signatures": lambda req, blobs: self.signatures(),
             "uses": lambda req, blobs: self.uses(req),
             "preload": lambda req, blobs: self.preload(req),
