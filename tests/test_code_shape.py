@@ -70,14 +70,53 @@ def test_no_function_of_the_grader_is_over_60_lines():
     assert long == []
 
 
+def private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
 def test_no_private_name_is_imported_from_another_module():
     crossing = []
     for name, path in modules().items():
         for target, names in imported(name, path, parsed(path)):
-            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
-            if target.startswith("grader") and private:
-                crossing.append(f"{name} imports {', '.join(private)} from {target}")
+            hidden = [n for n in names if private(n)]
+            if target.startswith("grader") and hidden:
+                crossing.append(f"{name} imports {', '.join(hidden)} from {target}")
     assert crossing == []
+
+
+def private_definitions(tree: ast.Module) -> set[str]:
+    """The private names a module defines: functions, classes, methods, attributes it assigns."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and private(node.name):
+            found.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and private(node.attr):
+            found.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and private(node.id):
+            found.add(node.id)
+    return found
+
+
+def foreign_private_uses(trees: dict[str, ast.Module]) -> list[str]:
+    """``obj._name`` where ``_name`` is defined by another module only: a private name crossing over."""
+    defined = {name: private_definitions(tree) for name, tree in trees.items()}
+    crossing = []
+    for name, tree in trees.items():
+        elsewhere = set().union(*(d for other, d in defined.items() if other != name)) - defined[name]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and private(node.attr) and node.attr in elsewhere:
+                crossing.append(f"{name}:{node.lineno} uses .{node.attr}")
+    return crossing
+
+
+def test_a_private_method_called_from_another_module_is_found():
+    owner = ast.parse("class Worker:\n    def _run(self):\n        pass\n")
+    user = ast.parse("def handle(worker):\n    return worker._run()\n")
+    assert foreign_private_uses({"a": owner, "b": user}) == ["b:2 uses ._run"]
+
+
+def test_no_private_name_of_another_grader_module_is_used_through_it():
+    assert foreign_private_uses({name: parsed(path) for name, path in modules().items()}) == []
 
 
 def import_graph(whole: bool) -> dict[str, set[str]]:
