@@ -17,9 +17,7 @@ RESULTS_FILE = "results.json"
 
 
 @dataclass(frozen=True)
-class TestChange:
-    __test__ = False  # a result, not a test, for pytest's collection
-
+class FlippedTest:
     test: str  # "number name"
     before: float | None  # None: the test did not exist before
     after: float | None  # None: the test is gone
@@ -31,7 +29,7 @@ class ScoreChange:
     submission: str
     before: float | None  # None: not graded in the old batch
     after: float | None
-    tests: tuple[TestChange, ...] = ()
+    tests: tuple[FlippedTest, ...] = ()
 
     @property
     def delta(self) -> float:
@@ -81,13 +79,13 @@ def _scores(results: dict[str, Any]) -> dict[str, tuple[float, float]]:
     return scores
 
 
-def _changed_tests(old: dict[str, Any], new: dict[str, Any]) -> tuple[TestChange, ...]:
+def _changed_tests(old: dict[str, Any], new: dict[str, Any]) -> tuple[FlippedTest, ...]:
     before, after = _scores(old), _scores(new)
     changes = []
     for label in [*before, *(k for k in after if k not in before)]:
         b, a = before.get(label), after.get(label)
         if b is None or a is None or abs(b[0] - a[0]) > 1e-9:
-            changes.append(TestChange(label, b and b[0], a and a[0], (a or b or (0.0, 0.0))[1]))
+            changes.append(FlippedTest(label, b and b[0], a and a[0], (a or b or (0.0, 0.0))[1]))
     return tuple(changes)
 
 
@@ -111,7 +109,7 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def _flip(change: TestChange) -> str:
+def _flip(change: FlippedTest) -> str:
     if change.before is None:
         return f"{change.test}: new test, {_num(change.after)}/{change.max_score:g}"
     if change.after is None:

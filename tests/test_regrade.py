@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.regrade import Comparison, ScoreChange, TestChange, as_html, as_text, compare, was_graded
+from grader.regrade import Comparison, FlippedTest, ScoreChange, as_html, as_text, compare, was_graded
 from nbtools import write_notebook
 
 CORE = Path(__file__).parent / "fixtures" / "core"
@@ -48,7 +48,7 @@ def test_only_submissions_whose_score_changed_are_listed_with_the_tests_that_fli
         ("cy", 3, 2.5, -0.5),
         ("bob", 1, 3, 2),
     ]  # the largest loss first
-    assert comparison.changed[1].tests == (TestChange("2.1 scale: matrix", 0, 2, 2),)
+    assert comparison.changed[1].tests == (FlippedTest("2.1 scale: matrix", 0, 2, 2),)
     text = as_text(comparison)
     assert "2 score(s) changed, 1 unchanged" in text
     assert "bob: 1 -> 3 (+2)" in text and "2.1 scale: matrix: now passes (0 -> 2/2)" in text
@@ -66,7 +66,7 @@ def test_a_submission_new_in_the_regrade_and_a_test_added_are_listed_as_such(tmp
 
 
 def test_the_report_section_escapes_names_and_says_when_nothing_changed(tmp_path):
-    change = ScoreChange("<b>x</b>", 1, 2, (TestChange("1.1 a <test>", 0, 1, 1),))
+    change = ScoreChange("<b>x</b>", 1, 2, (FlippedTest("1.1 a <test>", 0, 1, 1),))
     section = as_html(Comparison(tmp_path, [change], 3))
     assert "&lt;b&gt;x&lt;/b&gt;" in section and "<b>x</b>" not in section and "+1" in section
     assert "No score changed (4 submissions compared)" in as_html(Comparison(tmp_path, [], 4))
