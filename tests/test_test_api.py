@@ -254,10 +254,10 @@ class FakeSandbox:
     def __init__(self, outcomes: dict[str, CallOutcome]):
         self.outcomes = outcomes
 
-    def call(self, name, args, kwargs, **options) -> CallOutcome:
+    def call(self, name, encoded, **options) -> CallOutcome:
         return self.outcomes[name]
 
-    def request(self, header, blobs, timeout, label) -> CallOutcome:
+    def request(self, header, blobs, label) -> CallOutcome:
         return CallOutcome("ok", data={"f": ["z"]} if header["op"] == "signatures" else [])
 
 
