@@ -160,3 +160,32 @@ def test_a_cycle_of_three_modules_is_found():
 
 def test_no_grader_module_imports_one_that_imports_it_back():
     assert cycles(import_graph(whole=True)) == set()
+
+
+# Exceptions that must not be GraderErrors: the worker's own time-out is a BaseException so that
+# student code catching Exception cannot swallow it; a failed check is an AssertionError, which is
+# what pytest records as a failure.
+NOT_GRADER_ERRORS = {"grader.sandbox.worker.SoftTimeout", "grader.testing.failure.GradingFailure"}
+
+
+def test_every_exception_the_grader_defines_is_a_grader_error_or_says_why_not():
+    import importlib
+
+    from grader.errors import GraderError
+
+    outside = set()
+    for name in modules():
+        # Not importable as modules: the handout's and the kit's copies (they run without the grader,
+        # on data beside them), and the command line itself.
+        if name.endswith(("selfcheck_runtime", "__main__")) or name.startswith("grader.templates"):
+            continue
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == name
+                and not issubclass(value, GraderError)
+            ):
+                outside.add(f"{name}.{value.__name__}")
+    assert outside == NOT_GRADER_ERRORS

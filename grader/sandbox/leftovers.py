@@ -11,6 +11,8 @@ import ctypes
 import os
 import stat
 
+from ..errors import GraderError
+
 # Where an unprivileged uid can leave files without a mount namespace of its own.
 SHARED_PLACES = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -23,7 +25,7 @@ _IPC_TABLES = (
 _WALK_DEPTH = 8  # world-writable directories inside the shared places are few and shallow
 
 
-class TreeMoved(OSError):
+class TreeMoved(GraderError, OSError):
     """A directory changed place while it was being removed: stop rather than delete elsewhere."""
 
 
