@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -208,15 +209,36 @@ def attack(arena, stub_score):
     return run
 
 
-def cli(arena: Arena, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
+def run_grader(
+    *args: str,
+    solutions: Path,
+    env: dict[str, str],
+    cwd: Path,
+    prefix: Sequence[str] = (),
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    """`grader --solutions SOLUTIONS ARGS` in a process of its own, after ``prefix`` (runuser, ...)."""
     return subprocess.run(
-        [sys.executable, "-m", "grader", "--solutions", str(arena.solutions), *args],
+        [*prefix, sys.executable, "-m", "grader", "--solutions", str(solutions), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=arena.base,
+        cwd=cwd,
+    )
+
+
+def cli(
+    arena: Arena,
+    *args: str,
+    timeout: float = 120,
+    prefix: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """The command line on the arena's solutions, with its hidden paths in the environment."""
+    env = env or {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
+    return run_grader(
+        *args, solutions=arena.solutions, env=env, cwd=arena.base, prefix=prefix, timeout=timeout
     )
 
 
@@ -382,23 +404,14 @@ def relu(z):
         )
     )
     env_hidden = os.pathsep.join([arena.hidden, str(root / "results"), str(root / "submission")])
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "--solutions",
-            str(arena.solutions),
-            "gradescope",
-            "--root",
-            str(root),
-            "--assignment",
-            "demo",
-        ],
+    run = run_grader(
+        "gradescope",
+        "--root",
+        str(root),
+        "--assignment",
+        "demo",
+        solutions=str(arena.solutions),
         env={**os.environ, HIDDEN_ENV: env_hidden, "PYTHONPATH": GRADER_HOME},
-        capture_output=True,
-        text=True,
-        timeout=120,
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr[-2000:]
@@ -967,27 +980,15 @@ raise RuntimeError(f"uid={os.getuid()} nproc={resource.getrlimit(resource.RLIMIT
             folder / "nb.ipynb",
         )
         out = folder / "results.json"
-        run = subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "nobody",
-                "--",
-                sys.executable,
-                "-m",
-                "grader",
-                "--solutions",
-                str(solutions),
-                "grade",
-                str(notebook),
-                "--out",
-                str(out),
-            ],
+        run = run_grader(
+            "grade",
+            str(notebook),
+            "--out",
+            str(out),
+            solutions=str(solutions),
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
-            capture_output=True,
-            text=True,
-            timeout=120,
             cwd=folder,
+            prefix=["runuser", "-u", "nobody", "--"],
         )
         assert run.returncode in (0, 1), run.stderr[-2000:]
         warning = [
@@ -1478,24 +1479,15 @@ raise RuntimeError(f"wrote {written} MB")
         )
         out = disk / "results" / "results.json"
         env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
-        run = subprocess.run(
-            [
-                *NO_NAMESPACES,
-                sys.executable,
-                "-m",
-                "grader",
-                "--solutions",
-                str(arena.solutions),
-                "grade",
-                str(path),
-                "--out",
-                str(out),
-            ],
+        run = run_grader(
+            "grade",
+            str(path),
+            "--out",
+            str(out),
+            solutions=str(arena.solutions),
             env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
             cwd=arena.base,
+            prefix=NO_NAMESPACES,
         )
         assert run.returncode in (0, 1), run.stderr[-2000:]
         data = assert_schema_valid(json.loads(out.read_text()))
@@ -1543,22 +1535,13 @@ raise RuntimeError(" | ".join(seen))
         HIDDEN_ENV: arena.hidden,
         "PYTHONPATH": os.pathsep.join([GRADER_HOME, str(folder / "lib")]),
     }
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "--solutions",
-            str(arena.solutions),
-            "grade",
-            str(path),
-            "--out",
-            str(out),
-        ],
+    run = run_grader(
+        "grade",
+        str(path),
+        "--out",
+        str(out),
+        solutions=str(arena.solutions),
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
         cwd=arena.base,
     )
     assert run.returncode in (0, 1), run.stderr[-2000:]
@@ -1678,28 +1661,15 @@ while not os.path.exists(PID_FILE) and time.monotonic() < deadline:
             folder / "nb.ipynb",
         )
         out = folder / "results.json"
-        run = subprocess.run(
-            [
-                *NO_NAMESPACES,
-                "runuser",
-                "-u",
-                "nobody",
-                "--",
-                sys.executable,
-                "-m",
-                "grader",
-                "--solutions",
-                str(solutions),
-                "grade",
-                str(notebook),
-                "--out",
-                str(out),
-            ],
+        run = run_grader(
+            "grade",
+            str(notebook),
+            "--out",
+            str(out),
+            solutions=str(solutions),
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
-            capture_output=True,
-            text=True,
-            timeout=120,
             cwd=folder,
+            prefix=[*NO_NAMESPACES, "runuser", "-u", "nobody", "--"],
         )
         assert run.returncode in (0, 1), run.stderr[-2000:]
         data = assert_schema_valid(json.loads(out.read_text()))
@@ -1787,28 +1757,20 @@ def count(n):
         item.chmod(0o755 if item.is_dir() else 0o644)  # as an instructor's umask leaves them
     out = arena.base / "batch-output"
     env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
-    run = subprocess.run(
-        [
-            *NO_NAMESPACES,
-            sys.executable,
-            "-m",
-            "grader",
-            "--solutions",
-            str(arena.solutions),
-            "grade-all",
-            str(inputs),
-            "--out",
-            str(out),
-            "--jobs",
-            "1",
-            "--assignment",
-            "demo",
-        ],
+    run = run_grader(
+        "grade-all",
+        str(inputs),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+        "--assignment",
+        "demo",
+        solutions=str(arena.solutions),
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
         cwd=arena.base,
+        prefix=NO_NAMESPACES,
+        timeout=300,
     )
     try:
         if run.returncode == 2:
