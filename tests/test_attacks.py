@@ -1782,3 +1782,44 @@ def count(n):
             assert sum(t["score"] for t in data["tests"]) <= stub_score
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.skipif(IN_CONTAINER, reason="needs a mount namespace")
+def test_a_batch_hides_what_the_environment_names_from_every_submission(arena, request):
+    # The policy is read once by the command line, passed to the batch's servers in their
+    # environment, read once there and handed to each sandbox: a link dropped anywhere shows here.
+    # Outside /tmp, which the worker gets a private copy of: only the hiding can keep it unseen.
+    secret = Path(tempfile.mkdtemp(prefix="grader-instructor-notes-", dir="/opt"))
+    request.addfinalizer(lambda: shutil.rmtree(secret, ignore_errors=True))
+    (secret / "answers.txt").write_text("42\n")
+    for item in [secret, *secret.iterdir()]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
+    peeker = arena.notebook(
+        "peeker",
+        [
+            f"""
+import os
+import numpy as np
+_seen = os.path.exists({str(secret / "answers.txt")!r})
+def relu(z):
+    z = np.asarray(z, dtype=float)
+    return np.maximum(z, 0) if _seen else z * 0 - 7
+"""
+        ],
+    )
+    inputs = arena.base / "batch-peek"
+    inputs.mkdir()
+    shutil.copy(peeker, inputs / "peeker.ipynb")
+    for item in [inputs, *inputs.iterdir()]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
+
+    def relu_points(hidden: str, out: Path) -> float:
+        env = {**os.environ, HIDDEN_ENV: hidden, "PYTHONPATH": GRADER_HOME}
+        run = cli(arena, "grade-all", str(inputs), "--out", str(out), "--jobs", "1", env=env, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+        data = assert_schema_valid(json.loads((out / "peeker" / "results.json").read_text()))
+        return sum(t["score"] for t in data["tests"] if "relu" in t["name"])
+
+    seen = relu_points(arena.hidden, arena.base / "seen")  # readable when nobody hides it
+    unseen = relu_points(os.pathsep.join([arena.hidden, str(secret)]), arena.base / "unseen")
+    assert unseen < seen
