@@ -43,10 +43,11 @@ def grade_notebook(
 
     ``hidden``: more paths student code must not see (e.g. where results will be written), on top
     of the solutions, the assignment's tests, the submission's own folder and
-    ``settings.hidden_paths``. ``settings`` (None: the defaults) also gives the solutions root
-    when ``solutions_root`` is None.
+    ``settings.hidden_paths``. ``settings`` also gives the solutions root when ``solutions_root`` is
+    None; without it they are read from the environment, as the command line reads them, so that a
+    script calling this keeps every path the instructor or the image hides.
     """
-    settings = settings or Settings()
+    settings = settings or Settings.from_environ()
     root = solutions_root or settings.solutions_root
     started = time.monotonic()
     graded = _never_raising(lambda: _grade_path(Path(path), assignment, root, public_only, hidden, settings))
@@ -67,7 +68,9 @@ def grade_prepared(
 
     The results' output is left to :meth:`Graded.rendered`, so that callers can add their notes.
     Never raises."""
-    return _never_raising(lambda: _grade_read(read, spec, public_only, hidden, settings or Settings()))
+    return _never_raising(
+        lambda: _grade_read(read, spec, public_only, hidden, settings or Settings.from_environ())
+    )
 
 
 def results_for_problem(assignment: Assignment | None, message: str) -> GradingResults:

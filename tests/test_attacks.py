@@ -1784,10 +1784,8 @@ def count(n):
         shutil.rmtree(out, ignore_errors=True)
 
 
-@pytest.mark.skipif(IN_CONTAINER, reason="needs a mount namespace")
-def test_a_batch_hides_what_the_environment_names_from_every_submission(arena, request):
-    # The policy is read once by the command line, passed to the batch's servers in their
-    # environment, read once there and handed to each sandbox: a link dropped anywhere shows here.
+def secret_and_peeker(arena: Arena, request: pytest.FixtureRequest) -> tuple[Path, Path]:
+    """A world-readable secret folder, and a notebook whose relu is right only if it can see it."""
     # Outside /tmp, which the worker gets a private copy of: only the hiding can keep it unseen.
     secret = Path(tempfile.mkdtemp(prefix="grader-instructor-notes-", dir="/opt"))
     request.addfinalizer(lambda: shutil.rmtree(secret, ignore_errors=True))
@@ -1807,6 +1805,14 @@ def relu(z):
 """
         ],
     )
+    return secret, peeker
+
+
+@pytest.mark.skipif(IN_CONTAINER, reason="needs a mount namespace")
+def test_a_batch_hides_what_the_environment_names_from_every_submission(arena, request):
+    # The policy is read once by the command line, passed to the batch's servers in their
+    # environment, read once there and handed to each sandbox: a link dropped anywhere shows here.
+    secret, peeker = secret_and_peeker(arena, request)
     inputs = arena.base / "batch-peek"
     inputs.mkdir()
     shutil.copy(peeker, inputs / "peeker.ipynb")
@@ -1823,3 +1829,16 @@ def relu(z):
     seen = relu_points(arena.hidden, arena.base / "seen")  # readable when nobody hides it
     unseen = relu_points(os.pathsep.join([arena.hidden, str(secret)]), arena.base / "unseen")
     assert unseen < seen
+
+
+@pytest.mark.skipif(IN_CONTAINER, reason="needs a mount namespace")
+def test_a_script_grading_without_settings_hides_what_the_environment_names(arena, request, monkeypatch):
+    secret, peeker = secret_and_peeker(arena, request)
+
+    def relu_points() -> float:
+        results = grade_notebook(peeker, "demo", solutions_root=arena.solutions, hidden=arena.hidden_paths)
+        return sum(t.score for t in results.tests if "relu" in t.name)
+
+    seen = relu_points()
+    monkeypatch.setenv(HIDDEN_ENV, str(secret))
+    assert relu_points() < seen

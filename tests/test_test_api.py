@@ -287,6 +287,7 @@ def failure_of(check) -> GradingFailure:
         (CallOutcome("unsendable", message="a generator"), FailureKind.UNSENDABLE),
         (CallOutcome("refused", message="garbled"), FailureKind.REFUSED),
         (CallOutcome("a status added later"), FailureKind.REFUSED),
+        (CallOutcome("ok", data={"a": 1}), FailureKind.REFUSED),  # data, but no value, for a call
         (raised("ValueError"), FailureKind.RAISED),
         (raised("NotImplementedError"), FailureKind.NOT_IMPLEMENTED),
     ],

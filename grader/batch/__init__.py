@@ -29,8 +29,7 @@ from ..records import Record, Submitter, column_name
 from .collect import GRADES_FILE, load_records, spreadsheet_text, write_grades_csv
 from .grading import RESULTS_FILE, batch_assignment, grade_submission, internal_error_results
 from .inputs import METADATA_FILE, Submission, discover, parse_metadata, safe_id, unpack_zip
-from .pool import SUBMISSION_SECONDS
-from .protocol import Fault
+from .protocol import SUBMISSION_SECONDS, Fault
 from .run import (
     ISOLATION_NEEDED,
     REPORT_FILE,

@@ -24,7 +24,7 @@ def grade_submission(
     from ..api import grade_notebook
 
     source = Path(source)
-    settings = settings or Settings()
+    settings = settings or Settings.from_environ()
     if not source.is_dir():
         return grade_notebook(source, assignment, solutions_root=solutions_root, settings=settings)
     try:

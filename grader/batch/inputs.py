@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -87,7 +88,14 @@ def parse_metadata(text: str) -> dict[str, Metadata]:
     """submission_metadata.yml as {submission folder: metadata with plain keys}; {} if unreadable."""
     try:
         data = yaml.load(text, Loader=MetadataLoader)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        # Grading goes on; only the names are missing, and the instructor should know why.
+        where = str(getattr(exc, "problem_mark", "") or "").strip()
+        print(
+            f"grader: {METADATA_FILE} is not valid YAML{f' ({where})' if where else ''}: "
+            "the submissions are graded, but grades.csv and the report have no names, emails or ids",
+            file=sys.stderr,
+        )
         return {}
     if not isinstance(data, dict):
         return {}

@@ -20,15 +20,12 @@ from ..processes import kill_group
 from ..settings import Settings, single_threaded
 from .grading import RESULTS_FILE, write_internal_error
 from .inputs import Submission
-from .protocol import Fault, Task, encode, read_reply
+from .protocol import SUBMISSION_SECONDS, Fault, Task, encode, read_reply
 
 if TYPE_CHECKING:  # pragma: no cover
     from tqdm import tqdm
 
 LOG_FILE = "batch-log.txt"
-# A submission that has not finished after this long is stopped: more than any honest notebook
-# needs with the per-cell and per-call limits, and more than Gradescope's default 10 minutes.
-SUBMISSION_SECONDS = 1200.0
 # How much longer than its child's limit a server may take to answer before it is stopped.
 SERVER_GRACE_SECONDS = 120.0
 IDLE_SECONDS = 60.0  # the longest wait for an answer before deadlines are checked again

@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 from typing import Literal, TypedDict
 
+# A submission that has not finished after this long is stopped: more than any honest notebook
+# needs with the per-cell and per-call limits, and more than Gradescope's default 10 minutes.
+SUBMISSION_SECONDS = 1200.0
+
 Status = Literal["graded", "crashed", "timeout"]
 # Tests make a grading process die on purpose, to check that the batch recovers: "child-dies" in
 # the forked child before it grades, "server-dies" in the server before it forks.

@@ -21,7 +21,7 @@ from ..processes import kill_group
 from ..results import ResultsFile
 from ..settings import Settings
 from .grading import grade_submission, write_internal_error
-from .protocol import READY, Reply, Status, Task, encode, read_task
+from .protocol import READY, SUBMISSION_SECONDS, Reply, Status, Task, encode, read_task
 
 LOG_FILE = "grader-log.txt"
 
@@ -87,7 +87,7 @@ def run_child(task: Task, proto_fd: int, settings: Settings) -> tuple[Status, st
     if pid == 0:
         _child(task, result_path, log_fd, proto_fd, settings)
     os.close(log_fd)
-    status, detail = wait_child(pid, float(task.get("timeout", 0)))
+    status, detail = wait_child(pid, float(task.get("timeout", SUBMISSION_SECONDS)))
     try:
         if log_path.stat().st_size == 0:
             log_path.unlink()

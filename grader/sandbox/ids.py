@@ -97,8 +97,10 @@ def claim_slot() -> tuple[int, int]:
 
 
 def drop_privileges(uid: int | None, gid: int | None) -> None:
-    if uid is None or gid is None:
+    if uid is None:
         return
+    if gid is None:  # a uid without its group: refuse to start rather than keep root's groups
+        raise GraderError("a sandbox uid without a gid")
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)

@@ -22,7 +22,7 @@ import numpy as np
 from ..sandbox.values import Value
 from . import explain
 from .failure import FailureKind, GradingFailure, failed_call
-from .proxy import RemoteFunction
+from .proxy import RemoteFunction, parameter_names
 
 RTOL = 1e-5
 ATOL = 1e-7
@@ -111,7 +111,7 @@ class Expectation:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
-        self.params = fn.student.param_names(fn.name)
+        self.params = parameter_names(fn.student, fn.name)
         self.outcome = fn.outcome(*args, **kwargs)
         if self.outcome.status != "ok" or self.outcome.value is None:
             raise failed_call(fn.name, args, kwargs, self.outcome, self.params)
@@ -270,7 +270,7 @@ class Call:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
-        self.params = fn.student.param_names(fn.name)
+        self.params = parameter_names(fn.student, fn.name)
         self.outcome = fn.outcome(*args, **kwargs)
 
     def to_raise(self, *exceptions: type[BaseException] | str, match: str | None = None) -> str:

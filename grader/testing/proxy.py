@@ -160,8 +160,8 @@ class Builtin:
 class Student:
     """The student's notebook as tests see it: ``student.relu``, ``student.CNN``.
 
-    Every public name is a notebook function, except the few methods below (``uses``,
-    ``param_names``, ``build_model``): each hides a notebook function of its name, so there are few.
+    Every public name is a notebook function, except the two methods below (``uses`` and
+    ``build_model``): each hides a notebook function of its name, so there are few.
     """
 
     def __init__(self, sandbox: Sandbox | Unavailable):
@@ -217,8 +217,11 @@ class Student:
     ) -> Value:
         outcome = self._raw(name, args, kwargs, handle=handle, method=method)
         if outcome.status != "ok":
-            raise failed_call(label, args, kwargs, outcome, self.param_names(name))
-        return _value_of(outcome)
+            raise failed_call(label, args, kwargs, outcome, self._param_names(name))
+        if outcome.value is None:  # an "ok" with data but no value answers no call: refused
+            refused = CallOutcome("refused", output=outcome.output, message="an answer without a value")
+            raise failed_call(label, args, kwargs, refused, self._param_names(name))
+        return outcome.value
 
     def _model(self, action: str, payload: Mapping[str, Any], label: str) -> Any:
         outcome = self._model_outcome(action, payload, label)
@@ -236,8 +239,7 @@ class Student:
                 header[key] = encoder.encode(header[key])
         return self._sandbox.request(header, encoder.blobs, label)  # type: ignore[arg-type]
 
-    def param_names(self, name: str | None) -> list[str]:
-        """The parameter names of the student's function ``name``, for messages (empty when unknown)."""
+    def _param_names(self, name: str | None) -> list[str]:
         if name is None or isinstance(self._sandbox, Unavailable):
             return []
         if name.endswith(".forward"):
@@ -292,7 +294,8 @@ def _plain_data_only(obj: Any) -> dict[str, Any]:
     raise TypeError(type(obj).__name__)
 
 
-def _value_of(outcome: CallOutcome) -> Value:
-    if outcome.value is None:  # the sandbox turns an "ok" reply without a value into "refused"
-        raise RuntimeError("a call succeeded without a value")
-    return outcome.value
+def parameter_names(student: Student, name: str | None) -> list[str]:
+    """The parameter names of the student's function ``name``, for messages (empty when unknown).
+
+    A function, not a method, so that it hides no notebook function named like it."""
+    return student._param_names(name)
