@@ -1,4 +1,5 @@
-"""Policy read from the environment, once, at the edge (the CLI, the Gradescope entry, a batch child).
+"""Policy read from the environment, once, at an edge: the CLI, the Gradescope entry, a batch server,
+and the core API's functions when their caller passes no settings (a script keeps every hidden path).
 
 Modules below the edge take a :class:`Settings` (or the one value they need) as a parameter and never
 read ``os.environ`` themselves, so a test can set any policy without touching the process.
