@@ -6,7 +6,7 @@ is said lives with the decision (:mod:`grader.api`, :mod:`grader.pipeline`, :mod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -296,11 +296,8 @@ def _cell_problem(run: CellRun, name: str, memory_mb: int) -> list[str]:
     if run.status == "stopped":
         return [f"- {name} was not run: {run.message}."]
     if run.status == "crashed":
-        note = (
-            run.error.get("message", "the process running it stopped")
-            if run.error
-            else "the process running it stopped"
-        )
+        error: Mapping[str, object] = run.error or {}
+        note = error.get("message", "the process running it stopped")
         return [f"- {name} stopped the process running your notebook: {note}."]
     text = error_text(run.error).replace("\n", "\n  ")
     lines = [f"- {name}, raised {text}" if "starting" in name else f"- {name} raised {text}"]

@@ -228,6 +228,22 @@ def run_grader(
     )
 
 
+def grade_as_nobody(
+    notebook: Path, out: Path, solutions: Path, folder: Path, prefix: Sequence[str] = ()
+) -> subprocess.CompletedProcess:
+    """`grader grade` run by an ordinary user (nobody), with a minimal environment."""
+    return run_grader(
+        "grade",
+        str(notebook),
+        "--out",
+        str(out),
+        solutions=solutions,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
+        cwd=folder,
+        prefix=[*prefix, "runuser", "-u", "nobody", "--"],
+    )
+
+
 def cli(
     arena: Arena,
     *args: str,
@@ -980,16 +996,7 @@ raise RuntimeError(f"uid={os.getuid()} nproc={resource.getrlimit(resource.RLIMIT
             folder / "nb.ipynb",
         )
         out = folder / "results.json"
-        run = run_grader(
-            "grade",
-            str(notebook),
-            "--out",
-            str(out),
-            solutions=str(solutions),
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
-            cwd=folder,
-            prefix=["runuser", "-u", "nobody", "--"],
-        )
+        run = grade_as_nobody(notebook, out, solutions, folder)
         assert run.returncode in (0, 1), run.stderr[-2000:]
         warning = [
             line for line in run.stderr.splitlines() if "file isolation needs root or the container" in line
@@ -1661,16 +1668,7 @@ while not os.path.exists(PID_FILE) and time.monotonic() < deadline:
             folder / "nb.ipynb",
         )
         out = folder / "results.json"
-        run = run_grader(
-            "grade",
-            str(notebook),
-            "--out",
-            str(out),
-            solutions=str(solutions),
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": GRADER_HOME},
-            cwd=folder,
-            prefix=[*NO_NAMESPACES, "runuser", "-u", "nobody", "--"],
-        )
+        run = grade_as_nobody(notebook, out, solutions, folder, prefix=NO_NAMESPACES)
         assert run.returncode in (0, 1), run.stderr[-2000:]
         data = assert_schema_valid(json.loads(out.read_text()))
         assert "pid" not in data["extra_data"]["protections"]  # really without namespaces

@@ -136,11 +136,8 @@ def call_failure(
             return f"{name} was not called again: it already ran out of time twice."
         return f"{context}\nit did not finish in time. Look for a loop that never ends or work far larger than needed."
     if status == "crashed":
-        note = (
-            outcome.error.get("message", "the process running your code stopped")
-            if outcome.error
-            else "the process running your code stopped"
-        )
+        died: Mapping[str, object] = outcome.error or {}
+        note = died.get("message", "the process running your code stopped")
         return f"{context}\nit stopped the process running your code: {note}."
     if status == "unsendable":
         return f"{context}\nit returned something the grader cannot examine ({outcome.message}). Return numbers or NumPy arrays."

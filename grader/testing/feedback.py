@@ -104,8 +104,8 @@ def describe_shape(shape: tuple[int, ...]) -> str:
     return "a single number" if shape == () else f"shape {tuple(shape)}"
 
 
-class Expectation:
-    """What ``expect`` returns: a call that returned, and the checks on its answer."""
+class _Invocation:
+    """A call of a student's function made now, in the worker, with what checks on it need."""
 
     def __init__(self, fn: RemoteFunction, args: tuple[Any, ...], kwargs: dict[str, Any]):
         self.fn = fn
@@ -113,6 +113,13 @@ class Expectation:
         self.kwargs = kwargs
         self.params = parameter_names(fn.student, fn.name)
         self.outcome = fn.outcome(*args, **kwargs)
+
+
+class Expectation(_Invocation):
+    """What ``expect`` returns: a call that returned, and the checks on its answer."""
+
+    def __init__(self, fn: RemoteFunction, args: tuple[Any, ...], kwargs: dict[str, Any]):
+        super().__init__(fn, args, kwargs)
         if self.outcome.status != "ok" or self.outcome.value is None:
             raise failed_call(fn.name, args, kwargs, self.outcome, self.params)
         self.value: Value = self.outcome.value
@@ -263,15 +270,8 @@ class Expectation:
             )
 
 
-class Call:
+class Call(_Invocation):
     """A call whose answer is not needed up front, for checks a failing call can pass (``to_raise``)."""
-
-    def __init__(self, fn: RemoteFunction, args: tuple[Any, ...], kwargs: dict[str, Any]):
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.params = parameter_names(fn.student, fn.name)
-        self.outcome = fn.outcome(*args, **kwargs)
 
     def to_raise(self, *exceptions: type[BaseException] | str, match: str | None = None) -> str:
         """The call raised one of ``exceptions`` (classes or names; a built-in's subclasses count),
