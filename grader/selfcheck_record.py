@@ -7,6 +7,7 @@ Only files named ``test_public*`` are ever imported here (:class:`SelfCheckError
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -173,8 +174,8 @@ class _Expectation:
             {
                 "kind": "equal",
                 "expected": _encode(expected),
-                "rtol": float(rtol),
-                "atol": float(atol),
+                "rtol": _rounded(float(rtol)),
+                "atol": _rounded(float(atol)),
                 "hint": hint,
                 "overflow": self.overflow,
                 "likely": [[text, _encode(value)] for text, value in (likely or {}).items()],
@@ -217,13 +218,27 @@ class _Expectation:
         raise SelfCheckError(f"the self-check cells cannot repeat the check {name}() of a visible test")
 
 
+# Significant digits of a float written into a handout. The checks compare with rtol 1e-5, so more
+# digits add nothing, and fewer make the handout the same bytes on every machine: the oracle's
+# last digits depend on the CPU's BLAS kernel, NumPy's SIMD dispatch and the thread count.
+DIGITS = 12
+
+
+def _rounded(number: Any) -> Any:
+    """``number`` with at most DIGITS significant digits if it is a float (nan and inf as they are)."""
+    if isinstance(number, float) and math.isfinite(number):
+        return float(f"{number:.{DIGITS}g}")
+    return number
+
+
 def _encode(value: Any) -> JSON:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise SelfCheckError(f"an array of dtype {value.dtype} in a visible test")
-        return {"array": value.ravel().tolist(), "dtype": str(value.dtype), "shape": list(value.shape)}
+        numbers = [_rounded(v) for v in value.ravel().tolist()]
+        return {"array": numbers, "dtype": str(value.dtype), "shape": list(value.shape)}
     if isinstance(value, np.generic):
-        return {"scalar": value.item(), "dtype": str(value.dtype)}
+        return {"scalar": _rounded(value.item()), "dtype": str(value.dtype)}
     if isinstance(value, Builtin):
         return {"builtin": value.name}
     if isinstance(value, np.ufunc):
@@ -239,7 +254,7 @@ def _encode(value: Any) -> JSON:
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+        return _rounded(value)
     raise SelfCheckError(f"a visible test passes {type(value).__name__}, which a notebook cannot rebuild")
 
 
