@@ -181,32 +181,65 @@ def _stub_cell(position: int, cell: dict[str, Any], tags: list[str]) -> tuple[St
     return new, gone
 
 
+def _cell_of(stub: Notebook, line: str) -> str:
+    """Where a stub line is, as the instructor finds it: the cell's number and its first line."""
+    for number, cell in enumerate(stub["cells"], start=1):
+        if line in (text.strip() for text in _source(cell).splitlines()):
+            first = _source(cell).strip().splitlines()[0][:60]
+            return f"{cell['cell_type']} cell {number} ({first!r})"
+    return "a cell"
+
+
+def _given(stub: Notebook) -> set[str]:
+    """Lines the notebook's own text shows students on purpose: the contract table and the formulas
+    of markdown cells (``w, b = gd_step(w, b, *neuron_gradients(X, y, w, b), lr)``)."""
+    lines: set[str] = set()
+    for cell in stub["cells"]:
+        if cell["cell_type"] == "markdown":
+            for text in _source(cell).splitlines():
+                lines.add(text.strip())
+                lines.update(part.strip() for part in re.findall(r"`([^`]+)`", text))
+    return lines
+
+
 def _refuse_leaks(spec: Assignment, stub: Notebook, removed: list[str]) -> None:
     text = "\n".join(_source(c) for c in stub["cells"])
     for line in text.splitlines():
         if _MARKER_TEXT.search(line):
             raise BuildError(
-                f"the stub for {spec.name} still contains a solution marker: {line.strip()!r} "
-                f"(markers must read exactly {BEGIN!r} and {END!r}, each on a line of its own)"
+                f"the stub for {spec.name} still contains a solution marker: {line.strip()!r} in "
+                f"{_cell_of(stub, line.strip())} (markers must read exactly {BEGIN!r} and {END!r}, "
+                "each on a line of its own)"
             )
-    stub_lines = {line.strip() for line in text.splitlines()}
+    given = _given(stub)
+    removed = [line for line in removed if line.strip() not in given]
+    stub_lines = {line.strip() for line in text.splitlines()} - given
+    fix = "remove it there, or move that cell's code into a cell tagged 'solution_only'"
     leaked = _significant(removed) & stub_lines
     if leaked:
-        raise BuildError(f"the stub for {spec.name} would reveal solution code: {sorted(leaked)[0]!r}")
+        line = sorted(leaked)[0]
+        raise BuildError(
+            f"the stub for {spec.name} would reveal solution code: {line!r} in {_cell_of(stub, line)}; {fix}"
+        )
     solution_shapes = _shapes(removed)
     for line in sorted(stub_lines):
         if line and not line.startswith(_COMMON_PREFIXES) and (copied := _near_copy(line, solution_shapes)):
             raise BuildError(
-                f"the stub for {spec.name} would reveal solution code: {line!r} repeats "
-                f"{copied!r} with other names or numbers"
+                f"the stub for {spec.name} would reveal solution code: {line!r} in {_cell_of(stub, line)} "
+                f"repeats {copied!r} with other names or numbers; {fix}"
             )
-    test_lines: list[str] = []
     for test_file in sorted(spec.tests_dir.rglob("*.py")):
-        if not test_file.name.startswith(PUBLIC_TEST_PREFIX):
-            test_lines += test_file.read_text(encoding="utf-8").splitlines()
-    leaked = _significant(test_lines) & stub_lines
-    if leaked:
-        raise BuildError(f"the stub for {spec.name} would reveal hidden-test code: {sorted(leaked)[0]!r}")
+        if test_file.name.startswith(PUBLIC_TEST_PREFIX):
+            continue
+        lines = test_file.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if line.strip() in _significant([line]) & stub_lines:
+                raise BuildError(
+                    f"the stub for {spec.name} would reveal hidden-test code: {line.strip()!r} "
+                    f"(line {number} of {test_file.relative_to(spec.root)}) in "
+                    f"{_cell_of(stub, line.strip())}; remove it from the notebook, or move the example "
+                    f"into a visible test (tests/{PUBLIC_TEST_PREFIX}*.py)"
+                )
 
 
 def stub_path(spec: Assignment, assignments_root: Path) -> Path:

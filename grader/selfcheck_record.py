@@ -19,6 +19,7 @@ import numpy as np
 from .config import Assignment
 from .errors import GraderError
 from .testing import Builtin, Handle
+from .testing.structure import is_structured, map_leaves
 
 PUBLIC_PREFIX = "test_public"
 
@@ -34,6 +35,7 @@ class EqualCheck(TypedDict):
     hint: str
     overflow: str  # how an overflow warning is named on a wrong answer ({warning} stands for it)
     likely: list[list[JSON]]  # [message, the answer that mistake gives]
+    names: list[str]  # the parts of a tuple answer, for messages
 
 
 class ShapeCheck(TypedDict):
@@ -167,9 +169,20 @@ class _Expectation:
         likely: Mapping[str, Any] | None = None,
         shape_hint: str | Callable[[tuple[int, ...]], str] | None = None,
         helpers: Iterable[Any] = (),
-    ) -> np.ndarray:
-        want = np.asarray(expected, dtype=np.float64)
-        hint = shape_hint(want.shape) if callable(shape_hint) else (shape_hint or "")
+        names: Sequence[str] | None = None,
+        consistent: Iterable[Sequence[Any]] = (),
+    ) -> Any:
+        structured = is_structured(expected)
+        want: Any = (
+            map_leaves(lambda leaf: np.asarray(leaf, dtype=np.float64), expected)
+            if structured
+            else np.asarray(expected, dtype=np.float64)
+        )
+        hint = ""
+        if callable(shape_hint) and not structured:
+            hint = shape_hint(want.shape)
+        elif isinstance(shape_hint, str):
+            hint = shape_hint
         self.call["checks"].append(
             {
                 "kind": "equal",
@@ -179,8 +192,10 @@ class _Expectation:
                 "hint": hint,
                 "overflow": self.overflow,
                 "likely": [[text, _encode(value)] for text, value in (likely or {}).items()],
+                "names": list(names or []),
             }
         )
+        self.call["consistent"] += [_affine(*chance) for chance in consistent]
         return want
 
     def explain_raise(self, patterns: Sequence[str], note: str) -> None:
@@ -231,6 +246,27 @@ def _rounded(number: Any) -> Any:
     return number
 
 
+def _affine(helper: Any, args: Sequence[Any], right: Any, expected_from: Callable[[Any], Any]) -> list[JSON]:
+    """A ``consistent`` chance as data a notebook can use: ``expected_from`` is written down as the
+    offset and scale of a map applied part by part (``own * scale + offset``), measured at zeros and
+    ones shaped like the helper's right answer. The maps tests use (adding a constant, a gradient
+    step) are of that form."""
+    zeros = map_leaves(lambda leaf: np.zeros_like(np.asarray(leaf, dtype=np.float64)), right)
+    ones = map_leaves(lambda leaf: np.ones_like(np.asarray(leaf, dtype=np.float64)), right)
+    offset = expected_from(zeros)
+    scale = _subtract(expected_from(ones), offset)
+    return [helper.name, _encode(list(args)), _encode(right), _encode(offset), _encode(scale)]
+
+
+def _subtract(a: Any, b: Any) -> Any:
+    if isinstance(a, dict):
+        return {key: _subtract(a[key], b[key]) for key in a}
+    if is_structured(a):
+        parts = [_subtract(x, y) for x, y in zip(a, b)]
+        return tuple(parts) if isinstance(a, tuple) else parts
+    return np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+
+
 def _encode(value: Any) -> JSON:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
@@ -253,8 +289,10 @@ def _encode(value: Any) -> JSON:
         return [_encode(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return _rounded(value)
+    if isinstance(value, float):
+        return float(_rounded(value))
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
     raise SelfCheckError(f"a visible test passes {type(value).__name__}, which a notebook cannot rebuild")
 
 

@@ -37,6 +37,8 @@ def _show(value, limit=400):
     elif isinstance(value, (list, tuple)):
         inner = ", ".join(_show(v, limit) for v in value)
         text = f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{key!r}: {_show(item, limit)}" for key, item in value.items()) + "}"
     elif callable(value) and hasattr(value, "__name__"):
         text = value.__name__
     else:
@@ -72,12 +74,17 @@ def _as_numbers(value):
     return "other", None, None
 
 
-def _show_got(value):
+def _show_got(value, limit=400):
+    text = _show_got_text(value, limit)
+    return text if len(text) <= limit else text[: limit - 5] + " ...]"
+
+
+def _show_got_text(value, limit):
     kind, array, dtype = _as_numbers(value)
     if kind == "array":
-        return _show(array) + ("" if dtype in ("float64", "float32") else f"  (dtype {dtype})")
+        return _show(array, limit) + ("" if dtype in ("float64", "float32") else f"  (dtype {dtype})")
     if kind == "number":
-        return _show(float(array)) + f"  ({_type_name(value)})"
+        return _show(float(array), limit) + f"  ({_type_name(value)})"
     if kind == "bool":
         return str(bool(value))
     if kind == "none":
@@ -85,8 +92,11 @@ def _show_got(value):
     if isinstance(value, str):
         return repr(value)[:400]
     if type(value) in (list, tuple):
-        inner = ", ".join(_show_got(v)[:80] for v in value[:8])
-        return f"a {type(value).__name__}: [{inner}{', ...' if len(value) > 8 else ''}]"[:400]
+        inner = ", ".join(_show_got(v, 80) for v in value[:8])
+        return f"a {type(value).__name__}: [{inner}{', ...' if len(value) > 8 else ''}]"[:limit]
+    if type(value) is dict and all(type(k) is str for k in value):
+        pairs = ", ".join(f"{k!r}: {_show_got(v, 80)}" for k, v in list(value.items())[:8])
+        return f"a dict: {{{pairs}{', ...' if len(value) > 8 else ''}}}"[:limit]
     return f"an object of type {_type_name(value)}"
 
 
@@ -258,6 +268,8 @@ class _Call:
 
     def _equal(self, check):
         expected, rtol, atol = _decode(check["expected"]), check["rtol"], check["atol"]
+        if _is_structured(expected):
+            return self._equal_parts(expected, rtol, atol, check)
         likely = [(text, _np.asarray(_decode(v), dtype=_np.float64)) for text, v in check["likely"]]
         want = _np.asarray(expected, dtype=_np.float64)
         shown_want = _np.asarray(expected) if _np.asarray(expected).dtype.kind in "iub" else want
@@ -278,10 +290,54 @@ class _Call:
                   f"got:      {_show_got(self.value)}", _first_difference(got, want, rtol, atol),
                   self._likely(got, want, rtol, atol, likely))
 
+    def _equal_parts(self, expected, rtol, atol, check):
+        """As grader.testing.feedback's _equal_parts: part by part, naming the first that differs."""
+        names = check.get("names") or None
+        miss = _first_mismatch(self.value, expected, rtol, atol, names)
+        if miss is None:
+            return
+        label, got_part, want_part, reason = miss
+        name, whole = self.name, _container_text(expected, names)
+        found = []
+        for text, alt in check["likely"]:
+            if text.strip() not in found and _first_mismatch(self.value, _decode(alt), rtol, atol, names) is None:
+                found.append(text.strip())
+        found = found[:3]
+        likely_text = ("Likely mistake: " + found[0] + "".join(f"\nOr: {t}" for t in found[1:3])) if found else ""
+        shown = [f"expected: {_show(expected)}", f"got:      {_show_got(self.value)}"]
+        if reason == "container" and not label:
+            if got_part is None:
+                self.fail(f"{name} returned None, but {whole} was expected.", "Is a `return` statement missing?")
+            joined = ", ".join(names) if names else "the parts"
+            self.fail(f"{name} returned {_describe(got_part)}, but {whole} was expected.", *shown,
+                      f"Return {joined} together, separated by commas (`return {joined}`)."
+                      if isinstance(expected, tuple) and names else "")
+        if reason == "length":
+            self.fail(f"{name} returned a {type(got_part).__name__} of {len(got_part)} items, but {whole} was expected.",
+                      *shown)
+        if reason == "missing":
+            self.fail(f"{name} returned a dict without {label}.", *shown)
+        if reason:
+            self.fail(f"In {name}'s answer, {label} is {_describe(got_part)}, not {_container_text(want_part)}.",
+                      *shown)
+        want = _np.asarray(want_part, dtype=_np.float64)
+        got = _as_numbers(got_part)[1]
+        if got is None or got.shape != want.shape:
+            what = "None" if got_part is None else (_shape_text(got.shape) if got is not None else _describe(got_part))
+            self.fail(f"{name} returned a wrong {label}: {what}, but {_shape_text(want.shape)} was expected.", *shown,
+                      likely_text, "A one-element array is not a number: use float(...) or .item()."
+                      if want.shape == () and got is not None and got.size == 1 else "")
+        self.fail(f"{name} returned a wrong {label}.", *shown,
+                  f"{label}: expected {_show(want_part)}, got {_show_got(got_part)}",
+                  _first_difference(got, want, rtol, atol), likely_text or self._observed(got, want, rtol, atol))
+
     def _likely(self, got, want, rtol, atol, likely):
         named = _named(got, rtol, atol, likely)
         if named:
             return named
+        return self._observed(got, want, rtol, atol)
+
+    def _observed(self, got, want, rtol, atol):
         if _np.isfinite(want).all() and not _np.isfinite(got).all():
             return ("Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
                     "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form.")
@@ -314,6 +370,76 @@ class _Call:
     def unchanged(self, check):
         if self.mutated:
             self.fail(f"{self.name} modified its input.", _mutation_note(self.mutated))
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def _is_structured(expected):
+    if isinstance(expected, (tuple, dict)):
+        return True
+    if isinstance(expected, list):
+        try:
+            _np.asarray(expected, dtype=_np.float64)
+        except (ValueError, TypeError):
+            return True
+    return False
+
+
+def _container_text(expected, names=None):
+    if isinstance(expected, dict):
+        return "a dict with the keys " + ", ".join(repr(k) for k in expected)
+    kind = "tuple" if isinstance(expected, tuple) else "list"
+    named = f" ({', '.join(names)})" if names and len(names) == len(expected) else ""
+    return f"a {kind} of {len(expected)}{named}"
+
+
+def _part_label(position, names, outer=""):
+    if isinstance(position, str):
+        text = f"the key {position!r}"
+    else:
+        where = f"the {_ORDINALS[position]} element" if position < len(_ORDINALS) else f"element {position + 1}"
+        text = f"{names[position]}, {where}" if names and position < len(names) else where
+    return f"{text} of {outer}" if outer else text
+
+
+def _first_mismatch(got, expected, rtol, atol, names=None, depth=0, outer=""):
+    """(label, the student's part, the expected part, reason) where the answer first differs, or None."""
+    if not _is_structured(expected):
+        numbers = _as_numbers(got)[1]
+        want = _np.asarray(expected, dtype=_np.float64)
+        return None if numbers is not None and _close(numbers, want, rtol, atol) else (outer, got, expected, "")
+    if isinstance(expected, dict):
+        if not (type(got) is dict and all(type(k) is str for k in got)):
+            return (outer, got, expected, "container")
+        for key, want in expected.items():
+            label = _part_label(str(key), None, outer)
+            if key not in got:
+                return (label, got, want, "missing")
+            found = _first_mismatch(got[key], want, rtol, atol, None, depth + 1, label)
+            if found:
+                return found
+        return None
+    if type(got) not in (list, tuple):
+        return (outer, got, expected, "container")
+    if len(got) != len(expected):
+        return (outer, got, expected, "length")
+    for position, (part, want) in enumerate(zip(got, expected)):
+        found = _first_mismatch(part, want, rtol, atol, None, depth + 1,
+                                _part_label(position, names if depth == 0 else None, outer))
+        if found:
+            return found
+    return None
+
+
+def _affine(own, scale, offset):
+    """own * scale + offset, part by part (the recorded form of a test's ``expected_from``)."""
+    if isinstance(offset, dict):
+        return {k: _affine(own[k], scale[k], offset[k]) for k in offset}
+    if _is_structured(offset):
+        parts = [_affine(o, s, f) for o, s, f in zip(own, scale, offset)]
+        return tuple(parts) if isinstance(offset, tuple) else parts
+    return _np.asarray(own, dtype=_np.float64) * _np.asarray(scale, dtype=_np.float64) + _np.asarray(offset, dtype=_np.float64)
 
 
 def _named(got, rtol, atol, likely):
@@ -402,17 +528,20 @@ def _run_call(fn, call, namespace):
 
 def _consistent(done, helpers, namespace):
     """Right given the student's own helper, when that helper is wrong on its own: its tests take the points."""
-    got = _as_numbers(getattr(done, "value", None))[1]
-    for name, args, want, offset in helpers:
+    if not hasattr(done, "value"):
+        return False
+    for name, args, want, offset, *scale in helpers:
         helper = namespace.get(name)
         try:
-            own = _as_numbers(helper(*_decode(args)))[1]
-        except Exception:  # a helper that fails on its own is not a reason to pass
+            own = helper(*_decode(args))
+            want = _decode(want)
+            if own is None or _first_mismatch(own, want, _RTOL, _ATOL) is None:
+                continue
+            own = own if _is_structured(want) else _as_numbers(own)[1]
+            expected = _affine(own, _decode(scale[0]) if scale else 1.0, _decode(offset))
+        except Exception:  # a helper that fails on its own, or answers in another form, is no reason to pass
             continue
-        want = _np.asarray(want, dtype=_np.float64)
-        if own is None or got is None or _close(own, want, _RTOL, _ATOL):
-            continue
-        if _close(got, own + offset, _RTOL, _ATOL):
+        if _first_mismatch(done.value, expected, _RTOL, _ATOL) is None:
             return True
     return False
 

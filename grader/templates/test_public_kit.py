@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
-from grader.testing import GradingFailure, Handle, expect, fail, identity, sigmoid
-from grader.testing.feedback import as_array
+from grader.testing import GradingFailure, Handle, as_data, expect, fail, identity, matches, sigmoid
 
 TESTS = json.loads(Path(__file__).with_name("selfcheck_tests.json").read_text(encoding="utf-8"))
 BUILTINS = {"identity": identity, "sigmoid": sigmoid}
@@ -44,7 +43,7 @@ def check_equal(call, check, student):
     try:
         call.to_equal(decode(check["expected"], student), rtol=check["rtol"], atol=check["atol"],
                       likely={text: decode(value, student) for text, value in check["likely"]},
-                      shape_hint=check["hint"] or None)
+                      shape_hint=check["hint"] or None, names=check.get("names") or None)
     except GradingFailure as failure:
         overflows = [w for w in call.outcome.warnings if "overflow" in w]
         if check.get("overflow") and overflows:
@@ -88,21 +87,27 @@ def replay_call(recorded, student):
                 raise
 
 
-def close(got, want):
-    want = np.asarray(want, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        return got is not None and got.shape == want.shape and bool(np.allclose(got, want, rtol=1e-5, atol=1e-7))
+def affine(own, scale, offset):
+    """own * scale + offset, part by part (the recorded form of a test's ``expected_from``)."""
+    if isinstance(offset, dict):
+        return {k: affine(own[k], scale[k], offset[k]) for k in offset}
+    if isinstance(offset, (tuple, list)) and isinstance(own, (tuple, list)):
+        return type(offset)(affine(o, s, f) for o, s, f in zip(own, scale, offset))
+    return np.asarray(own, dtype=np.float64) * np.asarray(scale, dtype=np.float64) + np.asarray(offset, dtype=np.float64)
 
 
 def consistent(call, helpers, student):
     """Right given the student's own helper, when that helper is wrong on its own (its tests take the points)."""
-    got = as_array(call.value)
-    for name, args, want, offset in helpers:
+    for name, args, want, offset, *scale in helpers:
         outcome = getattr(student, name).outcome(*decode(args, student))
-        own = as_array(outcome.value) if outcome.status == "ok" else None
-        if own is None or close(own, want):
+        if outcome.status != "ok" or outcome.value is None or matches(outcome.value, decode(want, student)):
             continue
-        if close(got, own + offset):
+        try:
+            expected = affine(as_data(outcome.value), decode(scale[0], student) if scale else 1.0,
+                              decode(offset, student))
+        except (TypeError, ValueError, KeyError, IndexError):
+            continue
+        if matches(call.value, expected):
             return True
     return False
 

@@ -16,7 +16,7 @@ modules are the grader's own, free to change without notice.
 """
 
 from .failure import FailureKind, GradingFailure
-from .feedback import ATOL, RTOL, Call, Expectation, as_array, expect, expect_call, fail
+from .feedback import ATOL, RTOL, Call, Expectation, as_array, expect, expect_call, fail, matches
 from .proxy import Builtin, Handle, RemoteFunction, Student
 from .shapes import (
     conv_output_size,
@@ -26,6 +26,7 @@ from .shapes import (
     pool_shape_hint,
     size_formula,
 )
+from .structure import as_data
 
 identity = Builtin("identity")
 sigmoid = Builtin("sigmoid")  # numerically stable; for tests of code that takes an activation
@@ -42,12 +43,14 @@ __all__ = [
     "RemoteFunction",
     "Student",
     "as_array",
+    "as_data",
     "conv_output_size",
     "conv_shape_hint",
     "expect",
     "expect_call",
     "fail",
     "identity",
+    "matches",
     "pad_widths",
     "pool_output_size",
     "pool_shape_hint",

@@ -33,6 +33,8 @@ def show(value: Any, limit: int = 400) -> str:
     elif isinstance(value, (list, tuple)):
         inner = ", ".join(show(v, limit) for v in value)
         text = f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{key!r}: {show(item, limit)}" for key, item in value.items()) + "}"
     elif callable(value) and hasattr(value, "__name__"):
         text = value.__name__
     else:
@@ -58,6 +60,9 @@ def show_value(value: Value, limit: int = 400) -> str:
     if value.kind == "sequence":
         inner = ", ".join(show_value(v, 80) for v in value.items[:8])
         return f"a {value.type_name}: [{inner}{', ...' if len(value.items) > 8 else ''}]"[:limit]
+    if value.kind == "mapping":
+        pairs = ", ".join(f"{key!r}: {show_value(v, 80)}" for key, v in zip(value.keys[:8], value.items[:8]))
+        return f"a dict: {{{pairs}{', ...' if len(value.items) > 8 else ''}}}"[:limit]
     return f"an object of type {value.type_name}"
 
 
