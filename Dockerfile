@@ -27,15 +27,18 @@ COPY grader/templates/setup.sh /autograder/source/setup.sh
 # System packages (python3-venv, ...) and the unprivileged user that runs student code.
 RUN sed -i 's/\r$//' /autograder/source/setup.sh && bash /autograder/source/setup.sh system user
 
-# The pinned dependencies, torch included: this layer is rebuilt only when pyproject.toml changes.
-# What grading never uses (torch's tests, tools and headers) goes in the same layer.
-COPY pyproject.toml /autograder/source/
-RUN bash /autograder/source/setup.sh python slim
-
-# The assignment this image grades (e.g. nn_basics); declared here so that the layers above are
-# shared by every assignment's image.
+# The assignment this image grades (e.g. nn_basics).
 ARG ASSIGNMENT=
 RUN test -n "$ASSIGNMENT" || { echo "Dockerfile: pass --build-arg ASSIGNMENT=NAME (one image per assignment)" >&2; exit 1; }
+
+# The pinned dependencies, torch included, with the assignment's [environment] applied
+# (grader/environment.py): assignments that install the same list share this layer.
+# What grading never uses (torch's tests, tools and headers) goes in the same layer.
+COPY pyproject.toml /autograder/source/
+COPY grader/environment.py /autograder/source/grader/environment.py
+COPY solutions/${ASSIGNMENT}/assignment.toml /autograder/assignment.toml
+RUN ASSIGNMENT_TOML=/autograder/assignment.toml bash /autograder/source/setup.sh python slim \
+    && rm /autograder/assignment.toml
 
 # The grader, this assignment's reference solution and tests, and the entry point.
 COPY README.md /autograder/source/

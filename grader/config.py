@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .environment import Environment, EnvironmentTableError, parse_environment
 from .errors import GraderError
 from .settings import HIDDEN_ENV as HIDDEN_ENV  # still imported from here by the sandbox and batch
 
@@ -81,6 +82,7 @@ class Assignment:
     limits: Limits = field(default_factory=Limits)
     late: LatePolicy = field(default_factory=LatePolicy)
     submission_limit: SubmissionLimit = field(default_factory=SubmissionLimit)
+    environment: Environment = field(default_factory=Environment)
 
     @property
     def tests_dir(self) -> Path:
@@ -104,7 +106,12 @@ def default_solutions_root() -> Path:
 
 # The sections of assignment.toml and what each holds; docs/authoring.md lists every key.
 TOP_LEVEL = ("title", "notebook")
-SECTIONS = {"limits": Limits, "late_policy": LatePolicy, "submission_limit": SubmissionLimit}
+SECTIONS = {
+    "limits": Limits,
+    "late_policy": LatePolicy,
+    "submission_limit": SubmissionLimit,
+    "environment": Environment,
+}
 
 
 def _refuse_unknown(given: Iterable[str], valid: Sequence[str], where: str) -> None:
@@ -199,6 +206,10 @@ def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment
     _refuse_unknown({k for k, v in data.items() if isinstance(v, dict)}, list(SECTIONS), f"{path}: sections")
     limit = _build(SubmissionLimit, data.get("submission_limit", {}), f"{path} [submission_limit]")
     _check_limit(limit, f"{path} [submission_limit]")
+    try:
+        environment = parse_environment(data.get("environment", {}), f"{path} [environment]")
+    except EnvironmentTableError as exc:
+        raise ConfigError(str(exc)) from None
     return Assignment(
         name=name,
         title=str(top.get("title", name)),
@@ -207,6 +218,7 @@ def load_assignment(name: str, solutions_root: Path | None = None) -> Assignment
         limits=_build(Limits, data.get("limits", {}), f"{path} [limits]"),
         late=_build(LatePolicy, data.get("late_policy", {}), f"{path} [late_policy]"),
         submission_limit=limit,
+        environment=environment,
     )
 
 

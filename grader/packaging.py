@@ -3,9 +3,10 @@
 Gradescope unpacks the zip to ``/autograder/source``, runs ``setup.sh`` once when it builds the
 image and ``run_autograder`` for every submission. Both must sit at the root of the zip, with LF
 line endings; they come from ``grader/templates/``, which the Dockerfile uses as well, so the two
-routes install the grader the same way. The zip carries the grader's source, its pinned
-dependencies (``pyproject.toml``) and the solutions and tests of one assignment only, and its
-run_autograder is bound to that assignment.
+routes install the grader the same way. The zip carries the grader's source, the assignment's
+``requirements.txt`` (pyproject's pins with its ``[environment]`` applied: ``grader.environment``),
+and the solutions and tests of one assignment only, and its run_autograder is bound to that
+assignment.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from grader.config import SAFE_NAME, ConfigError, default_solutions_root, load_assignment
+from grader.config import SAFE_NAME, Assignment, ConfigError, default_solutions_root, load_assignment
+from grader.environment import EnvironmentTableError, requirements_text
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -73,6 +75,15 @@ def render_run_autograder(assignment: str | None, solutions_root: Path | None = 
     return script.replace(_PLACEHOLDER, b'\nASSIGNMENT="' + assignment.encode() + b'"\n')
 
 
+def assignment_requirements(spec: Assignment) -> str:
+    """The requirements file of ``spec``'s image: pyproject's pins with its [environment] applied."""
+    pyproject = (PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8")
+    try:
+        return requirements_text(pyproject, (spec.root / "assignment.toml").read_text(encoding="utf-8"))
+    except EnvironmentTableError as exc:
+        raise ConfigError(f"{spec.root / 'assignment.toml'}: {exc}") from None
+
+
 def build_autograder_zip(assignment: str, out: Path, solutions_root: Path | None = None) -> Path:
     """Write the Gradescope autograder zip for ``assignment`` to ``out`` and return its path.
 
@@ -96,6 +107,8 @@ def build_autograder_zip(assignment: str, out: Path, solutions_root: Path | None
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             _add(zf, "setup.sh", _script("setup.sh"), 0o755)
+            # Gradescope's convention: what the image installs, at the zip's root (setup.sh reads it).
+            _add(zf, "requirements.txt", assignment_requirements(spec).encode(), 0o644)
             _add(zf, "run_autograder", run_autograder, 0o755)
             for name in PROJECT_FILES:
                 _add(zf, name, (PROJECT_DIR / name).read_bytes(), 0o644)

@@ -168,7 +168,10 @@ def test_setup_script_writes_exactly_the_production_requirements_of_pyproject(tm
 def test_the_image_installs_only_the_solutions_of_the_assignment_it_is_built_for():
     dockerfile = (PROJECT_DIR / "Dockerfile").read_text(encoding="utf-8")
     copies = [line for line in dockerfile.splitlines() if line.startswith("COPY") and "solutions" in line]
-    assert copies == ["COPY solutions/${ASSIGNMENT} /autograder/source/solutions/${ASSIGNMENT}"]
+    assert copies == [
+        "COPY solutions/${ASSIGNMENT}/assignment.toml /autograder/assignment.toml",  # its [environment]
+        "COPY solutions/${ASSIGNMENT} /autograder/source/solutions/${ASSIGNMENT}",
+    ]
     assert 'test -n "$ASSIGNMENT"' in dockerfile  # no assignment, no image
 
 
@@ -219,3 +222,82 @@ def test_the_slim_step_drops_torchs_tests_tools_and_headers_but_keeps_what_impor
         "torch/nn/__init__.py",
         "torch/nn/functional.py",
     ]
+
+
+def _requirements_of(archive: zipfile.ZipFile) -> list[str]:
+    return archive.read("requirements.txt").decode().splitlines()
+
+
+def test_every_zip_carries_its_requirements_and_the_cnn_zip_pins_torch(tmp_path):
+    path = build_autograder_zip("cnn", tmp_path / "cnn.zip")
+    with zipfile.ZipFile(path) as zf:
+        lines = _requirements_of(zf)
+    assert "torch==2.13.0" in lines
+    assert any(line.startswith("numpy==") for line in lines)
+
+
+def test_an_assignment_adds_its_own_pins_and_omits_course_packages_it_forbids(solutions, tmp_path):
+    (solutions / "nn_basics" / "assignment.toml").write_text(
+        'title = "x"\n[environment]\nadd = ["librosa==0.11.0"]\nomit = ["torch", "scipy"]\n', encoding="utf-8"
+    )
+    with zipfile.ZipFile(build_autograder_zip("nn_basics", tmp_path / "a.zip", solutions)) as zf:
+        lines = _requirements_of(zf)
+    assert lines[-1] == "librosa==0.11.0"
+    assert not [line for line in lines if line.startswith(("torch", "scipy"))]
+    assert any(line.startswith("matplotlib==") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('add = ["librosa"]', "not pinned"),
+        ('add = ["librosa>=0.10"]', "not pinned"),
+        ('omit = ["numpy"]', "not a package an assignment may leave out"),
+        ('omit = ["pytest"]', "not a package an assignment may leave out"),
+        ('add = ["torch==2.14.1"]', "already pinned in pyproject.toml"),
+        ('extra = ["x"]', "unknown setting"),
+        ("add = 3", "must be a list of strings"),
+    ],
+)
+def test_an_environment_that_cannot_be_installed_as_written_is_refused_with_the_fix(
+    solutions, tmp_path, table, problem
+):
+    (solutions / "nn_basics" / "assignment.toml").write_text(f"[environment]\n{table}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=problem):
+        build_autograder_zip("nn_basics", tmp_path / "a.zip", solutions)
+
+
+def test_setup_script_applies_the_assignments_environment_with_the_same_code_as_the_zip(tmp_path):
+    toml = tmp_path / "assignment.toml"
+    toml.write_text('[environment]\nadd = ["librosa==0.11.0"]\nomit = ["torch"]\n', encoding="utf-8")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {
+        **os.environ,
+        "GRADER_SOURCE": str(PROJECT_DIR),
+        "GRADER_VENV": str(venv),
+        "ASSIGNMENT_TOML": str(toml),
+    }
+    run = subprocess.run(
+        ["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    from grader.environment import requirements_text
+
+    wanted = requirements_text((PROJECT_DIR / "pyproject.toml").read_text(), toml.read_text())
+    assert (venv / "requirements.txt").read_text() == wanted
+    assert "librosa==0.11.0" in wanted and "torch==" not in wanted
+
+
+def test_setup_script_installs_the_zips_own_requirements_file_when_there_is_one(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "requirements.txt").write_text("numpy==2.4.6\n", encoding="utf-8")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {**os.environ, "GRADER_SOURCE": str(source), "GRADER_VENV": str(venv)}
+    run = subprocess.run(
+        ["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert (venv / "requirements.txt").read_text() == "numpy==2.4.6\n"

@@ -15,6 +15,7 @@
 #   GRADER_SOURCE    the unpacked source (default /autograder/source)
 #   GRADER_VENV      the virtual environment (default /autograder/venv)
 #   GRADER_SANDBOX_USER  the unprivileged user that runs student code (default grader-student)
+#   ASSIGNMENT_TOML  the assignment.toml whose [environment] applies when there is no requirements.txt
 set -euo pipefail
 
 SOURCE="${GRADER_SOURCE:-/autograder/source}"
@@ -56,35 +57,33 @@ step_user() {
     id "$SANDBOX_USER"
 }
 
-# The production requirements of pyproject.toml ([project] dependencies, no extras), one per line,
-# in $VENV/requirements.txt. TOML is read with the standard library's tomllib (Python 3.11+) or,
-# on Python 3.10 (Ubuntu 22.04), with tomli installed into a throwaway folder: never with a module
-# vendored inside pip, whose version depends on the base image (Ubuntu 22.04's pip 22.0 vendors a
-# tomli whose load() wants text).
+# What the image installs, one requirement per line, in $VENV/requirements.txt: the zip's own
+# requirements.txt where there is one (`grader package` writes it), else pyproject.toml's pins with
+# the assignment's [environment] applied, computed by grader/environment.py (standard library only)
+# from $ASSIGNMENT_TOML (the Dockerfile copies the assignment's). TOML is read with the standard
+# library's tomllib (Python 3.11+) or, on Python 3.10 (Ubuntu 22.04), with tomli installed into a
+# throwaway folder: never with a module vendored inside pip, whose version depends on the base image.
 step_requirements() {
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV"
     fi
-    local parser_path=""
-    if ! "$VENV/bin/python" -c 'import tomllib' 2>/dev/null; then
-        parser_path=$(mktemp -d /tmp/grader-toml.XXXXXX)
-        "$VENV/bin/python" -m pip install --no-input --quiet --target "$parser_path" 'tomli>=1.1,<3'
+    if [ -f "$SOURCE/requirements.txt" ]; then
+        cp "$SOURCE/requirements.txt" "$VENV/requirements.txt"
+    else
+        local parser_path="" toml=()
+        if ! "$VENV/bin/python" -c 'import tomllib' 2>/dev/null; then
+            parser_path=$(mktemp -d /tmp/grader-toml.XXXXXX)
+            "$VENV/bin/python" -m pip install --no-input --quiet --target "$parser_path" 'tomli>=1.1,<3'
+        fi
+        if [ -n "${ASSIGNMENT_TOML:-}" ]; then toml=("$ASSIGNMENT_TOML"); fi
+        PYTHONPATH="$parser_path" "$VENV/bin/python" "$SOURCE/grader/environment.py" \
+            "$SOURCE/pyproject.toml" "${toml[@]}" > "$VENV/requirements.txt"
+        if [ -n "$parser_path" ]; then rm -rf "$parser_path"; fi
     fi
-    PYTHONPATH="$parser_path" "$VENV/bin/python" - "$SOURCE/pyproject.toml" > "$VENV/requirements.txt" <<'PY'
-import sys
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
-with open(sys.argv[1], "rb") as fh:
-    requirements = tomllib.load(fh)["project"]["dependencies"]
-print("\n".join(requirements))
-PY
-    if [ -n "$parser_path" ]; then rm -rf "$parser_path"; fi
     echo "setup.sh: $(grep -c . "$VENV/requirements.txt") requirements for $("$VENV/bin/python" -V), pip $("$VENV/bin/python" -m pip --version 2>/dev/null | cut -d' ' -f2)"
 }
 
-# The virtual environment with the pinned dependencies from pyproject.toml (not the grader itself,
+# The virtual environment with the requirements above (not the grader itself,
 # so that the Docker route can cache this layer while the grader's code changes).
 step_python() {
     step_requirements
