@@ -174,6 +174,7 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from . import selfcheck
     from .authoring import BuildError, build_stub, stub_path, write_stub
     from .config import ConfigError, load_assignment
     from .handout import render
@@ -190,6 +191,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
                     status = 1
                 continue
             print(f"Wrote {write_stub(spec, _assignments_root(args.solutions))}")
+            if note := selfcheck.missing_engine(spec):
+                print(f"grader: {name}: {note}", file=sys.stderr)
         except (BuildError, ConfigError, OSError, ValueError) as exc:
             print(f"grader: {name}: {exc}", file=sys.stderr)
             status = 2

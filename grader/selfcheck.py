@@ -37,6 +37,7 @@ __all__ = [
     "hidden_sentence",
     "hidden_total",
     "hidden_totals",
+    "missing_engine",
     "record",
     "write_student_kit",
 ]
@@ -125,6 +126,20 @@ def fill(spec: Assignment, cells: list[StubCell]) -> list[StubCell]:
         raise SelfCheckError(f"{spec.name}: more than one cell is tagged {ENGINE_TAG!r}")
     engines[0]["source"] = engine_source(spec)
     return cells
+
+
+def missing_engine(spec: Assignment) -> str:
+    """Why the handout of ``spec`` has no self-checks although it has visible tests ('' if it has)."""
+    public = [p for p in spec.tests_dir.glob("*.py") if p.name.startswith(PUBLIC_PREFIX)]
+    notebook = json.loads(spec.reference_notebook.read_text(encoding="utf-8"))
+    tagged = [c for c in notebook.get("cells", []) if ENGINE_TAG in c.get("metadata", {}).get("tags", [])]
+    if public and not tagged:
+        return (
+            f"the handout has no self-checks: {len(public)} visible test file(s), but no cell tagged "
+            f'{ENGINE_TAG!r} to hold them; add one and a `selfcheck("name", globals())` cell under each '
+            "function (docs/authoring.md, section 3)"
+        )
+    return ""
 
 
 # ---- the student kit ------------------------------------------------------------------------------

@@ -164,6 +164,47 @@ def test_solution_code_repeated_outside_its_block_is_refused(tmp_path):
         stub_of(tmp_path, [_code(solution), _code(echo)])
 
 
+def test_a_refusal_names_the_cell_that_would_leak_and_the_fix(tmp_path):
+    solution = "def double(x):\n    ### BEGIN SOLUTION\n    doubled_value = x + x  # add x to itself\n    ### END SOLUTION\n"
+    echo = "# a worked example\ndoubled_value = x + x  # add x to itself\n"
+    with pytest.raises(BuildError) as refused:
+        stub_of(tmp_path, [_code(solution), _code(echo)])
+    assert "code cell 2 ('# a worked example')" in str(refused.value)
+    assert "solution_only" in str(refused.value)
+
+
+def test_the_contracts_own_call_in_a_markdown_cell_is_not_a_leak(tmp_path):
+    contract = {
+        "cell_type": "markdown",
+        "id": "contract",
+        "metadata": {},
+        "source": "| `train` | each step is `w, b = gd_step(w, b, *neuron_gradients(X, y, w, b), lr)` |",
+    }
+    solution = (
+        "def train(X, y, w, b, lr):\n    ### BEGIN SOLUTION\n"
+        "    w, b = gd_step(w, b, *neuron_gradients(X, y, w, b), lr)\n    return w, b\n    ### END SOLUTION\n"
+    )
+    stub = stub_of(tmp_path, [contract, _code(solution)])
+    assert "raise NotImplementedError" in "".join(c["source"] for c in stub["cells"])
+
+
+def test_a_hidden_test_line_in_the_notebook_is_refused_with_its_file_and_line(tmp_path):
+    echo = 'assert student.double(123456789) == 246913578, "double(123456789) should be 246913578"'
+    with pytest.raises(BuildError) as refused:
+        stub_of(tmp_path, [_code(DOUBLE), _code(echo)])
+    assert "line 6 of tests/test_double.py" in str(refused.value)
+
+
+def test_build_says_when_visible_tests_have_no_engine_cell_to_hold_them(tmp_path, capsys):
+    solutions = make_solution(tmp_path, [_code(DOUBLE)])
+    (solutions / "tiny" / "tests" / "test_public_tiny.py").write_text(
+        'def test_example(student):\n    """double: 2"""\n', encoding="utf-8"
+    )
+    assert cli.main(["--solutions", str(solutions), "build", "tiny"]) == 0
+    err = capsys.readouterr().err
+    assert "no self-checks" in err and "selfcheck-engine" in err
+
+
 CONVOLVE = (
     "def smooth(x, kernel):\n    ### BEGIN SOLUTION\n"
     "    return np.convolve(np.asarray(x, dtype=float), kernel[::-1], mode='valid')\n"

@@ -50,6 +50,15 @@ def test_an_import_inside_a_function_still_raises_when_the_function_runs():
     raise AssertionError("the import inside f was swallowed")
 
 
+def test_a_cell_may_begin_with_a_future_import_as_in_jupyter_where_each_cell_compiles_on_its_own():
+    source = '"""Typed helpers."""\nfrom __future__ import annotations\nimport not_installed_anywhere\n' + (
+        "def f(x: Undefined) -> int:\n    return 1\nvalue = f(0)"
+    )
+    namespace, failed = run_guarded(source)
+    assert namespace["value"] == 1  # the annotation is never evaluated: the future import took effect
+    assert [entry["line"] for entry in failed] == [3]
+
+
 def test_line_numbers_of_a_guarded_cell_are_the_students_own():
     try:
         run_guarded("import json\n\n1 / 0\n")

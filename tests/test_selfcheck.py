@@ -193,10 +193,58 @@ def notebook_messages(output: str) -> dict[str, str]:
     return {number: "\n".join(lines) for number, lines in messages.items()}
 
 
+# Answers made of parts: the part that differs is named, and a wrong gradient costs train nothing.
+TRAINING_MISTAKES = [
+    (
+        "mse",
+        "return float(np.mean(diff * diff))",
+        "return float(np.sum(diff * diff))",
+        "Likely mistake: summed, not averaged",
+    ),
+    (
+        "neuron_gradients",
+        "return X.T @ error / len(error), float(np.mean(error))",
+        "return -X.T @ error / len(error), -float(np.mean(error))",
+        "Likely mistake: the sign is flipped",
+    ),
+    (
+        "gd_step",
+        "return np.asarray(w, dtype=float) - lr * np.asarray(dw, dtype=float), float(b - lr * db)",
+        "w -= lr * dw\n    return w, float(b - lr * db)",
+        "changed its input w in place",
+    ),
+    (
+        "accuracy",
+        "return float(np.mean(np.asarray(y_pred) == np.asarray(y)))",
+        "return float(np.sum(np.asarray(y_pred) == np.asarray(y)))",
+        "Likely mistake: this is the count of right labels",
+    ),
+]
+TRAINING_PARTS = [
+    (
+        "neuron_gradients",
+        "return X.T @ error / len(error), float(np.mean(error))",
+        "return X.T @ error / len(error), np.array([np.mean(error)])",
+        "returned a wrong db, the second element: shape (1,), but a single number was expected",
+    ),
+    (
+        "train",
+        "return w, b",
+        "return w",
+        "but a tuple of 2 (w, b) was expected",
+    ),
+]
+
+
 @pytest.mark.parametrize(
     "name, mistakes",
-    [("nn_basics", NN_MISTAKES), *[("cnn", m) for m in CNN_MISTAKES]],
-    ids=["nn_basics", "cnn-a", "cnn-b", "cnn-c"],
+    [
+        ("nn_basics", NN_MISTAKES),
+        *[("cnn", m) for m in CNN_MISTAKES],
+        ("training", TRAINING_MISTAKES),
+        ("training", TRAINING_PARTS),
+    ],
+    ids=["nn_basics", "cnn-a", "cnn-b", "cnn-c", "training", "training-parts"],
 )
 def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_same_words(
     name, mistakes, tmp_path

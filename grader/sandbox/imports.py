@@ -41,7 +41,11 @@ def guard_imports(tree: ast.Module) -> ast.Module:
     """Each top-level import (one name at a time) wrapped so that its ImportError is reported, not raised."""
     body: list[ast.stmt] = []
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            # Legal at a cell's top, as each cell is compiled on its own in Jupyter; it must stay
+            # first to compile, and it cannot fail to import.
+            body.append(node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
             body.extend(_guarded(single) for single in _one_name_each(node))
         else:
             body.append(node)

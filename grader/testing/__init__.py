@@ -15,9 +15,11 @@ and oracles import from this package only (``tests/test_test_api.py`` holds them
 modules are the grader's own, free to change without notice.
 """
 
+from .compare import ATOL, RTOL, as_array, matches
 from .failure import FailureKind, GradingFailure
-from .feedback import ATOL, RTOL, Call, Expectation, as_array, expect, expect_call, fail, matches
+from .feedback import Expectation, expect, fail
 from .proxy import Builtin, Handle, RemoteFunction, Student
+from .raising import Call, expect_call
 from .shapes import (
     conv_output_size,
     conv_shape_hint,
