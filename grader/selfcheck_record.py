@@ -187,8 +187,8 @@ class _Expectation:
             {
                 "kind": "equal",
                 "expected": _encode(expected),
-                "rtol": _rounded(float(rtol)),
-                "atol": _rounded(float(atol)),
+                "rtol": rounded(float(rtol)),
+                "atol": rounded(float(atol)),
                 "hint": hint,
                 "overflow": self.overflow,
                 "likely": [[text, _encode(value)] for text, value in (likely or {}).items()],
@@ -239,7 +239,7 @@ class _Expectation:
 DIGITS = 12
 
 
-def _rounded(number: Any) -> Any:
+def rounded(number: Any) -> Any:
     """``number`` with at most DIGITS significant digits if it is a float (nan and inf as they are)."""
     if isinstance(number, float) and math.isfinite(number):
         return float(f"{number:.{DIGITS}g}")
@@ -271,10 +271,10 @@ def _encode(value: Any) -> JSON:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise SelfCheckError(f"an array of dtype {value.dtype} in a visible test")
-        numbers = [_rounded(v) for v in value.ravel().tolist()]
+        numbers = [rounded(v) for v in value.ravel().tolist()]
         return {"array": numbers, "dtype": str(value.dtype), "shape": list(value.shape)}
     if isinstance(value, np.generic):
-        return {"scalar": _rounded(value.item()), "dtype": str(value.dtype)}
+        return {"scalar": rounded(value.item()), "dtype": str(value.dtype)}
     if isinstance(value, Builtin):
         return {"builtin": value.name}
     if isinstance(value, np.ufunc):
@@ -290,7 +290,7 @@ def _encode(value: Any) -> JSON:
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
     if isinstance(value, float):
-        return float(_rounded(value))
+        return float(rounded(value))
     if value is None or isinstance(value, (bool, int, str)):
         return value
     raise SelfCheckError(f"a visible test passes {type(value).__name__}, which a notebook cannot rebuild")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.selfcheck_record import DIGITS, _rounded
+from grader.selfcheck_record import DIGITS, rounded
 from nbtools import REPO
 
 _FLAGS = (
@@ -61,7 +61,7 @@ def test_the_handouts_are_the_same_bytes_whatever_the_cpu_kernel_dispatch_or_thr
 
 def test_floats_are_written_with_twelve_significant_digits_which_the_tolerance_cannot_tell_apart():
     assert DIGITS == 12
-    assert _rounded(4.207954573220417) == _rounded(4.207954573220419) == 4.20795457322
-    assert _rounded(-7.287707025700285e-05) == -7.2877070257e-05
-    assert _rounded(3) == 3 and _rounded(float("inf")) == float("inf")
-    assert abs(_rounded(1 / 3) - 1 / 3) < 1e-5 * (1 / 3) * 1e-6
+    assert rounded(4.207954573220417) == rounded(4.207954573220419) == 4.20795457322
+    assert rounded(-7.287707025700285e-05) == -7.2877070257e-05
+    assert rounded(3) == 3 and rounded(float("inf")) == float("inf")
+    assert abs(rounded(1 / 3) - 1 / 3) < 1e-5 * (1 / 3) * 1e-6

@@ -209,7 +209,7 @@ TRAINING_MISTAKES = [
     ),
     (
         "gd_step",
-        "return np.asarray(w, dtype=float) - lr * np.asarray(dw, dtype=float), float(b - lr * db)",
+        "return w - lr * dw, float(b - lr * db)",
         "w -= lr * dw\n    return w, float(b - lr * db)",
         "changed its input w in place",
     ),
