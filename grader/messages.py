@@ -227,15 +227,20 @@ def stopped_early(reason: str) -> str:
     return f"Grading stopped early: {reason}; the tests left then could not call your code."
 
 
+def hidden_sentence(count: int, points: float, function: str = "") -> str:
+    """The words for the hidden tests, the same in the notebook, the kit and on Gradescope."""
+    of = f" of {function}" if function else ""
+    return (
+        f"{count} hidden test{'s' if count != 1 else ''}{of} worth {points:g} point{'s' if points != 1 else ''} "
+        "will be shown when grades are published."
+    )
+
+
 def hidden_summary(tests: Sequence[TestResult]) -> str:
     hidden = [t for t in tests if t.visibility != "visible"]
     if not hidden:
         return ""
-    points = sum(t.max_score for t in hidden)
-    return (
-        f"{len(hidden)} hidden test{'s' if len(hidden) != 1 else ''} worth {points:g} point"
-        f"{'s' if points != 1 else ''} will be shown when grades are published."
-    )
+    return hidden_sentence(len(hidden), sum(t.max_score for t in hidden))
 
 
 def cell_name(number: int, source: str) -> str:

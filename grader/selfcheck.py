@@ -16,15 +16,16 @@ points per function (read from their source, never run).
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Assignment
 from .handout import Notebook, StubCell, render
+from .messages import hidden_sentence
 from .sandbox.imports import ENGINE_HEADER
-from .selfcheck_record import PUBLIC_PREFIX, SelfCheckError, record
+from .selfcheck_record import PUBLIC_PREFIX, SelfCheckError, load_module, record
+from .testing.plugin import planned
 
 __all__ = [
     "ENGINE_TAG",
@@ -55,23 +56,20 @@ class HiddenTotal:
 
 # ---- hidden totals --------------------------------------------------------------------------------
 def hidden_totals(tests_dir: Path) -> dict[str, HiddenTotal]:
-    """Number and points of the hidden tests per function, read from their source (never run)."""
+    """Number and points of the hidden tests per function: the tests Gradescope shows only when
+    grades are published (every visibility but "visible"), counted as grading counts them, from
+    the test functions' own attributes. The modules are imported, never run."""
     totals: dict[str, HiddenTotal] = {}
     for path in sorted(tests_dir.glob("test*.py")):
-        if path.name.startswith(PUBLIC_PREFIX):
-            continue
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test")):
+        for name, fn in vars(load_module(path)).items():
+            if not (name.startswith("test") and callable(fn)):
                 continue
-            weight = 1.0
-            for deco in node.decorator_list:
-                if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "weight" and deco.args:
-                    weight = float(ast.literal_eval(deco.args[0]))
-            doc = (ast.get_docstring(node) or node.name).strip().splitlines()[0]
-            function = doc.split(":", 1)[0].strip() if ":" in doc else ""
-            total = totals.setdefault(function, HiddenTotal())
+            planned_test = planned(fn, path.name, name)
+            if planned_test.visibility == "visible":
+                continue
+            total = totals.setdefault(planned_test.function or "", HiddenTotal())
             total.count += 1
-            total.points += weight
+            total.points += planned_test.max_score
     return totals
 
 
@@ -83,13 +81,6 @@ def hidden_total(tests_dir: Path) -> tuple[int, float]:
         return int(data["count"]), float(data["points"])
     totals = hidden_totals(tests_dir).values()
     return sum(t.count for t in totals), sum(t.points for t in totals)
-
-
-def hidden_sentence(count: int, points: float) -> str:
-    return (
-        f"{count} more test{'s' if count != 1 else ''} worth {points:g} point{'s' if points != 1 else ''} "
-        "run after the deadline."
-    )
 
 
 # ---- the notebook ---------------------------------------------------------------------------------

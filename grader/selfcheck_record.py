@@ -311,20 +311,27 @@ def load_visible(path: Path, log: list[RecordedCall]) -> ModuleType:
 
     saved = testing.expect
     testing.expect = recording  # type: ignore[assignment]  # a stand-in, checks written down
+    try:
+        return load_module(path, prefix="_selfcheck_")
+    finally:
+        testing.expect = saved
+
+
+def load_module(path: Path, prefix: str = "_tests_") -> ModuleType:
+    """Import a test file by path with its folder's helpers and oracle, and forget them afterwards
+    (a grading run must not reuse modules imported here)."""
     spec_dir = path.parent
-    _forget(spec_dir)  # helpers imported by an earlier grading run hold the real expect
+    _forget(spec_dir)  # helpers imported by an earlier run may hold another expect
     sys.path.insert(0, str(spec_dir))
     try:
-        module_spec = importlib.util.spec_from_file_location(f"_selfcheck_{path.stem}", path)
+        module_spec = importlib.util.spec_from_file_location(f"{prefix}{path.stem}", path)
         if module_spec is None or module_spec.loader is None:
             raise SelfCheckError(f"{path.name} cannot be imported")
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
         return module
     finally:
-        testing.expect = saved
         sys.path.remove(str(spec_dir))
-        # The oracle and helpers were imported with the recording expect: a grading run must not reuse them.
         _forget(spec_dir)
 
 
@@ -344,7 +351,15 @@ def record(spec: Assignment) -> list[RecordedTest]:
             if not (name.startswith("test_") and callable(fn)):
                 continue
             start = len(log)
-            fn(_Student())
+            try:
+                fn(_Student())
+            except SelfCheckError as exc:
+                line = getattr(getattr(fn, "__code__", None), "co_firstlineno", "?")
+                raise SelfCheckError(
+                    f"{path.parent.name}/{path.name}, line {line}, {name}: {exc}. A visible test is also the "
+                    "notebook's self-check, so it may only use what the notebook can repeat (docs/authoring.md, "
+                    "'What a visible test may use'); move this check into a hidden test file"
+                ) from None
             doc = (fn.__doc__ or name).strip().splitlines()[0].strip()
             number = getattr(fn, "__number__", None)
             tests.append(

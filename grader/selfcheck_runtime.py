@@ -567,12 +567,17 @@ def selfcheck(function, namespace):
             print(f"✓ {test['label']}  ({test['points']:g}/{test['points']:g})")
     hidden = _HIDDEN.get(function)
     if hidden:
-        count, points = hidden
-        print(f"{count} more test{'s' if count != 1 else ''} of {function} worth {points:g} point"
-              f"{'s' if points != 1 else ''} run after the deadline.")
+        print(_hidden_sentence(*hidden, function))
     # Printed, not raised: "Run all" must go on to the other functions' checks.
     if failed:
         print(f"{failed} self-check{'s' if failed != 1 else ''} of {function} failed: see above.")
+
+
+def _hidden_sentence(count, points, function=""):
+    """As grader.messages.hidden_sentence: the same words as on Gradescope."""
+    of = f" of {function}" if function else ""
+    return (f"{count} hidden test{'s' if count != 1 else ''}{of} worth {points:g} point{'s' if points != 1 else ''} "
+            "will be shown when grades are published.")
 
 
 def summary():
@@ -580,5 +585,5 @@ def summary():
     points = sum(t["points"] for t in _TESTS)
     count = sum(v[0] for v in _HIDDEN.values())
     hidden = sum(v[1] for v in _HIDDEN.values())
-    print(f"The self-checks are the {len(_TESTS)} visible tests, worth {points:g} points. {count} more "
-          f"test{'s' if count != 1 else ''} worth {hidden:g} point{'s' if hidden != 1 else ''} run after the deadline.")
+    print(f"The self-checks are the {len(_TESTS)} visible tests, worth {points:g} points. "
+          + _hidden_sentence(count, hidden))

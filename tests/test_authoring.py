@@ -13,6 +13,7 @@ from grader import cli
 from grader.authoring import BuildError, build_stub
 from grader.config import available_assignments, load_assignment
 from grader.handout import render
+from grader.selfcheck import SelfCheckError
 from nbtools import ASSIGNMENTS, REPO, SOLUTIONS
 
 ASSIGNMENT_NAMES = available_assignments(SOLUTIONS)
@@ -203,6 +204,23 @@ def test_build_says_when_visible_tests_have_no_engine_cell_to_hold_them(tmp_path
     assert cli.main(["--solutions", str(solutions), "build", "tiny"]) == 0
     err = capsys.readouterr().err
     assert "no self-checks" in err and "selfcheck-engine" in err
+
+
+def test_a_visible_test_the_notebook_cannot_repeat_is_refused_with_its_file_line_and_the_fix(tmp_path):
+    engine = _code("def selfcheck(function, namespace):\n    pass\n", tags=["selfcheck-engine"])
+    solutions = make_solution(tmp_path, [_code(DOUBLE), engine])
+    (solutions / "tiny" / "tests" / "test_public_tiny.py").write_text(
+        "from grader.testing import expect\n\n\n"
+        "def test_double_is_finite(student):\n"
+        '    """double: finite"""\n'
+        "    expect(student.double, 2.0).to_be_finite()\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SelfCheckError) as refused:
+        build_stub(load_assignment("tiny", solutions))
+    message = str(refused.value)
+    assert "tests/test_public_tiny.py, line 4, test_double_is_finite" in message
+    assert "to_be_finite()" in message and "move this check into a hidden test file" in message
 
 
 CONVOLVE = (

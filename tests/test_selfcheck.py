@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 from grader.api import grade_notebook
 from grader.authoring import build_stub
 from grader.config import load_assignment
-from grader.selfcheck import SelfCheckError, hidden_totals
+from grader.selfcheck import SelfCheckError, hidden_sentence, hidden_total, hidden_totals
 from grader.selfcheck_record import load_visible
 from nbtools import REPO
 
@@ -264,9 +264,24 @@ def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_
     for number, text in shown.items():
         if "it raised" not in text:
             assert text == failed[number].output, number
-    assert (
-        "more tests worth" in output.splitlines()[-1] and "run after the deadline" in output.splitlines()[-1]
-    )
+    # The hidden tests in the words and numbers Gradescope states them (grader.messages.hidden_summary).
+    count, points = hidden_total(load_assignment(name).tests_dir)
+    assert output.splitlines()[-1].endswith(hidden_sentence(count, points))
+
+
+@pytest.mark.parametrize("name", ["nn_basics", "cnn", "training"])
+def test_the_notebook_the_kit_and_gradescope_state_the_same_hidden_count_and_points(name):
+    results = grade_notebook(REPO / "solutions" / name / f"{name}.ipynb", name)
+    hidden = [t for t in results.tests if t.visibility != "visible"]
+    sentence = hidden_sentence(len(hidden), sum(t.max_score for t in hidden))
+    assert sentence in results.output
+    assert hidden_total(load_assignment(name).tests_dir) == (len(hidden), sum(t.max_score for t in hidden))
+    engine = [
+        c
+        for c in build_stub(load_assignment(name))["cells"]
+        if "selfcheck-engine" in c["metadata"].get("tags", [])
+    ]
+    assert sentence in engine[0]["source"]
 
 
 def test_the_reference_notebooks_pass_every_self_check_without_the_grader(tmp_path):
@@ -310,7 +325,7 @@ def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path,
     assert "Likely mistake: W is transposed" in in_kit
     assert in_kit.splitlines()[-2:] == [
         "Score: 5.5/6.5",
-        "27 more tests worth 13.5 points run after the deadline.",
+        "27 hidden tests worth 13.5 points will be shown when grades are published.",
     ]
     assert in_kit.splitlines()[2:] == in_checkout.splitlines()[2:]
 
@@ -341,5 +356,5 @@ def test_grader_check_in_the_cnn_kit_builds_the_students_cnn_and_explains_a_wron
     assert "FAIL  7.6 CNN" in out and "The flattened features do not fit fc." in out
     assert out.splitlines()[-2:] == [
         "Score: 10.5/11",
-        "28 more tests worth 15.5 points run after the deadline.",
+        "28 hidden tests worth 15.5 points will be shown when grades are published.",
     ]
