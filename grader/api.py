@@ -176,6 +176,8 @@ def _grade_read(
             "cells": {cell.index: cell.status for cell in run.cells},
         }
     )
+    if read.assignment and read.assignment != spec.name:  # students write it: shown, never obeyed
+        results.extra_data["made_for"] = plain(read.assignment)[:100]
     if sandbox.cleanup_problems:
         # The scores stand (the grading process computed them); the instructor is told.
         results.extra_data["cleanup_problems"] = [problem.step.value for problem in sandbox.cleanup_problems]

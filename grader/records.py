@@ -50,6 +50,12 @@ class Record:
         return str(detail) if detail else ""
 
     @property
+    def made_for(self) -> str:
+        """The other assignment the notebook's metadata names; "" when it names this one or none."""
+        named = self.results.extra_data.get("made_for")
+        return str(named)[:100] if named else ""
+
+    @property
     def cells(self) -> dict[str, str] | None:
         """Each cell's status by its number; None when the notebook never ran."""
         if "cells" not in self.results.extra_data:

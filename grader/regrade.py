@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,25 @@ class FlippedTest:
     test: str  # "number name"
     before: float | None  # None: the test did not exist before
     after: float | None  # None: the test is gone
-    max_score: float
+    max_score: float  # now (before, for a test that is gone)
+    max_before: float | None = None  # the test's points in the old batch, when it existed
+
+    @property
+    def verdict(self) -> str:
+        """What happened to the test: a verdict that changed, or only its points."""
+        if self.before is None:
+            return "new test"
+        if self.after is None:
+            return "removed"
+        passed_before = self.before >= (self.max_before if self.max_before is not None else self.max_score)
+        passed_after = self.after >= self.max_score
+        if passed_before and passed_after:
+            return "passes both times; its points changed"
+        if not passed_before and not passed_after:
+            return (
+                "fails both times; its points changed" if self.before == 0 and self.after == 0 else "changed"
+            )
+        return "now passes" if passed_after else "now fails"
 
 
 @dataclass(frozen=True)
@@ -30,6 +49,7 @@ class ScoreChange:
     before: float | None  # None: not graded in the old batch
     after: float | None
     tests: tuple[FlippedTest, ...] = ()
+    who: str = ""  # the submitters' names, where the batch knows them
 
     @property
     def delta(self) -> float:
@@ -84,13 +104,18 @@ def _changed_tests(old: dict[str, Any], new: dict[str, Any]) -> tuple[FlippedTes
     changes = []
     for label in [*before, *(k for k in after if k not in before)]:
         b, a = before.get(label), after.get(label)
-        if b is None or a is None or abs(b[0] - a[0]) > 1e-9:
-            changes.append(FlippedTest(label, b and b[0], a and a[0], (a or b or (0.0, 0.0))[1]))
+        if b is None or a is None or abs(b[0] - a[0]) > 1e-9 or abs(b[1] - a[1]) > 1e-9:
+            changes.append(
+                FlippedTest(label, b and b[0], a and a[0], (a or b or (0.0, 0.0))[1], b[1] if b else None)
+            )
     return tuple(changes)
 
 
-def compare(old: Path, new: Path, submissions: list[str]) -> Comparison:
-    """The submissions in ``new`` (ids) whose score differs from the same id's in ``old``."""
+def compare(
+    old: Path, new: Path, submissions: list[str], names: Mapping[str, str] | None = None
+) -> Comparison:
+    """The submissions in ``new`` (ids) whose score differs from the same id's in ``old``;
+    ``names``: who submitted each, for the listing."""
     comparison = Comparison(Path(old))
     for sub in submissions:
         before, after = _read(Path(old) / sub / RESULTS_FILE), _read(Path(new) / sub / RESULTS_FILE)
@@ -98,7 +123,7 @@ def compare(old: Path, new: Path, submissions: list[str]) -> Comparison:
         a = float(after.get("score") or 0) if after is not None else None
         tests = _changed_tests(before or {}, after or {})
         if b is None or a is None or abs(a - b) > 1e-9:
-            comparison.changed.append(ScoreChange(sub, b, a, tests))
+            comparison.changed.append(ScoreChange(sub, b, a, tests, (names or {}).get(sub, "")))
         else:
             comparison.unchanged += 1
     comparison.changed.sort(key=lambda c: (c.delta, c.submission))
@@ -114,12 +139,16 @@ def _flip(change: FlippedTest) -> str:
         return f"{change.test}: new test, {_num(change.after)}/{change.max_score:g}"
     if change.after is None:
         return f"{change.test}: removed (was {_num(change.before)}/{change.max_score:g})"
-    verdict = (
-        "now passes"
-        if change.after >= change.max_score
-        else ("now fails" if change.before >= change.max_score else "changed")
+    worth = (
+        f"{_num(change.before)}/{change.max_before:g} -> {_num(change.after)}/{change.max_score:g}"
+        if change.max_before is not None and change.max_before != change.max_score
+        else f"{_num(change.before)} -> {_num(change.after)}/{change.max_score:g}"
     )
-    return f"{change.test}: {verdict} ({_num(change.before)} -> {_num(change.after)}/{change.max_score:g})"
+    return f"{change.test}: {change.verdict} ({worth})"
+
+
+def _named(change: ScoreChange) -> str:
+    return f"{change.submission} ({change.who})" if change.who else change.submission
 
 
 def as_text(comparison: Comparison) -> str:
@@ -132,12 +161,12 @@ def as_text(comparison: Comparison) -> str:
     ]
     for change in comparison.changed:
         if change.before is None:
-            lines.append(f"  {change.submission}: {_num(change.after)} (not in the old batch)")
+            lines.append(f"  {_named(change)}: {_num(change.after)} (not in the old batch)")
         elif change.after is None:
-            lines.append(f"  {change.submission}: {_num(change.before)} (not in the new batch)")
+            lines.append(f"  {_named(change)}: {_num(change.before)} (not in the new batch)")
         else:
             lines.append(
-                f"  {change.submission}: {_num(change.before)} -> {_num(change.after)} ({change.delta:+g})"
+                f"  {_named(change)}: {_num(change.before)} -> {_num(change.after)} ({change.delta:+g})"
             )
         lines += [f"      {_flip(t)}" for t in change.tests]
     return "\n".join(lines)
@@ -150,12 +179,12 @@ def as_html(comparison: Comparison) -> str:
     if not comparison.changed:
         return head + f"<p>No score changed ({comparison.unchanged} submissions compared).</p>"
     rows = "".join(
-        f'<tr><td>{esc(c.submission)}</td><td class="num">{_num(c.before)}</td><td class="num">{_num(c.after)}</td>'
+        f'<tr><td><a href="#{esc("submission-" + c.submission)}">{esc(c.submission)}</a></td><td>{esc(c.who)}</td><td class="num">{_num(c.before)}</td><td class="num">{_num(c.after)}</td>'
         f'<td class="num">{c.delta:+g}</td><td>{"<br>".join(esc(_flip(t)) for t in c.tests)}</td></tr>'
         for c in comparison.changed
     )
     return (
         head + f"<p>{len(comparison.changed)} score(s) changed, {comparison.unchanged} unchanged.</p>"
-        "<table><tr><th>submission</th><th>before</th><th>after</th><th>change</th><th>tests that flipped</th></tr>"
+        "<table><tr><th>submission</th><th>submitted by</th><th>before</th><th>after</th><th>change</th><th>tests that flipped</th></tr>"
         f"{rows}</table>"
     )

@@ -99,9 +99,9 @@ def test_grades_csv_has_one_row_per_submission_and_one_column_per_test(folder_ba
     rows = read_csv(out / "grades.csv")
     assert [r["submission"] for r in rows] == ["alice", "bob", "carol", "dave"]
     header = list(rows[0])
-    assert header[:6] == ["submission", "names", "emails", "sids", "total", "max"]
+    assert header[:7] == ["submission", "names", "emails", "sids", "total", "max", "made for"]
     tests = json.loads((out / "alice" / "results.json").read_text())["tests"]
-    assert header[6:] == [f"{t['number']} {t['name']}" for t in tests]
+    assert header[7:] == [f"{t['number']} {t['name']}" for t in tests]
     assert {r["max"] for r in rows} == {"20"}
     assert rows[0]["total"] == "20"
     relu_columns = [c for c in header if " relu:" in c]
@@ -147,6 +147,30 @@ def test_the_report_is_one_self_contained_html_file(folder_batch):
         assert f"<h2>{heading}</h2>" in page
     assert "relu changed its input" in page or "relu" in page
     assert "dave" in page  # it could not be graded
+
+
+def test_a_notebook_made_for_another_assignment_is_flagged_in_grades_csv_and_the_report(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copyfile(REFERENCE, inputs / "alice.ipynb")
+    shutil.copyfile(SOLUTIONS / "training" / "training.ipynb", inputs / "wrong_homework.ipynb")
+    summary = grade_all(inputs, tmp_path / "out", jobs=1, assignment="nn_basics", progress=False)
+    rows = {r["submission"]: r for r in read_csv(tmp_path / "out" / "grades.csv")}
+    assert rows["wrong_homework"]["made for"] == "training" and rows["alice"]["made for"] == ""
+    page = summary.report.read_text(encoding="utf-8")
+    section = page.split("<h2>Notebooks made for another assignment</h2>", 1)[1].split("<h2>", 1)[0]
+    assert '<a href="#submission-wrong_homework">wrong_homework</a>' in section and "training" in section
+    assert "alice" not in section
+
+
+def test_the_report_reaches_every_submissions_own_feedback_offline(folder_batch):
+    _, out, summary = folder_batch
+    page = summary.report.read_text(encoding="utf-8")
+    for name in ("alice", "bob", "carol", "dave"):
+        assert f'<details id="submission-{name}">' in page
+    bob = page.split('<details id="submission-bob">', 1)[1].split("</details>", 1)[0]
+    assert "changed its input z in place" in bob  # the failing test's own feedback
+    assert '<a href="#submission-dave">dave</a>' in page  # linked from the table of ungraded ones
 
 
 def test_already_graded_submissions_are_skipped_and_force_grades_them_again(tmp_path):

@@ -45,7 +45,7 @@ def test_a_value_of_the_wrong_type_is_refused(tmp_path):
 
 def test_the_sections_are_the_ones_the_documentation_lists():
     assert TOP_LEVEL == ("title", "notebook")
-    assert set(SECTIONS) == {"limits", "late_policy", "submission_limit"}
+    assert set(SECTIONS) == {"limits", "late_policy", "submission_limit", "environment"}
 
 
 # ---- which assignment is graded -----------------------------------------------------------------
@@ -88,3 +88,13 @@ def test_the_environment_does_not_choose_the_solutions_below_the_command_line(tm
 
     monkeypatch.setenv("GRADER_SOLUTIONS", str(tmp_path))
     assert default_solutions_root() != tmp_path
+
+
+def test_an_assignments_environment_is_read_and_a_wrong_one_is_refused_with_the_fix(tmp_path):
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    (folder / "assignment.toml").write_text('[environment]\nadd = ["librosa==0.11.0"]\n', encoding="utf-8")
+    assert load_assignment("audio", tmp_path).environment.add == ("librosa==0.11.0",)
+    (folder / "assignment.toml").write_text('[environment]\nadd = ["librosa"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not pinned; write it as NAME==VERSION"):
+        load_assignment("audio", tmp_path)

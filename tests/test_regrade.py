@@ -48,11 +48,24 @@ def test_only_submissions_whose_score_changed_are_listed_with_the_tests_that_fli
         ("cy", 3, 2.5, -0.5),
         ("bob", 1, 3, 2),
     ]  # the largest loss first
-    assert comparison.changed[1].tests == (FlippedTest("2.1 scale: matrix", 0, 2, 2),)
+    assert comparison.changed[1].tests == (FlippedTest("2.1 scale: matrix", 0, 2, 2, 2),)
     text = as_text(comparison)
     assert "2 score(s) changed, 1 unchanged" in text
     assert "bob: 1 -> 3 (+2)" in text and "2.1 scale: matrix: now passes (0 -> 2/2)" in text
     assert "cy: 3 -> 2.5 (-0.5)" in text and "1.1 relu: signs: now fails (1 -> 0.5/1)" in text
+
+
+def test_a_weight_change_is_told_apart_from_a_verdict_change_and_submitters_are_named(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    results(old, "ada", 2, {"1.1 relu: signs": (2, 2), "2.1 scale: matrix": (0, 1)})
+    results(new, "ada", 3, {"1.1 relu: signs": (3, 3), "2.1 scale: matrix": (0, 1)})
+    results(old, "bob", 0, {"1.1 relu: signs": (0, 2)})
+    results(new, "bob", 3, {"1.1 relu: signs": (3, 3)})
+    text = as_text(compare(old, new, ["ada", "bob"], {"ada": "Ada Lovelace", "bob": "Bob"}))
+    assert "ada (Ada Lovelace): 2 -> 3 (+1)" in text
+    assert "1.1 relu: signs: passes both times; its points changed (2/2 -> 3/3)" in text
+    assert "1.1 relu: signs: now passes (0/2 -> 3/3)" in text
+    assert "now passes (2" not in text
 
 
 def test_a_submission_new_in_the_regrade_and_a_test_added_are_listed_as_such(tmp_path):

@@ -44,7 +44,7 @@ def write_grades_csv(path: Path, records: list[Record]) -> Path:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(
-        ["submission", "names", "emails", "sids", "total", "max", *map(spreadsheet_text, ordered)]
+        ["submission", "names", "emails", "sids", "total", "max", "made for", *map(spreadsheet_text, ordered)]
     )
     for record in records:
         scores = {column_name(t): t.score for t in record.tests}
@@ -62,6 +62,7 @@ def write_grades_csv(path: Path, records: list[Record]) -> Path:
                 ),
                 number_text(record.score),
                 number_text(record.max_score or full),
+                spreadsheet_text(record.made_for),
                 *(number_text(scores[c]) if c in scores else "" for c in ordered),
             ]
         )

@@ -186,7 +186,10 @@ def _collect(summary: BatchSummary, records: list[Record], compare: Path | None,
     if compare is not None:
         from ..regrade import compare as compare_batches
 
-        summary.comparison = compare_batches(Path(compare), out, [r.id for r in records])
+        names = {
+            r.id: ", ".join(p.name or p.email for p in r.submitters if p.name or p.email) for r in records
+        }
+        summary.comparison = compare_batches(Path(compare), out, [r.id for r in records], names)
     if report:
         report_started = time.monotonic()
         try:

@@ -40,6 +40,8 @@ th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-al
 th { background: #f4f6f8; }
 td.num { text-align: right; white-space: nowrap; }
 details summary { cursor: pointer; color: #2e86c1; margin: 6px 0; }
+details:target { background: #fffbe6; }
+pre { white-space: pre-wrap; font-size: 12px; background: #f8f8f8; padding: 6px; }
 </style>
 </head>
 <body>
@@ -53,6 +55,24 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+class _Link:
+    """A submission's id in a table, linking to its own feedback further down the page."""
+
+    def __init__(self, submission: str):
+        self.submission = submission
+
+    def html(self) -> str:
+        return f'<a href="#{_anchor(self.submission)}">{_esc(self.submission)}</a>'
+
+
+def _anchor(submission: str) -> str:
+    return _esc("submission-" + submission)
+
+
+def _cell(value: object) -> str:
+    return value.html() if isinstance(value, _Link) else _esc(value)
+
+
 def _table(
     headers: list[str], rows: Iterable[Sequence[object]], numeric: frozenset[int] = frozenset()
 ) -> str:
@@ -60,7 +80,7 @@ def _table(
     body = []
     for row in rows:
         cells = "".join(
-            f'<td class="{"num" if i in numeric else ""}">{_esc(v)}</td>' for i, v in enumerate(row)
+            f'<td class="{"num" if i in numeric else ""}">{_cell(v)}</td>' for i, v in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -149,7 +169,8 @@ def _problems(records: list[Record]) -> list[str]:
     failed = stats.failed_cells(records)
     if failed:
         rows = [
-            [r.id, _who(r), f"{r.score:g}", ", ".join(f"#{k} {v}" for k, v in cells)] for r, cells in failed
+            [_Link(r.id), _who(r), f"{r.score:g}", ", ".join(f"#{k} {v}" for k, v in cells)]
+            for r, cells in failed
         ]
         parts.append(_table(["submission", "submitted by", "score", "cells (status)"], rows, frozenset({2})))
     else:
@@ -157,15 +178,51 @@ def _problems(records: list[Record]) -> list[str]:
     ungraded, internal = stats.ungraded(records), stats.internal_errors(records)
     if ungraded or internal:
         parts.append("<h2>Submissions that could not be graded</h2>")
-        rows = [[r.id, _who(r), shorten(_first_line(r.results.output), 200)] for r in ungraded]
-        rows += [[r.id, _who(r), "internal error: " + r.internal_error] for r in internal]
+        rows = [[_Link(r.id), _who(r), shorten(_first_line(r.results.output), 200)] for r in ungraded]
+        rows += [[_Link(r.id), _who(r), "internal error: " + r.internal_error] for r in internal]
         parts.append(_table(["submission", "submitted by", "why"], rows))
+    other = [r for r in records if r.made_for]
+    if other:
+        parts.append("<h2>Notebooks made for another assignment</h2>")
+        rows = [[_Link(r.id), _who(r), r.made_for, f"{r.score:g}"] for r in other]
+        parts.append(
+            _table(["submission", "submitted by", "its metadata names", "score"], rows, frozenset({3}))
+        )
+    return parts
+
+
+FEEDBACK_CHARS = 1500  # of one test's feedback in the report; the whole is in the submission's results.json
+
+
+def _feedback(records: list[Record]) -> list[str]:
+    """Every submission's own feedback, each under an anchor the tables above link to."""
+    parts = ["<h2>Every submission</h2>"]
+    for record in records:
+        failed = [t for t in record.tests if t.score < t.max_score]
+        lines = (
+            [f"<pre>{_esc(record.results.output.strip()[:FEEDBACK_CHARS])}</pre>"]
+            if record.results.output.strip()
+            else []
+        )
+        for test in failed:
+            label = f"{test.number} {test.name}" if test.number else test.name
+            lines.append(
+                f"<p><b>{_esc(label)}</b> ({test.score:g}/{test.max_score:g})</p>"
+                f"<pre>{_esc(test.output.strip()[:FEEDBACK_CHARS])}</pre>"
+            )
+        who = f" ({_esc(_who(record))})" if _who(record) else ""
+        summary = f"{_esc(record.id)}{who}: {record.score:g}/{record.max_score:g}"
+        parts.append(
+            f'<details id="{_anchor(record.id)}"><summary>{summary}</summary>'
+            + ("".join(lines) or "<p>Every test passed.</p>")
+            + "</details>"
+        )
     return parts
 
 
 def _slowest(records: list[Record]) -> list[str]:
     rows = [
-        [r.id, _who(r), f"{r.results.execution_time:.2f}", f"{r.score:g}"]
+        [_Link(r.id), _who(r), f"{r.results.execution_time:.2f}", f"{r.score:g}"]
         for r in stats.slowest(records, TOP_SLOWEST)
     ]
     return [
@@ -183,6 +240,7 @@ def build_report(records: list[Record], title: str = TITLE, comparison: Comparis
 
         parts.append(as_html(comparison))
     parts += [*_pass_rates(records), *_diagnostics(records), *_problems(records), *_slowest(records)]
+    parts += _feedback(records)
     return PAGE.substitute(title=_esc(title), body="\n".join(parts))
 
 
