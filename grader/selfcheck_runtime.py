@@ -526,11 +526,27 @@ def _run_call(fn, call, namespace):
         raise
 
 
+def _uses(fn):
+    """The global names fn's code loads (its nested functions' too), as the grader's worker finds them."""
+    import dis as _dis
+
+    code = getattr(fn, "__code__", None)
+    found, pending = set(), [code] if code is not None else []
+    while pending and len(found) < 500:
+        current = pending.pop()
+        found.update(ins.argval for ins in _dis.get_instructions(current) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"))
+        pending.extend(c for c in current.co_consts if hasattr(c, "co_code"))
+    return found
+
+
 def _consistent(done, helpers, namespace):
     """Right given the student's own helper, when that helper is wrong on its own: its tests take the points."""
     if not hasattr(done, "value"):
         return False
+    used = _uses(done.fn)
     for name, args, want, offset, *scale in helpers:
+        if name not in used:
+            continue
         helper = namespace.get(name)
         try:
             own = helper(*_decode(args))

@@ -344,6 +344,29 @@ def test_a_self_check_does_not_fail_a_function_for_its_helpers_mistake(tmp_path)
     assert "✓ 9.1 count_parameters" in output  # right given its own count_connections: 8.1 takes the points
 
 
+def test_a_function_that_does_not_call_the_wrong_helper_gets_no_credit_for_it_anywhere(tmp_path):
+    both_wrong = [
+        (
+            "count_connections",
+            "return sum(n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
+            "return sum(n_in * n_out + n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]))",
+            "",
+        ),
+        (  # the same mistake written out again, without calling count_connections
+            "count_parameters",
+            "return count_connections(layer_sizes) + sum(layer_sizes[1:])",
+            "return sum(a * b + b for a, b in zip(layer_sizes[:-1], layer_sizes[1:])) + sum(layer_sizes[1:])",
+            "",
+        ),
+    ]
+    path = mistaken_notebook("nn_basics", both_wrong, tmp_path)
+    output = self_check_output(path)
+    graded = grade_notebook(path, "nn_basics", public_only=True)
+    on_gradescope = {t.number: t.status for t in graded.tests if t.function == "count_parameters"}
+    assert "✗ 9.1 count_parameters" in output
+    assert on_gradescope["9.1"] != "passed"
+
+
 def test_grader_check_in_the_cnn_kit_builds_the_students_cnn_and_explains_a_wrong_fc(tmp_path, capsys):
     from grader.cli import main
 
