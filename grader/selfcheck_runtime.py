@@ -362,8 +362,8 @@ class _Call:
                       check.get("hint", ""))
 
     def number(self, check):
-        kind = _as_numbers(self.value)[0]
-        if kind not in ("number", "bool"):
+        kind, array, _ = _as_numbers(self.value)
+        if kind not in ("number", "bool") and not (kind == "array" and array.shape == ()):
             self.fail(f"{self.name} should return a single number, but returned {_describe(self.value)}.",
                       "Use float(...) or .item() to turn a one-element array into a number.")
 

@@ -304,8 +304,10 @@ class Expectation(Invocation):
         return got
 
     def to_be_a_number(self) -> float:
-        """The answer is a single Python or NumPy number, not an array or a list."""
-        if self.value.kind not in ("number", "bool") or self.value.array is None:
+        """The answer is a single Python or NumPy number, or a 0-d array (``np.mean`` of a torch
+        tensor's ``.numpy()`` is one); not an array with axes, even of one element, or a list."""
+        zero_d = self.value.kind == "array" and self.value.array is not None and self.value.array.shape == ()
+        if (self.value.kind not in ("number", "bool") and not zero_d) or self.value.array is None:
             self._fail(
                 f"{self.fn.name} should return a single number, but returned {self.value.describe()}.",
                 "Use float(...) or .item() to turn a one-element array into a number.",
