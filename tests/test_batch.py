@@ -164,7 +164,7 @@ def test_a_notebook_made_for_another_assignment_is_flagged_in_grades_csv_and_the
 
 
 def test_the_report_reaches_every_submissions_own_feedback_offline(folder_batch):
-    _, out, summary = folder_batch
+    _, _out, summary = folder_batch
     page = summary.report.read_text(encoding="utf-8")
     for name in ("alice", "bob", "carol", "dave"):
         assert f'<details id="submission-{name}">' in page

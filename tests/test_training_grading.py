@@ -22,7 +22,7 @@ def graded(tmp_path: Path, name: str, definition: str, *more: tuple[str, str]):
 
 
 def test_a_db_of_shape_one_is_named_as_the_second_part_and_costs_only_neuron_gradients(tmp_path):
-    results, lost, tests = graded(
+    _results, lost, tests = graded(
         tmp_path,
         "neuron_gradients",
         "def neuron_gradients(X, y, w, b):\n    e = sigmoid(X @ w + b) - y\n    return X.T @ e / len(e), np.array([np.mean(e)])",
@@ -53,7 +53,7 @@ def test_a_missing_part_says_what_the_contract_returns(tmp_path):
 
 
 def test_a_sign_error_in_the_gradient_is_named_and_costs_train_nothing(tmp_path):
-    results, lost, tests = graded(
+    _results, lost, tests = graded(
         tmp_path,
         "neuron_gradients",
         "def neuron_gradients(X, y, w, b):\n    e = y - sigmoid(X @ w + b)\n    return X.T @ e / len(e), float(np.mean(e))",
@@ -86,7 +86,7 @@ def test_train_that_inlines_the_same_wrong_gradient_loses_its_own_points(tmp_pat
     ids=["a 0-d array is a number", "a shape-(1,) array is not"],
 )
 def test_a_zero_d_array_is_a_number_and_a_one_element_array_is_not(tmp_path, name, definition, function):
-    results, lost, tests = graded(tmp_path, name, definition)
+    _results, lost, tests = graded(tmp_path, name, definition)
     losers = [n for n, points in lost.items() if points]
     assert losers == ([function] if function else [])
     if function:
