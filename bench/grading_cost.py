@@ -107,7 +107,8 @@ def median_of(command: list[str], runs: int, env: dict | None = None) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--assignments", nargs="*", default=["nn_basics", "cnn"])
+    installed = sorted(p.parent.name for p in (REPO / "solutions").glob("*/assignment.toml"))
+    parser.add_argument("--assignments", nargs="*", default=installed)
     args = parser.parse_args()
     default_env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     one_thread = {**default_env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
@@ -118,10 +119,10 @@ def main() -> None:
         "numpy+torch": median_of([PYTHON, "-c", "import numpy, torch"], args.runs, default_env),
     }
     cases = []
-    for assignment, floor in (("nn_basics", "numpy"), ("cnn", "numpy+torch")):
-        if assignment not in args.assignments:
-            continue
+    for assignment in args.assignments:
         reference = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+        # The floor of what the assignment's own reference imports.
+        floor = "numpy+torch" if "import torch" in reference.read_text(encoding="utf-8") else "numpy"
         stub = REPO / "assignments" / assignment / f"{assignment}.ipynb"
         for label, path in (("reference", reference), ("stub", stub)):
             if path.exists():
@@ -152,6 +153,12 @@ def main() -> None:
         if floor == "numpy":
             line += f"   ({cpu / floors['numpy (1 BLAS thread)'][0]:.2f}x the single-thread floor)"
         print(line)
+    base_case = next((c for c in cases if c[0] == "nn_basics reference"), None)
+    if base_case is not None:
+        print("\nAgainst grading the nn_basics reference (CPU time):")
+        for name, _floor, (cpu, _peak, _wall) in cases:
+            if name.endswith("reference"):
+                print(f"  grade {name:<22} {cpu / base_case[2][0]:5.2f}x")
     if "nn_basics" in args.assignments:
         print(
             f"\nSandbox hardening (namespaces, hidden files, socket filter) on the nn_basics reference: "
