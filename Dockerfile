@@ -14,6 +14,25 @@
 # The layout and steps are those of the zip route (`grader package`): the same setup.sh and
 # run_autograder, from grader/templates/.
 ARG BASE_IMAGE=gradescope/autograder-base:ubuntu-22.04
+
+# Stage 1: the assignment's requirements file, pyproject.toml's pins with its [environment]
+# applied (grader/environment.py). Only this small file reaches the image, so assignments that
+# install the same list share the large layer below.
+FROM ${BASE_IMAGE} AS requirements
+ARG PIP_CERT=
+ARG PIP_FIND_LINKS=
+ARG PIP_INDEX_URL=
+ARG ASSIGNMENT=
+RUN test -n "$ASSIGNMENT" || { echo "Dockerfile: pass --build-arg ASSIGNMENT=NAME (one image per assignment)" >&2; exit 1; }
+COPY grader/templates/setup.sh /autograder/source/setup.sh
+COPY pyproject.toml /autograder/source/
+COPY grader/environment.py /autograder/source/grader/environment.py
+COPY solutions/${ASSIGNMENT}/assignment.toml /autograder/assignment.toml
+RUN sed -i 's/\r$//' /autograder/source/setup.sh && bash /autograder/source/setup.sh system \
+    && ASSIGNMENT_TOML=/autograder/assignment.toml GRADER_VENV=/tmp/requirements-venv \
+       bash /autograder/source/setup.sh requirements
+
+# Stage 2: the image.
 FROM ${BASE_IMAGE}
 
 # Extra index for the CPU-only torch wheel (empty: none, e.g. when PIP_FIND_LINKS provides it).
@@ -27,18 +46,13 @@ COPY grader/templates/setup.sh /autograder/source/setup.sh
 # System packages (python3-venv, ...) and the unprivileged user that runs student code.
 RUN sed -i 's/\r$//' /autograder/source/setup.sh && bash /autograder/source/setup.sh system user
 
+# The pinned dependencies, torch included: setup.sh installs the requirements file of stage 1.
+# What grading never uses (torch's tests, tools and headers) goes in the same layer.
+COPY --from=requirements /tmp/requirements-venv/requirements.txt /autograder/source/requirements.txt
+RUN bash /autograder/source/setup.sh python slim
+
 # The assignment this image grades (e.g. nn_basics).
 ARG ASSIGNMENT=
-RUN test -n "$ASSIGNMENT" || { echo "Dockerfile: pass --build-arg ASSIGNMENT=NAME (one image per assignment)" >&2; exit 1; }
-
-# The pinned dependencies, torch included, with the assignment's [environment] applied
-# (grader/environment.py): assignments that install the same list share this layer.
-# What grading never uses (torch's tests, tools and headers) goes in the same layer.
-COPY pyproject.toml /autograder/source/
-COPY grader/environment.py /autograder/source/grader/environment.py
-COPY solutions/${ASSIGNMENT}/assignment.toml /autograder/assignment.toml
-RUN ASSIGNMENT_TOML=/autograder/assignment.toml bash /autograder/source/setup.sh python slim \
-    && rm /autograder/assignment.toml
 
 # The grader, this assignment's reference solution and tests, and the entry point.
 COPY README.md /autograder/source/
