@@ -91,17 +91,25 @@ def engine_source(spec: Assignment) -> str:
     data = ",\n".join(json.dumps(test, ensure_ascii=False, separators=(",", ":")) for test in tests)
     runtime = RUNTIME.read_text(encoding="utf-8").split('"""', 2)[2].lstrip("\n")
     count, points = sum(v[0] for v in hidden.values()), sum(v[1] for v in hidden.values())
+    # The runtime runs inside one function: its names are that function's, out of the notebook's
+    # globals, so a student's own `_np` or `_show` cannot break it. Only selfcheck and summary are
+    # defined in the notebook.
+    body = "\n".join(f"    {line}" if line.strip() else "" for line in runtime.rstrip("\n").splitlines())
     return "\n".join(
         [
             f"{ENGINE_HEADER} run this cell once. It holds the visible tests of this assignment (the",
             "# same checks, and the same messages, as the visible tests on Gradescope). Do not edit it.",
             f"# {hidden_sentence(count, points)}",
-            "import json as _json",
+            "def _selfcheck_engine(_TESTS, _HIDDEN):",
+            body,
+            "    return selfcheck, summary",
             "",
-            runtime.rstrip("\n"),
             "",
-            f"_TESTS = _json.loads(r'''[\n{data}\n]''')",
-            f"_HIDDEN = {{k: tuple(v) for k, v in _json.loads(r'''{json.dumps(hidden)}''').items()}}",
+            "selfcheck, summary = _selfcheck_engine(",
+            f"    __import__('json').loads(r'''[\n{data}\n]'''),",
+            f"    {{k: tuple(v) for k, v in __import__('json').loads(r'''{json.dumps(hidden)}''').items()}},",
+            ")",
+            "del _selfcheck_engine",
             f"print('Self-checks ready: {len(tests)} visible tests. {hidden_sentence(count, points)}')",
         ]
     )
@@ -116,6 +124,12 @@ def fill(spec: Assignment, cells: list[StubCell]) -> list[StubCell]:
     if len(engines) > 1:
         raise SelfCheckError(f"{spec.name}: more than one cell is tagged {ENGINE_TAG!r}")
     engines[0]["source"] = engine_source(spec)
+    # Collapsed where the notebook opens: JupyterLab hides the source, Colab shows the @title only.
+    engines[0]["metadata"] = {
+        **engines[0].get("metadata", {}),
+        "jupyter": {"source_hidden": True},
+        "cellView": "form",
+    }
     return cells
 
 

@@ -185,6 +185,7 @@ def _sigmoid(z):
 _identity.__name__, _sigmoid.__name__ = "identity", "sigmoid"
 _BUILTINS = {"identity": _identity, "sigmoid": _sigmoid}
 _STUDENT = [{}]
+_OUTCOMES = {}  # each visible test's label -> whether it passed when its self-check last ran
 
 
 def _build_model(spec):
@@ -577,9 +578,11 @@ def selfcheck(function, namespace):
                 _run_call(fn, call, namespace)
         except _Failed as failure:
             failed += 1
+            _OUTCOMES[test["label"]] = False
             print(f"✗ {test['label']}  (0/{test['points']:g})")
             print("    " + str(failure).replace("\n", "\n    "))
         else:
+            _OUTCOMES[test["label"]] = True
             print(f"✓ {test['label']}  ({test['points']:g}/{test['points']:g})")
     hidden = _HIDDEN.get(function)
     if hidden:
@@ -597,9 +600,17 @@ def _hidden_sentence(count, points, function=""):
 
 
 def summary():
-    """The visible points, and what runs after the deadline."""
+    """What the self-checks found: the visible tests passed, failed and not run yet, and the hidden ones."""
     points = sum(t["points"] for t in _TESTS)
+    passed = [t for t in _TESTS if _OUTCOMES.get(t["label"]) is True]
+    failed = [t["number"] or t["name"] for t in _TESTS if _OUTCOMES.get(t["label"]) is False]
+    not_run = [t["number"] or t["name"] for t in _TESTS if t["label"] not in _OUTCOMES]
+    print(f"Visible tests: {len(passed)} of {len(_TESTS)} passed "
+          f"({sum(t['points'] for t in passed):g} of {points:g} points).")
+    if failed:
+        print("Failed: " + ", ".join(failed) + " (see the self-check under each function).")
+    if not_run:
+        print("Not run yet: " + ", ".join(not_run) + " (run the notebook from the top).")
     count = sum(v[0] for v in _HIDDEN.values())
     hidden = sum(v[1] for v in _HIDDEN.values())
-    print(f"The self-checks are the {len(_TESTS)} visible tests, worth {points:g} points. "
-          + _hidden_sentence(count, hidden))
+    print(_hidden_sentence(count, hidden))

@@ -289,6 +289,40 @@ def test_the_reference_notebooks_pass_every_self_check_without_the_grader(tmp_pa
     assert "✗" not in output and output.count("✓") == 13
 
 
+def test_the_engine_defines_only_selfcheck_and_summary_and_survives_a_students_own_private_names(tmp_path):
+    path = mistaken_notebook("nn_basics", NN_MISTAKES[4:5], tmp_path)  # dense computes x @ W
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    engine = next(
+        i for i, c in enumerate(notebook["cells"]) if "selfcheck-engine" in c["metadata"].get("tags", [])
+    )
+    clobber = "_np = _show = _Call = _TESTS = lambda *a: None  # a student's own helpers\nprint(sorted(n for n in globals() if 'elfcheck' in n or n == 'summary'))"
+    notebook["cells"].insert(
+        engine + 1,
+        {
+            "cell_type": "code",
+            "id": "mine",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": clobber,
+        },
+    )
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    output = self_check_output(path)
+    assert "['selfcheck', 'summary']" in output  # nothing else of the engine's in the notebook's globals
+    assert "Likely mistake: W is transposed" in output and "has no attribute" not in output
+    assert "Visible tests: 11 of 13 passed (5.5 of 6.5 points)." in output
+    assert "Failed: 6.1, 6.2 (see the self-check under each function)." in output
+
+
+def test_the_engine_cell_opens_collapsed_in_jupyterlab_and_as_a_titled_form_in_colab():
+    stub = build_stub(load_assignment("nn_basics"))
+    engine = next(c for c in stub["cells"] if "selfcheck-engine" in c["metadata"].get("tags", []))
+    assert engine["metadata"]["jupyter"] == {"source_hidden": True}
+    assert engine["metadata"]["cellView"] == "form"
+    assert engine["source"].startswith("# @title Self-check engine:")
+
+
 def test_the_self_checks_never_read_a_hidden_test():
     spec = load_assignment("cnn")
     with pytest.raises(SelfCheckError, match="not a visible test"):

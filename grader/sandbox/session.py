@@ -245,7 +245,7 @@ class Sandbox:
         if not any(
             HEAVY_IMPORT.search(source)
             for source in self.cells.values()
-            if not source.startswith(imports.ENGINE_HEADER)
+            if not source.startswith(imports.ENGINE_HEADERS)
         ):
             return
         preload: QueryRequest = {"op": "preload", "modules": ["torch"]}
