@@ -7,7 +7,7 @@ import cnn_oracle as oracle
 import numpy as np
 from cnn_checks import check_conv2d, check_count, check_layer, check_pool, check_size, rng_for
 from gradescope_utils.autograder_utils.decorators import number, weight
-from test_model import FIT_PATTERNS, FLATTEN_NOTE, build, features_do_not_fit, gate
+from test_model import FIT_PATTERNS, FLATTEN_NOTE, build, features_do_not_fit
 
 from grader.testing import GradingFailure, Student, expect, fail
 
@@ -152,10 +152,13 @@ def test_linear_params_of_the_cnn(student):
 
 
 
-@weight(0.5)
+@weight(0)
 @number("7.6")
 def test_cnn_scores_shape(student):
-    """CNN: CNN(11) maps a batch (2, 1, 64, 64) to one row of 11 scores per example"""
+    """CNN: CNN(11) maps a batch (2, 1, 64, 64) to one row of 11 scores per example (the points are in the tests of the scores' values)"""
+    # Only the shape: whether the scores are right needs the test's weights, which only the grader
+    # loads, and a visible test must say the same in the notebook as on Gradescope. A network that
+    # returns zeros of the right shape earns nothing here either.
     x = np.zeros((2, 1, 64, 64), dtype=np.float32)
     recording = not isinstance(student, Student)  # building the notebook's self-checks
     model = build(student, 11)
@@ -163,10 +166,7 @@ def test_cnn_scores_shape(student):
     if hasattr(call, "explain_raise"):  # building the notebook's self-checks: they add the same note
         call.explain_raise(FIT_PATTERNS, FIT_NOTE)
     call.to_have_shape((2, 11), hint=SHAPE_HINT)
-    # The points need a network that computes the right scores, which only the grader can check
-    # (it loads the test's weights): the notebook's self-check stops at the shape.
-    if not recording:
-        gate(student)
+
 
 
 @weight(1)
