@@ -484,8 +484,13 @@ def _forward(obj, method):
 
     def run(x):
         obj.eval()
+        inputs = torch.as_tensor(_np.asarray(x))
+        # As the grader's worker does: a notebook may have made float64 torch's default
+        # (torch.set_default_dtype), so the model gets the dtype of its own weights.
+        params = obj.parameters() if hasattr(obj, "parameters") else ()
+        dtype = next((p.dtype for p in params if p.is_floating_point()), inputs.dtype)
         with torch.no_grad():
-            out = getattr(obj, method)(torch.as_tensor(_np.asarray(x)))
+            out = getattr(obj, method)(inputs.to(dtype) if inputs.is_floating_point() else inputs)
         return out.detach().cpu().numpy() if hasattr(out, "detach") else out
 
     return run
