@@ -114,7 +114,7 @@ step_protect() {
 
 # What grading never uses, dropped in the layer that installed it (a later layer could not make the
 # image smaller): torch's C++ tests and their libraries, protoc, its C++ headers (used only to
-# compile extensions) and numpy's test suites (pip keeps no cache: PIP_NO_CACHE_DIR). Gradescope
+# compile extensions) and scipy's and matplotlib's test suites (pip keeps no cache: PIP_NO_CACHE_DIR). Gradescope
 # pulls the image for every assignment it runs.
 step_slim() {
     local site before
@@ -128,13 +128,15 @@ step_slim() {
         "$VENV/bin/python" -c "import torch, torch.nn, torch.nn.functional"  # still whole
     fi
     local package
-    for package in numpy scipy matplotlib; do  # their own test suites, never imported
+    # Their own test suites, never imported. Not numpy's: numpy 2.2 (Python 3.10's) imports a
+    # module of numpy/_core/tests from numpy.testing, which `from numpy import *` loads.
+    for package in scipy matplotlib; do
         if [ -d "$site/$package" ]; then
             find "$site/$package" -depth -type d -name tests -exec rm -rf {} +
         fi
     done
     "$VENV/bin/python" -c "import importlib.util as u
-for m in ('numpy', 'scipy.signal', 'matplotlib.pyplot'):
+for m in ('numpy', 'numpy.testing', 'scipy.signal', 'scipy.linalg', 'matplotlib.pyplot'):
     if u.find_spec(m.split('.')[0]):
         __import__(m)"  # still whole
     echo "setup.sh: $VENV went from $before MB to $(du -sm "$VENV" | cut -f1) MB"
