@@ -205,6 +205,19 @@ def for_course_staff(note: str) -> str:
     return f"For course staff: {note}"
 
 
+def notebooks_passed_over(count: int, considered: int) -> str:
+    return (
+        f"{count} more notebook{'s were' if count != 1 else ' was'} not considered: only the {considered} "
+        "most recently modified (those named like the assignment's first) are. Upload only your notebook."
+    )
+
+
+def upload_cut_short(why: str) -> str:
+    return (
+        f"Your upload holds {why}: only what was found before that was looked at. Upload only your notebook."
+    )
+
+
 def other_assignment(named: str, title: str) -> str:
     return (
         f"Note: your notebook says it is for {named!r}, but this is {title!r}; it was "

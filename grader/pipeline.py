@@ -21,7 +21,7 @@ from .notebook import Notebook, NotebookError
 from .notes import Graded, Note, instructor, student
 from .results import GradingResults
 from .settings import Settings
-from .submission import choose, handout_fingerprints, submitted_files
+from .submission import choose, handout_fingerprints, submitted, submitted_files
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,16 @@ def grade_folder(
 
     ``hidden`` and ``settings`` are passed to :func:`grader.api.grade_prepared`."""
     started = time.monotonic()
-    files = submitted_files(folder)
+    upload = submitted(folder)
+    files = upload.files
     handout = handout_of(spec) if gradescope is not None and len(files) > 1 else None
     choice = choose(files, spec.name, spec.notebook, folder, handout)
     if choice.notebook is None or choice.read is None:
         return _problem(spec, [student(choice.message)])
-    intro = [student(choice.message)]
+    intro = [
+        student(choice.message),
+        student(messages.upload_cut_short(upload.stopped) if upload.stopped else ""),
+    ]
     penalty = late.LatePenalty()
     if gradescope is not None:
         penalty = late.assess(gradescope.metadata, spec.late)

@@ -22,7 +22,6 @@ Students upload folders, stray downloads and the wrong format. The rules, in ord
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 from . import messages
 from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_or_error
+from .walk import Walk, walk
 
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
 
@@ -49,17 +49,15 @@ def _ignored(name: str) -> bool:
 
 def submitted_files(root: Path) -> list[Path]:
     """Regular files under ``root`` the student meant to submit, in a stable order."""
-    root = Path(root)
-    found: list[Path] = []
-    if not root.is_dir():
-        return found
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not _ignored(d) and not os.path.islink(os.path.join(folder, d)))
-        for name in sorted(files):
-            path = Path(folder) / name
-            if not _ignored(name) and not path.is_symlink() and path.is_file():
-                found.append(path)
-    return found
+    return submitted(root).files
+
+
+def submitted(root: Path) -> Walk:
+    """The upload under ``root``: its files and symbolic links (never followed), within the walk's
+    caps on depth and entries (``Walk.stopped`` says when one was reached)."""
+    if not Path(root).is_dir():
+        return Walk()
+    return walk(Path(root), _ignored)
 
 
 def _is_notebook(path: Path) -> bool:
@@ -81,17 +79,7 @@ def _describe(path: Path, root: Path | None) -> str:
 
 def symbolic_links(root: Path) -> list[Path]:
     """The symbolic links under ``root`` (never followed), outside ignored folders, in a stable order."""
-    found: list[Path] = []
-    if not Path(root).is_dir():
-        return found
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        found += [
-            Path(folder) / n
-            for n in sorted(dirs + files)
-            if not _ignored(n) and os.path.islink(os.path.join(folder, n))
-        ]
-        dirs[:] = sorted(d for d in dirs if not _ignored(d) and not os.path.islink(os.path.join(folder, d)))
-    return sorted(found)
+    return submitted(root).links
 
 
 def no_notebook_message(files: list[Path], root: Path | None = None) -> str:
@@ -216,6 +204,9 @@ def choose(
         return Choice(None, no_notebook_message(files, root))
     if len(notebooks) == 1:
         return Choice(notebooks[0], "", read_or_error(notebooks[0]))
+    # Each candidate is read in its own bounded child: an upload of hundreds of notebooks must not
+    # spend the submission's time before grading starts.
+    notebooks, passed_over = _candidates(notebooks, expected_name)
     steps = _steps(assignment, expected_name, bool(handout))
     key = _preference(steps)
     pool: list[_Candidate] = []
@@ -231,4 +222,26 @@ def choose(
     message = messages.several_notebooks(
         len(notebooks), listed, _shown(chosen.path, root), _reasons(pool, chosen, steps)
     )
+    if passed_over:
+        message += " " + messages.notebooks_passed_over(passed_over, MAX_CANDIDATES)
     return Choice(chosen.path, message, read)
+
+
+MAX_CANDIDATES = 12  # notebooks read to choose among; a real upload has one or two
+
+
+def _candidates(notebooks: list[Path], expected_name: str | None) -> tuple[list[Path], int]:
+    """At most MAX_CANDIDATES notebooks to choose among: those named like the assignment's first,
+    then the most recently modified; and how many were passed over."""
+    if len(notebooks) <= MAX_CANDIDATES:
+        return notebooks, 0
+
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            return 0.0
+
+    ranked = sorted(notebooks, key=lambda p: (p.name != expected_name, -mtime(p), len(p.parts), str(p)))
+    kept = set(ranked[:MAX_CANDIDATES])
+    return [p for p in notebooks if p in kept], len(notebooks) - MAX_CANDIDATES

@@ -6,7 +6,6 @@ A Gradescope "Export Submissions" zip, or the folder it unpacks to, has one fold
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import stat
@@ -21,6 +20,7 @@ import yaml
 
 from ..records import Submitter
 from ..text import plain
+from ..walk import newest_mtime
 
 METADATA_FILE = "submission_metadata.yml"
 METADATA_BYTES = 16 << 20  # Gradescope's file for thousands of submissions is a few MB
@@ -113,17 +113,6 @@ def submitters(meta: Metadata) -> tuple[Submitter, ...]:
     return tuple(found)
 
 
-def _newest_mtime(folder: Path) -> float:
-    newest = folder.stat().st_mtime
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                newest = max(newest, os.stat(os.path.join(dirpath, name)).st_mtime)
-            except OSError:
-                pass
-    return newest
-
-
 def _export_root(folder: Path, skip: Path | None = None) -> Path | None:
     """The folder holding submission_metadata.yml: ``folder`` itself, or its one top folder (a
     zip of the export folder). Never a folder among others: that is a student's, and a metadata
@@ -165,7 +154,7 @@ def _discover(folder: Path, mtime_floor: float, skip: Path | None) -> list[Submi
                 Submission(
                     safe_id(path.name),
                     path,
-                    max(_newest_mtime(path), mtime_floor),
+                    max(newest_mtime(path), mtime_floor),
                     submitters(metadata.get(path.name, {})),
                 )
                 for path in _folders(root)
@@ -182,7 +171,7 @@ def _discover(folder: Path, mtime_floor: float, skip: Path | None) -> list[Submi
         )
     # Submission folders without the metadata file.
     return _unique(
-        [Submission(safe_id(p.name), p, max(_newest_mtime(p), mtime_floor)) for p in _folders(folder)]
+        [Submission(safe_id(p.name), p, max(newest_mtime(p), mtime_floor)) for p in _folders(folder)]
     )
 
 

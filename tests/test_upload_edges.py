@@ -1,0 +1,86 @@
+"""What surrounds the worker is bounded too: an upload's folder tree and its number of notebooks
+cannot exhaust the stack or the time budget before grading starts (each case bounded: depths and
+counts are capped here, and the files are tiny)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from test_gradescope_entry import BOTH, grade, submit_notebook, write_metadata
+
+from grader.submission import MAX_CANDIDATES, choose, submitted
+from grader.walk import MAX_DEPTH, walk
+
+ON_TIME = "2025-03-07T20:00:00.000000-08:00"
+
+
+def deep_folder(root: Path, depth: int) -> Path:
+    """``depth`` nested folders named ``d`` (made with relative paths: no path gets long)."""
+    here = os.getcwd()
+    root.mkdir(parents=True, exist_ok=True)
+    os.chdir(root)
+    try:
+        for _ in range(depth):
+            os.mkdir("d")
+            os.chdir("d")
+        Path("deep.ipynb").write_text("{}", encoding="utf-8")
+    finally:
+        os.chdir(here)
+    return root
+
+
+def test_a_folder_a_thousand_levels_deep_is_walked_without_recursion_and_cut_at_the_cap(tmp_path):
+    deep_folder(tmp_path / "upload", 1100)
+    (tmp_path / "upload" / "mine.ipynb").write_text("{}", encoding="utf-8")
+    found = walk(tmp_path / "upload")
+    assert [p.name for p in found.files] == ["mine.ipynb"]
+    assert found.stopped == f"folders nested more than {MAX_DEPTH} levels deep"
+
+
+def test_a_correct_notebook_beside_a_deep_folder_is_graded_and_the_student_told(tmp_path, solutions):
+    root = tmp_path / "autograder"
+    (root / "results").mkdir(parents=True)
+    submit_notebook(root, code=BOTH)
+    deep_folder(root / "submission" / "junk", 1100)
+    write_metadata(root, ON_TIME)
+    results, data = grade(root, solutions)
+    assert results.score == 4
+    assert "nested more than" in data["output"]
+
+
+def test_an_entry_cap_stops_a_walk_of_a_huge_upload(tmp_path):
+    for i in range(60):
+        (tmp_path / f"f{i:03d}.txt").write_text("", encoding="utf-8")
+    found = walk(tmp_path, max_entries=50)
+    assert len(found.files) == 50 and found.stopped == "more than 50 files and folders"
+
+
+def test_hundreds_of_tiny_notebooks_are_not_each_read_before_grading(tmp_path):
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    old = {"cells": [], "metadata": {}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": []}]}
+    for i in range(150):
+        (upload / f"copy{i:03d}.ipynb").write_text(json.dumps(old), encoding="utf-8")
+    mine = upload / "tiny.ipynb"
+    mine.write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8"
+    )
+    os.utime(mine, (time.time() + 60, time.time() + 60))
+    started = time.monotonic()
+    choice = choose(submitted(upload).files, "tiny", "tiny.ipynb", upload)
+    assert time.monotonic() - started < 60  # 12 reads, not 151
+    assert choice.notebook == mine
+    assert f"{151 - MAX_CANDIDATES} more notebooks were not considered" in choice.message
+
+
+@pytest.fixture(scope="module")
+def solutions(tmp_path_factory):
+    from test_gradescope_entry import make_assignment
+
+    root = tmp_path_factory.mktemp("solutions")
+    make_assignment(root, "tiny")
+    return root
