@@ -27,6 +27,7 @@ class Record:
     id: str
     submitters: tuple[Submitter, ...]
     results: GradingResults
+    notes: tuple[str, ...] = ()  # for the instructor: what of the submission could not be read
 
     @property
     def score(self) -> float:

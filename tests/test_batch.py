@@ -99,9 +99,9 @@ def test_grades_csv_has_one_row_per_submission_and_one_column_per_test(folder_ba
     rows = read_csv(out / "grades.csv")
     assert [r["submission"] for r in rows] == ["alice", "bob", "carol", "dave"]
     header = list(rows[0])
-    assert header[:7] == ["submission", "names", "emails", "sids", "total", "max", "made for"]
+    assert header[:8] == ["submission", "names", "emails", "sids", "total", "max", "made for", "notes"]
     tests = json.loads((out / "alice" / "results.json").read_text())["tests"]
-    assert header[7:] == [f"{t['number']} {t['name']}" for t in tests]
+    assert header[8:] == [f"{t['number']} {t['name']}" for t in tests]
     assert {r["max"] for r in rows} == {"20"}
     assert rows[0]["total"] == "20"
     relu_columns = [c for c in header if " relu:" in c]

@@ -30,7 +30,9 @@ def read_results(path: Path) -> GradingResults:
 
 
 def load_records(out: Path, subs: Iterable[Submission]) -> list[Record]:
-    return [Record(sub.id, sub.submitters, read_results(out / sub.id / RESULTS_FILE)) for sub in subs]
+    return [
+        Record(sub.id, sub.submitters, read_results(out / sub.id / RESULTS_FILE), sub.notes) for sub in subs
+    ]
 
 
 def write_grades_csv(path: Path, records: list[Record]) -> Path:
@@ -44,7 +46,17 @@ def write_grades_csv(path: Path, records: list[Record]) -> Path:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(
-        ["submission", "names", "emails", "sids", "total", "max", "made for", *map(spreadsheet_text, ordered)]
+        [
+            "submission",
+            "names",
+            "emails",
+            "sids",
+            "total",
+            "max",
+            "made for",
+            "notes",
+            *map(spreadsheet_text, ordered),
+        ]
     )
     for record in records:
         scores = {column_name(t): t.score for t in record.tests}
@@ -63,6 +75,7 @@ def write_grades_csv(path: Path, records: list[Record]) -> Path:
                 number_text(record.score),
                 number_text(record.max_score or full),
                 spreadsheet_text(record.made_for),
+                spreadsheet_text("; ".join(record.notes)),
                 *(number_text(scores[c]) if c in scores else "" for c in ordered),
             ]
         )

@@ -7,7 +7,6 @@ A Gradescope "Export Submissions" zip, or the folder it unpacks to, has one fold
 from __future__ import annotations
 
 import re
-import shutil
 import stat
 import sys
 import zipfile
@@ -35,11 +34,16 @@ class Submission:
     source: Path  # the notebook file, or the submission's folder (Gradescope export)
     input_mtime: float  # newest modification time of what is graded
     submitters: tuple[Submitter, ...] = ()
+    notes: tuple[str, ...] = ()  # for the instructor: what of it could not be read (an export's entry)
+
+
+# What a batch writes beside the submissions' folders: no submission may be named like them.
+BATCH_FILES = frozenset({"grades.csv", "report.html", "batch-log.txt", "grader-log.txt"})
 
 
 def safe_id(name: str) -> str:
-    cleaned = UNSAFE_ID.sub("_", name).strip("._") or "submission"
-    return cleaned[:120]
+    cleaned = (UNSAFE_ID.sub("_", name).strip("._") or "submission")[:120]
+    return f"submission-{cleaned}" if cleaned.lower() in BATCH_FILES else cleaned
 
 
 class MetadataLoader(yaml.SafeLoader):
@@ -187,21 +191,109 @@ def _unique(subs: list[Submission]) -> list[Submission]:
     return out
 
 
-def unpack_zip(archive: Path, into: Path) -> None:
-    """Extract regular files only, never outside ``into`` (no absolute paths, ``..`` or links)."""
+# An export holds a notebook or two per student: these caps are far above a course's and far
+# below what would fill a disk.
+MAX_EXPORT_ENTRIES = 50_000
+MAX_EXPORT_BYTES = 4 << 30  # unpacked, in all
+MAX_ENTRY_BYTES = 256 << 20
+MAX_RATIO = 100  # unpacked / packed, for an entry of more than RATIO_FROM bytes
+RATIO_FROM = 1 << 20
+MAX_NAME_BYTES = 255  # of one path component: what Linux file systems accept
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of an export that was not unpacked, and why (in words for the instructor)."""
+
+    entry: str
+    why: str
+
+
+def unpack_zip(archive: Path, into: Path) -> list[Skipped]:
+    """Extract regular files only, never outside ``into`` (no absolute paths, ``..`` or links), within
+    caps on entries, sizes and compression; an entry that cannot be unpacked is skipped, not fatal."""
     into = into.resolve()
+    skipped: list[Skipped] = []
+    total = 0
     with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
+        entries = zf.infolist()
+        if len(entries) > MAX_EXPORT_ENTRIES:
+            skipped.append(
+                Skipped(
+                    f"{len(entries) - MAX_EXPORT_ENTRIES} entries",
+                    f"more than {MAX_EXPORT_ENTRIES} in the zip",
+                )
+            )
+        for info in entries[:MAX_EXPORT_ENTRIES]:
             name = info.filename.replace("\\", "/")
             parts = [p for p in name.split("/") if p not in ("", ".")]
+            shown = plain(name) if len(name) <= 120 else plain(name[:60]) + "..." + plain(name[-40:])
             if not parts or ".." in parts or name.startswith("/") or info.is_dir():
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
                 continue
+            why = _unpackable(info, parts, total)
+            if why:
+                skipped.append(Skipped(shown, why))
+                continue
             target = into.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                skipped.append(Skipped(shown, CLASH))
+                continue
+            except OSError as exc:
+                skipped.append(Skipped(shown, _unpack_error(exc)))
+                continue
+            try:
+                with zf.open(info) as src, open(target, "xb") as dst:
+                    total += _copy_capped(src, dst, min(MAX_ENTRY_BYTES, MAX_EXPORT_BYTES - total))
+            except FileExistsError:
+                skipped.append(
+                    Skipped(shown, CLASH if target.is_dir() else "another entry has the same name")
+                )
+            except (OSError, zipfile.BadZipFile, ValueError) as exc:
+                target.unlink(missing_ok=True)  # nothing half unpacked is graded
+                skipped.append(Skipped(shown, _unpack_error(exc)))
+    return skipped
+
+
+def _unpackable(info: zipfile.ZipInfo, parts: list[str], total: int) -> str:
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):
+        return f"a name longer than {MAX_NAME_BYTES} bytes"
+    if info.file_size > MAX_ENTRY_BYTES:
+        return f"larger than {MAX_ENTRY_BYTES >> 20} MB unpacked"
+    if total + info.file_size > MAX_EXPORT_BYTES:
+        return f"the export would unpack to more than {MAX_EXPORT_BYTES >> 30} GB"
+    if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        return f"compressed more than {MAX_RATIO} times (a zip bomb?)"
+    return ""
+
+
+class _TooLarge(ValueError):
+    pass
+
+
+def _copy_capped(src: Any, dst: Any, limit: int) -> int:
+    """Copy at most ``limit`` bytes (a zip entry may unpack to more than its header says)."""
+    copied = 0
+    while chunk := src.read(1 << 20):
+        copied += len(chunk)
+        if copied > limit:
+            raise _TooLarge("it unpacks to more than its size allows")
+        dst.write(chunk)
+    return copied
+
+
+CLASH = "a file and a folder have the same name"
+
+
+def _unpack_error(exc: BaseException) -> str:
+    if isinstance(exc, (NotADirectoryError, IsADirectoryError)):
+        return CLASH
+    if isinstance(exc, _TooLarge):
+        return str(exc)
+    return f"it could not be unpacked ({type(exc).__name__})"
 
 
 def export_submissions(archive: Path, unpacked: Path) -> list[Submission]:
@@ -209,6 +301,25 @@ def export_submissions(archive: Path, unpacked: Path) -> list[Submission]:
 
     The unpacked files are new on every run: what says whether a submission changed is the zip's age.
     """
-    unpack_zip(archive, unpacked)
+    skipped = unpack_zip(archive, unpacked)
     mtime = archive.stat().st_mtime
-    return [replace(s, input_mtime=mtime) for s in discover(unpacked, mtime_floor=mtime)]
+    subs = [replace(s, input_mtime=mtime) for s in discover(unpacked, mtime_floor=mtime)]
+    return _with_notes(subs, skipped, unpacked.resolve())
+
+
+def _with_notes(subs: list[Submission], skipped: list[Skipped], root: Path) -> list[Submission]:
+    """Each skipped entry noted on the submission whose folder it was in (when it was in one)."""
+    notes: dict[str, list[str]] = {}
+    for entry in skipped:
+        for sub in subs:
+            folder = sub.source.resolve().relative_to(root).as_posix() if sub.source.is_dir() else ""
+            if folder and entry.entry.startswith(folder + "/"):
+                notes.setdefault(sub.id, []).append(
+                    f"skipped {entry.entry[len(folder) + 1 :]!r}: {entry.why}"
+                )
+                break
+        else:
+            notes.setdefault("", []).append(f"skipped {entry.entry!r}: {entry.why}")
+    if notes.get(""):
+        print("grader: in the export, " + "; ".join(notes[""][:20]), file=sys.stderr)
+    return [replace(sub, notes=tuple(notes.get(sub.id, ()))) for sub in subs]

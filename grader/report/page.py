@@ -181,6 +181,11 @@ def _problems(records: list[Record]) -> list[str]:
         rows = [[_Link(r.id), _who(r), shorten(_first_line(r.results.output), 200)] for r in ungraded]
         rows += [[_Link(r.id), _who(r), "internal error: " + r.internal_error] for r in internal]
         parts.append(_table(["submission", "submitted by", "why"], rows))
+    noted = [r for r in records if r.notes]
+    if noted:
+        parts.append("<h2>Submissions with files that could not be read</h2>")
+        rows = [[_Link(r.id), _who(r), "; ".join(r.notes)] for r in noted]
+        parts.append(_table(["submission", "submitted by", "what was skipped"], rows))
     other = [r for r in records if r.made_for]
     if other:
         parts.append("<h2>Notebooks made for another assignment</h2>")
