@@ -7,6 +7,7 @@ import contextlib
 import io
 import re
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,12 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Wrote {write_stub(spec, _assignments_root(args.solutions))}")
             if note := selfcheck.missing_engine(spec):
                 print(f"grader: {name}: {note}", file=sys.stderr)
+            elif unchecked := selfcheck.unchecked_functions(spec):
+                print(
+                    f"grader: {name}: note: no self-check cell runs the visible tests of {', '.join(unchecked)}; "
+                    'add `selfcheck("name", globals())` under each',
+                    file=sys.stderr,
+                )
         except (BuildError, ConfigError, OSError, ValueError) as exc:
             print(f"grader: {name}: {exc}", file=sys.stderr)
             status = 2
@@ -201,8 +208,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from .api import grade_notebook
-    from .authoring import stub_path
+    from .authoring import BuildError, build_stub, stub_path
     from .config import ConfigError, load_assignment
+    from .handout import render
 
     status, seen = 0, set[str]()
     for name in _names(args):
@@ -211,27 +219,46 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
         except ConfigError as exc:
             print(f"grader: {exc}", file=sys.stderr)
             return 2
-        for label, path, want_full in (
-            ("reference", spec.reference_notebook, True),
-            ("stub", stub_path(spec, _assignments_root(args.solutions)), False),
+        # The stub graded is the one `grader build` writes now, built here: a handout that cannot be
+        # built is not valid, and a missing or stale one is not what would be handed out.
+        try:
+            stub_text = render(build_stub(spec))
+        except (BuildError, ValueError) as exc:
+            print(f"{name} stub: cannot be built WRONG\ngrader: {name}: {exc}", file=sys.stderr)
+            status = 1
+            stub_text = None
+        committed = stub_path(spec, _assignments_root(args.solutions))
+        if stub_text is not None and (
+            not committed.is_file() or committed.read_text(encoding="utf-8") != stub_text
         ):
-            captured = io.StringIO()
-            with contextlib.redirect_stderr(captured):
-                results = grade_notebook(path, name, solutions_root=args.solutions, settings=settings)
-            errored = sum(t.outcome == "error" for t in results.tests)
-            ok = (
-                bool(results.tests)
-                and not errored
-                and (results.score == results.max_score if want_full else results.score == 0)
-            )
-            verdict = f", {errored} test{'s' if errored != 1 else ''} errored" if errored else ""
             print(
-                f"{name} {label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if ok else 'WRONG'}"
+                f"grader: note: {committed} is not what `grader build {name}` writes now: run it",
+                file=sys.stderr,
             )
-            _print_once(captured.getvalue(), seen)
-            if not ok:
-                status = 1
-                print(_summary(str(path), results), file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix="grader-validate-") as scratch:
+            cases = [("reference", spec.reference_notebook, True)]
+            if stub_text is not None:
+                stub = Path(scratch) / spec.notebook
+                stub.write_text(stub_text, encoding="utf-8")
+                cases.append(("stub", stub, False))
+            for label, path, want_full in cases:
+                captured = io.StringIO()
+                with contextlib.redirect_stderr(captured):
+                    results = grade_notebook(path, name, solutions_root=args.solutions, settings=settings)
+                errored = sum(t.outcome == "error" for t in results.tests)
+                ok = (
+                    bool(results.tests)
+                    and not errored
+                    and (results.score == results.max_score if want_full else results.score == 0)
+                )
+                verdict = f", {errored} test{'s' if errored != 1 else ''} errored" if errored else ""
+                print(
+                    f"{name} {label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if ok else 'WRONG'}"
+                )
+                _print_once(captured.getvalue(), seen)
+                if not ok:
+                    status = 1
+                    print(_summary(str(path), results), file=sys.stderr)
     return status
 
 

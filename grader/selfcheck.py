@@ -17,6 +17,7 @@ points per function (read from their source, never run).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,7 @@ def fill(spec: Assignment, cells: list[StubCell]) -> list[StubCell]:
         return cells
     if len(engines) > 1:
         raise SelfCheckError(f"{spec.name}: more than one cell is tagged {ENGINE_TAG!r}")
+    _check_calls(spec, cells)
     engines[0]["source"] = engine_source(spec)
     # Collapsed where the notebook opens: JupyterLab hides the source, Colab shows the @title only.
     engines[0]["metadata"] = {
@@ -131,6 +133,37 @@ def fill(spec: Assignment, cells: list[StubCell]) -> list[StubCell]:
         "cellView": "form",
     }
     return cells
+
+
+_SELFCHECK_CALL = re.compile(r"""\bselfcheck\(\s*(["'])([^"']*)\1""")
+
+
+def _check_calls(spec: Assignment, cells: list[StubCell]) -> None:
+    """Every ``selfcheck("name", ...)`` of the notebook names a function that has visible tests: a
+    typo would leave the student a cell that checks nothing."""
+    checked = sorted({test["function"] for test in record(spec)})
+    for number, cell in enumerate(cells, start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        for _quote, name in _SELFCHECK_CALL.findall(str(cell.get("source", ""))):
+            if name not in checked:
+                raise SelfCheckError(
+                    f"code cell {number} calls selfcheck({name!r}), but no visible test checks "
+                    f"{name!r}; the visible tests check {', '.join(checked) or 'nothing'} (the part of a "
+                    "test's docstring before the colon names its function)"
+                )
+
+
+def unchecked_functions(spec: Assignment) -> list[str]:
+    """Functions with visible tests that no ``selfcheck(...)`` cell of the notebook runs."""
+    notebook = json.loads(spec.reference_notebook.read_text(encoding="utf-8"))
+    called = {
+        name
+        for cell in notebook.get("cells", [])
+        if cell.get("cell_type") == "code"
+        for _quote, name in _SELFCHECK_CALL.findall("".join(cell.get("source", "")))
+    }
+    return sorted({test["function"] for test in record(spec)} - called)
 
 
 def missing_engine(spec: Assignment) -> str:

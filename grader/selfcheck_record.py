@@ -173,6 +173,11 @@ class _Expectation:
         consistent: Iterable[Sequence[Any]] = (),
     ) -> Any:
         structured = is_structured(expected)
+        if names is not None and (not isinstance(expected, (tuple, list)) or len(names) != len(expected)):
+            raise SelfCheckError(
+                f"names={tuple(names)!r} does not name the parts of the expected answer "
+                f"({len(expected) if isinstance(expected, (tuple, list)) else 'not a tuple or list'})"
+            )
         want: Any = (
             map_leaves(lambda leaf: np.asarray(leaf, dtype=np.float64), expected)
             if structured
@@ -296,6 +301,17 @@ def _encode(value: Any) -> JSON:
     raise SelfCheckError(f"a visible test passes {type(value).__name__}, which a notebook cannot rebuild")
 
 
+def _test_error(exc: BaseException, path: Path) -> str:
+    """An exception of a test's own code, with the line of the test file it came from."""
+    import traceback
+
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path.resolve()
+    ]
+    at = f" at line {frames[-1].lineno}: {frames[-1].line}" if frames else ""
+    return f"{type(exc).__name__}: {exc}{at}"
+
+
 def _public_files(spec: Assignment) -> list[Path]:
     return sorted(p for p in spec.tests_dir.glob("*.py") if p.name.startswith(PUBLIC_PREFIX))
 
@@ -351,16 +367,24 @@ def record(spec: Assignment) -> list[RecordedTest]:
             if not (name.startswith("test_") and callable(fn)):
                 continue
             start = len(log)
+            line = getattr(getattr(fn, "__code__", None), "co_firstlineno", "?")
+            where = f"{path.parent.name}/{path.name}, line {line}, {name}"
+            doc = (fn.__doc__ or "").strip().splitlines()[0].strip() if (fn.__doc__ or "").strip() else ""
+            if ":" not in doc:
+                raise SelfCheckError(
+                    f"{where}: its docstring's first line must start with the function it checks, "
+                    f'e.g. """relu: negatives become 0""" (the self-check cell of that function runs it)'
+                )
             try:
                 fn(_Student())
             except SelfCheckError as exc:
-                line = getattr(getattr(fn, "__code__", None), "co_firstlineno", "?")
                 raise SelfCheckError(
-                    f"{path.parent.name}/{path.name}, line {line}, {name}: {exc}. A visible test is also the "
-                    "notebook's self-check, so it may only use what the notebook can repeat (docs/authoring.md, "
-                    "'What a visible test may use'); move this check into a hidden test file"
+                    f"{where}: {exc}. A visible test is also the notebook's self-check, so it may only use "
+                    "what the notebook can repeat (docs/authoring.md, 'What a visible test may use'); move "
+                    "this check into a hidden test file"
                 ) from None
-            doc = (fn.__doc__ or name).strip().splitlines()[0].strip()
+            except Exception as exc:  # a mistake in the test itself: say where, not a traceback
+                raise SelfCheckError(f"{where} raised {_test_error(exc, path)}") from None
             number = getattr(fn, "__number__", None)
             tests.append(
                 {

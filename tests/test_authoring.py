@@ -223,6 +223,63 @@ def test_a_visible_test_the_notebook_cannot_repeat_is_refused_with_its_file_line
     assert "to_be_finite()" in message and "move this check into a hidden test file" in message
 
 
+def _with_visible_test(tmp_path, test_source: str, *cells) -> Path:
+    engine = _code("def selfcheck(function, namespace):\n    pass\n", tags=["selfcheck-engine"])
+    solutions = make_solution(tmp_path, [_code(DOUBLE), engine, *cells])
+    (solutions / "tiny" / "tests" / "test_public_tiny.py").write_text(
+        "import numpy as np\nfrom grader.testing import expect\n\n\n" + test_source, encoding="utf-8"
+    )
+    return solutions
+
+
+def test_a_mistake_in_a_visible_test_is_reported_with_its_line_not_a_traceback(tmp_path):
+    solutions = _with_visible_test(
+        tmp_path, 'def test_double(student):\n    """double: zeros"""\n    x = np.zeroes(3)\n'
+    )
+    with pytest.raises(SelfCheckError) as refused:
+        build_stub(load_assignment("tiny", solutions))
+    assert "test_double raised AttributeError" in str(refused.value)
+    assert "at line 7: x = np.zeroes(3)" in str(refused.value)
+
+
+def test_a_visible_test_whose_docstring_names_no_function_is_refused(tmp_path):
+    solutions = _with_visible_test(tmp_path, 'def test_double(student):\n    """The double of two"""\n')
+    with pytest.raises(SelfCheckError, match="must start with the function it checks"):
+        build_stub(load_assignment("tiny", solutions))
+
+
+def test_names_that_do_not_name_the_parts_of_the_answer_are_refused(tmp_path):
+    solutions = _with_visible_test(
+        tmp_path,
+        'def test_double(student):\n    """double: parts"""\n'
+        '    expect(student.double, 2).to_equal((4, 0), names=("a", "b", "c"))\n',
+    )
+    with pytest.raises(SelfCheckError, match="does not name the parts"):
+        build_stub(load_assignment("tiny", solutions))
+
+
+def test_a_self_check_cell_naming_a_function_without_visible_tests_is_refused(tmp_path):
+    solutions = _with_visible_test(
+        tmp_path,
+        'def test_double(student):\n    """double: two"""\n    expect(student.double, 2).to_equal(4)\n',
+        _code('selfcheck("dubble", globals())'),
+    )
+    with pytest.raises(
+        SelfCheckError, match=r"calls selfcheck\('dubble'\), but no visible test checks 'dubble'"
+    ):
+        build_stub(load_assignment("tiny", solutions))
+
+
+def test_validate_fails_when_the_handout_cannot_be_built_and_grades_the_stub_build_writes(tmp_path, capsys):
+    solutions = _with_visible_test(
+        tmp_path,
+        'def test_double(student):\n    """double: two"""\n    expect(student.double, 2).to_raise_no_warnings()\n',
+    )
+    assert cli.main(["--solutions", str(solutions), "validate", "tiny"]) == 1
+    captured = capsys.readouterr()
+    assert "tiny stub: cannot be built WRONG" in captured.err and "to_raise_no_warnings()" in captured.err
+
+
 CONVOLVE = (
     "def smooth(x, kernel):\n    ### BEGIN SOLUTION\n"
     "    return np.convolve(np.asarray(x, dtype=float), kernel[::-1], mode='valid')\n"
