@@ -92,8 +92,8 @@ def _show_got_text(value, limit):
     if isinstance(value, str):
         return repr(value)[:400]
     if type(value) in (list, tuple):
-        inner = ", ".join(_show_got(v, 80) for v in value[:8])
-        return f"a {type(value).__name__}: [{inner}{', ...' if len(value) > 8 else ''}]"[:limit]
+        inner = ", ".join(_show_got(v, 80) for v in value[:8]) + (", ..." if len(value) > 8 else "")
+        return (f"a tuple: ({inner})" if type(value) is tuple else f"a list: [{inner}]")[:limit]
     if type(value) is dict and all(type(k) is str for k in value):
         pairs = ", ".join(f"{k!r}: {_show_got(v, 80)}" for k, v in list(value.items())[:8])
         return f"a dict: {{{pairs}{', ...' if len(value) > 8 else ''}}}"[:limit]
@@ -147,7 +147,7 @@ def _mutation_note(names):
     if not names:
         return ""
     return (f"Your function changed its input {', '.join(names)} in place. Functions must not modify their "
-            "inputs: compute into a new array (for example np.maximum(z, 0) or z.copy()).")
+            "inputs: compute a new array instead (an expression such as w - lr * dw makes one; x.copy() copies).")
 
 
 def _decode(node):
@@ -339,13 +339,12 @@ class _Call:
         return self._observed(got, want, rtol, atol)
 
     def _observed(self, got, want, rtol, atol):
+        """As grader.testing.compare.observed: what a wrong answer has in common with the right one."""
         if _np.isfinite(want).all() and not _np.isfinite(got).all():
-            return ("Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
-                    "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form.")
-        if self.mutated:
-            return "Likely mistake: " + _mutation_note(self.mutated)
-        if want.size > 1 and _close(got, -want, rtol, atol):
-            return "Likely mistake: the sign is flipped."
+            return ("Note: the result contains nan or inf where the true values are finite: look for an overflow "
+                    "(np.exp of a large number is inf, and inf / inf is nan), a log of 0 or a division by 0.")
+        if want.size > 1 and _close(got, -want, rtol, atol) and not _close(got, want, rtol, atol):
+            return "Note: every value is the expected one with the opposite sign."
         with _np.errstate(all="ignore"):
             diff = got - want
         scale = atol + rtol * _np.abs(want).max()
@@ -365,8 +364,9 @@ class _Call:
     def number(self, check):
         kind, array, _ = _as_numbers(self.value)
         if kind not in ("number", "bool") and not (kind == "array" and array.shape == ()):
-            self.fail(f"{self.name} should return a single number, but returned {_describe(self.value)}.",
-                      "Use float(...) or .item() to turn a one-element array into a number.")
+            advice = (f"It has {array.size} values, where one number was expected." if array is not None and array.size > 1
+                      else "Use float(...) or .item() to turn a one-element array into a number.")
+            self.fail(f"{self.name} should return a single number, but returned {_describe(self.value)}.", advice)
 
     def unchanged(self, check):
         if self.mutated:
@@ -395,13 +395,15 @@ def _container_text(expected, names=None):
     return f"a {kind} of {len(expected)}{named}"
 
 
-def _part_label(position, names, outer=""):
+def _part_label(position, names, outer="", count=0):
     if isinstance(position, str):
         text = f"the key {position!r}"
-    else:
-        where = f"the {_ORDINALS[position]} element" if position < len(_ORDINALS) else f"element {position + 1}"
-        text = f"{names[position]}, {where}" if names and position < len(names) else where
-    return f"{text} of {outer}" if outer else text
+        return f"{text} of {outer}" if outer else text
+    ordinal = _ORDINALS[position] if position < len(_ORDINALS) else f"number {position + 1}"
+    if outer:
+        return f"the {ordinal} element of {outer}"
+    where = f"the {ordinal} of its {count} values"
+    return f"{names[position]} ({where})" if names and position < len(names) else where
 
 
 def _first_mismatch(got, expected, rtol, atol, names=None, depth=0, outer=""):
@@ -427,7 +429,7 @@ def _first_mismatch(got, expected, rtol, atol, names=None, depth=0, outer=""):
         return (outer, got, expected, "length")
     for position, (part, want) in enumerate(zip(got, expected)):
         found = _first_mismatch(part, want, rtol, atol, None, depth + 1,
-                                _part_label(position, names if depth == 0 else None, outer))
+                                _part_label(position, names if depth == 0 else None, outer, len(expected)))
         if found:
             return found
     return None

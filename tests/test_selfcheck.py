@@ -225,7 +225,7 @@ TRAINING_PARTS = [
         "neuron_gradients",
         "return X.T @ error / len(error), float(np.mean(error))",
         "return X.T @ error / len(error), np.array([np.mean(error)])",
-        "returned a wrong db, the second element: shape (1,), but a single number was expected",
+        "returned a wrong db (the second of its 2 values): shape (1,), but a single number was expected",
     ),
     (
         "train",

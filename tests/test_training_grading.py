@@ -28,7 +28,7 @@ def test_a_db_of_shape_one_is_named_as_the_second_part_and_costs_only_neuron_gra
         "def neuron_gradients(X, y, w, b):\n    e = sigmoid(X @ w + b) - y\n    return X.T @ e / len(e), np.array([np.mean(e)])",
     )
     assert (
-        "returned a wrong db, the second element: shape (1,), but a single number was expected"
+        "returned a wrong db (the second of its 2 values): shape (1,), but a single number was expected"
         in tests["3.1"].output
     )
     assert "A one-element array is not a number: use float(...) or .item()." in tests["3.1"].output

@@ -89,8 +89,8 @@ def observed(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str
     finite_want = np.isfinite(want).all()
     if finite_want and not np.isfinite(got).all():
         return (
-            "Note: the result contains nan or inf where the true values are finite. An overflow (np.exp "
-            "of a large number is inf, and inf / inf is nan) does this; use a numerically stable form."
+            "Note: the result contains nan or inf where the true values are finite: look for an overflow "
+            "(np.exp of a large number is inf, and inf / inf is nan), a log of 0 or a division by 0."
         )
     if want.size > 1 and close(got, -want, rtol, atol) and not close(got, want, rtol, atol):
         # Only what was observed: a flipped kernel, a swapped subtraction and a sign error all
@@ -102,6 +102,13 @@ def observed(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str
     if want.size > 1 and np.isfinite(diff).all() and np.ptp(diff) <= scale and abs(diff.flat[0]) > 10 * scale:
         return f"Note: every value is off by the same amount ({diff.flat[0]:+.4g})."
     return ""
+
+
+def number_advice(got: np.ndarray | None) -> str:
+    """How to return one number instead of ``got``."""
+    if got is not None and got.size > 1:
+        return f"It has {got.size} values, where one number was expected."
+    return "Use float(...) or .item() to turn a one-element array into a number."
 
 
 def describe_shape(shape: tuple[int, ...]) -> str:

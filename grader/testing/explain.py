@@ -58,8 +58,12 @@ def show_value(value: Value, limit: int = 400) -> str:
     if value.kind == "text":
         return repr(value.text)[:limit]
     if value.kind == "sequence":
-        inner = ", ".join(show_value(v, 80) for v in value.items[:8])
-        return f"a {value.type_name}: [{inner}{', ...' if len(value.items) > 8 else ''}]"[:limit]
+        inner = ", ".join(show_value(v, 80) for v in value.items[:8]) + (
+            ", ..." if len(value.items) > 8 else ""
+        )
+        return (f"a tuple: ({inner})" if value.type_name == "tuple" else f"a {value.type_name}: [{inner}]")[
+            :limit
+        ]
     if value.kind == "mapping":
         pairs = ", ".join(f"{key!r}: {show_value(v, 80)}" for key, v in zip(value.keys[:8], value.items[:8]))
         return f"a dict: {{{pairs}{', ...' if len(value.items) > 8 else ''}}}"[:limit]
@@ -155,5 +159,5 @@ def mutation_note(mutated: Sequence[str]) -> str:
     names = ", ".join(mutated)
     return (
         f"Your function changed its input {names} in place. Functions must not modify their "
-        "inputs: compute into a new array (for example np.maximum(z, 0) or z.copy())."
+        "inputs: compute a new array instead (an expression such as w - lr * dw makes one; x.copy() copies)."
     )

@@ -30,6 +30,7 @@ from .compare import (
     likely_text,
     matches,
     matching,
+    number_advice,
     observed,
 )
 from .failure import FailureKind, GradingFailure, failed_call
@@ -310,7 +311,7 @@ class Expectation(Invocation):
         if (self.value.kind not in ("number", "bool") and not zero_d) or self.value.array is None:
             self._fail(
                 f"{self.fn.name} should return a single number, but returned {self.value.describe()}.",
-                "Use float(...) or .item() to turn a one-element array into a number.",
+                number_advice(as_array(self.value)),
             )
         return float(self.value.array)
 

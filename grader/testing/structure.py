@@ -43,15 +43,16 @@ def container_text(expected: Any, names: Sequence[str] | None = None) -> str:
     return f"a {kind} of {len(expected)}{named}"
 
 
-def part_label(position: int | str, names: Sequence[str] | None, outer: str = "") -> str:
-    """How a message names one part: ``db, the second element`` or ``the key 'loss'``."""
+def part_label(position: int | str, names: Sequence[str] | None, outer: str = "", count: int = 0) -> str:
+    """How a message names one part: ``db (the second of its 2 values)`` or ``the key 'loss'``."""
     if isinstance(position, str):
         text = f"the key {position!r}"
-    else:
-        ordinal = _ORDINALS[position] if position < len(_ORDINALS) else f"element {position + 1}"
-        where = f"the {ordinal} element" if position < len(_ORDINALS) else ordinal
-        text = f"{names[position]}, {where}" if names and position < len(names) else where
-    return f"{text} of {outer}" if outer else text
+        return f"{text} of {outer}" if outer else text
+    ordinal = _ORDINALS[position] if position < len(_ORDINALS) else f"number {position + 1}"
+    if outer:
+        return f"the {ordinal} element of {outer}"
+    where = f"the {ordinal} of its {count} values"
+    return f"{names[position]} ({where})" if names and position < len(names) else where
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def first_mismatch(
     if len(got.items) != len(expected):
         return Mismatch(outer, got, expected, "length")
     for position, (part, want) in enumerate(zip(got.items, expected)):
-        label = part_label(position, names if depth == 0 else None, outer)
+        label = part_label(position, names if depth == 0 else None, outer, len(expected))
         found = first_mismatch(part, want, leaf_ok, None, depth + 1, label)
         if found:
             return found

@@ -37,17 +37,22 @@ def own_helpers_answer(student, X, y, lr, epochs):
         student, "gd_step", (zeros, 0.0, dw, db, lr), oracle.gd_step(zeros, 0.0, dw, db, lr))
     if not (grads or step) or epochs > MAX_REPLAYED_EPOCHS:
         return None
+    # The loop as train runs it: with every helper of the student's that it calls, right or wrong
+    # (a right gd_step may take a db of shape (1,) where the oracle's would not).
+    own_grads, own_step = "neuron_gradients" in used, "gd_step" in used
 
     def gradients(X, y, w, b):
-        return tuple(as_data(student.neuron_gradients(X, y, w, b))) if grads else oracle.neuron_gradients(X, y, w, b)
+        if own_grads:
+            return tuple(as_data(student.neuron_gradients(X, y, w, b)))
+        return oracle.neuron_gradients(X, y, w, b)
 
     def stepped(w, b, dw, db, lr):
-        return tuple(as_data(student.gd_step(w, b, dw, db, lr))) if step else oracle.gd_step(w, b, dw, db, lr)
+        return tuple(as_data(student.gd_step(w, b, dw, db, lr))) if own_step else oracle.gd_step(w, b, dw, db, lr)
 
     try:
         return oracle.train(X, y, lr, epochs, gradients=gradients, step=stepped)
-    except GradingFailure:
-        return None
+    except GradingFailure as failure:  # a helper of the student's raised on another's answer
+        return CannotStep(failure.exception) if failure.kind is FailureKind.RAISED and failure.exception else None
     except (TypeError, ValueError, IndexError) as exc:  # the helper's answer cannot be stepped with
         return CannotStep(type(exc).__name__)
 
