@@ -55,7 +55,7 @@ RUN bash /autograder/source/setup.sh python slim
 ARG ASSIGNMENT=
 
 # The grader, this assignment's reference solution and tests, and the entry point.
-COPY README.md /autograder/source/
+COPY pyproject.toml README.md /autograder/source/
 COPY grader /autograder/source/grader
 COPY solutions/${ASSIGNMENT} /autograder/source/solutions/${ASSIGNMENT}
 RUN bash /autograder/source/setup.sh grader protect \
