@@ -324,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--solutions",
         type=Path,
         default=None,
-        help="folder holding solutions/<assignment>/ (default: $GRADER_SOLUTIONS, the checkout, or /autograder/source/solutions)",
+        help="the solutions folder: it holds one <assignment>/ folder per assignment, and `build` writes "
+        "handouts to assignments/ beside it (default: $GRADER_SOLUTIONS, the checkout's solutions/, or "
+        "/autograder/source/solutions)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_grading_commands(sub)

@@ -103,10 +103,9 @@ def test_validate_counts_tests_that_errored_and_prints_each_traceback_once(tmp_p
     (solutions / "tiny" / "tests").mkdir(parents=True)
     (solutions / "tiny" / "assignment.toml").write_text('title = "Tiny"\n')
     (solutions / "tiny" / "tests" / "test_tiny.py").write_text(BROKEN_TEST)
-    write_notebook(solutions / "tiny" / "tiny.ipynb", ["def double(x):\n    return 2 * x"])
-    (tmp_path / "assignments" / "tiny").mkdir(parents=True)
     write_notebook(
-        tmp_path / "assignments" / "tiny" / "tiny.ipynb", ["def double(x):\n    raise NotImplementedError"]
+        solutions / "tiny" / "tiny.ipynb",
+        ["def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"],
     )
     done = subprocess.run(
         [sys.executable, "-m", "grader", "--solutions", str(solutions), "validate"],
@@ -118,3 +117,5 @@ def test_validate_counts_tests_that_errored_and_prints_each_traceback_once(tmp_p
     assert "tiny reference: 1/2, 1 test errored WRONG" in done.stdout
     assert "tiny stub: 0/2, 1 test errored WRONG" in done.stdout
     assert done.stderr.count("KeyError: 'for'") == 1, done.stderr
+    # The test's own line, not the library's frames below it.
+    assert "KeyError: 'for' at test_tiny.py line " in done.stderr and 'want = {"four": 4}["for"]' in done.stderr

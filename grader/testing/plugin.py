@@ -143,8 +143,27 @@ class GradingPlugin:
         else:
             result.outcome = "error"
             result.output = hidden or INTERNAL_ERROR
-            self.instructor_notes.append(f"{item.nodeid}: {report.longreprtext[-2000:]}")
+            self.instructor_notes.append(
+                f"{item.nodeid}: {_error_in_test(item, call) or report.longreprtext[-2000:]}"
+            )
         result.score = 0.0 if partial is None else _clamp(partial, result.max_score)
+
+
+def _error_in_test(item: pytest.Item, call: pytest.CallInfo[None]) -> str:
+    """An error of the test's own code, at the last line of the tests' folder it went through: the
+    instructor's to fix, without the library frames below it."""
+    if call.excinfo is None:
+        return ""
+    folder = Path(str(item.path)).parent
+    own = [entry for entry in call.excinfo.traceback if Path(str(entry.path)).parent == folder]
+    if not own:
+        return ""
+    last = own[-1]
+    error = call.excinfo.value
+    code = str(last.statement).strip().splitlines()[0] if str(last.statement).strip() else ""
+    return f"{type(error).__name__}: {error} at {Path(str(last.path)).name} line {last.lineno + 1}: {code}"[
+        :2000
+    ]
 
 
 class PlainFailureReports:
