@@ -136,3 +136,21 @@ def test_every_field_is_type_checked(node):
 def test_integers_beyond_float_range_keep_only_their_sign_whatever_their_length():
     assert decode_value({"k": "int", "v": "-" + "9" * 4000}, []).array == -np.inf
     assert decode_value({"k": "float", "v": 10**400}, []).array == np.inf
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [[float("inf"), 3], [2.0, 3], ["2", 3], [-1, 3], [2**40, 3], [1] * 9],
+    ids=["Infinity", "a float", "text", "negative", "huge", "too many axes"],
+)
+def test_a_layer_description_from_the_worker_is_read_as_strictly_as_any_value(shape):
+    from grader.sandbox import replies
+
+    good = {"fc": {"type": "Linear", "params": [["weight", [11, 2048], True], ["bias", [11], True]]}}
+    assert replies.layers(good, ["fc", "conv1"]) == {
+        "fc": ("Linear", [("weight", (11, 2048), True), ("bias", (11,), True)]),
+        "conv1": None,
+    }
+    bad = {"fc": {"type": "Linear", "params": [["weight", shape, True]]}}
+    with pytest.raises(replies.ReplyError):
+        replies.layers(bad, ["fc"])

@@ -59,6 +59,25 @@ def parameters(data: Any) -> list[tuple[str, tuple[int, ...], bool]]:
     return found
 
 
+def layers(
+    data: Any, names: list[str]
+) -> dict[str, tuple[str, list[tuple[str, tuple[int, ...], bool]]] | None]:
+    """``{name: (type, parameters) or None}`` for the attributes ``names`` of a model, each read as
+    strictly as :func:`parameters` (a size of Infinity, a float or a string is refused)."""
+    if not isinstance(data, dict):
+        raise ReplyError("a description of the layers that is not a table")
+    found: dict[str, tuple[str, list[tuple[str, tuple[int, ...], bool]]] | None] = {}
+    for name in names:
+        entry = data.get(name)
+        if entry is None:
+            found[name] = None
+            continue
+        if not isinstance(entry, dict):
+            raise ReplyError(f"a description of {name} that is not a table")
+        found[name] = (_name(entry.get("type"), 100), parameters(entry.get("params")))
+    return found
+
+
 def handle(data: Any) -> int:
     if type(data) is not int or not 0 < data < MAX_AXIS:
         raise ReplyError("a handle that is not a positive whole number")

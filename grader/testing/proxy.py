@@ -68,26 +68,11 @@ class Handle:
     def layers(self, names: Sequence[str]) -> dict[str, Layer | None]:
         """The attributes ``names`` of the model (``conv1``, ``fc``), each with its own parameters."""
         data = self._student._model("layers", {"handle": self.id, "names": list(names)}, self.label)
-        if not isinstance(data, dict):
-            raise self._unreadable(f"The layers of {self.label} could not be read.")
-        found: dict[str, Layer | None] = {}
-        for name in names:
-            entry = data.get(name)
-            try:
-                found[name] = (
-                    None
-                    if entry is None
-                    else Layer(
-                        str(entry["type"])[:100],
-                        [
-                            (str(n)[:200], tuple(int(v) for v in shape), bool(t))
-                            for n, shape, t in entry["params"][:1000]
-                        ],
-                    )
-                )
-            except (TypeError, ValueError, KeyError):
-                raise self._unreadable(f"The layers of {self.label} could not be read.") from None
-        return found
+        try:
+            entries = replies.layers(data, list(names))
+        except replies.ReplyError as exc:
+            raise self._unreadable(f"The layers of {self.label} could not be read back: {exc}.") from None
+        return {name: None if entry is None else Layer(*entry) for name, entry in entries.items()}
 
     def _unreadable(self, message: str) -> GradingFailure:
         return GradingFailure(message, FailureKind.UNREADABLE, function=self.label)
