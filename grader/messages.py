@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .results import INTERNAL_PROBLEM
+from .text import one_line
 
 if TYPE_CHECKING:
     from .results import TestResult
@@ -233,7 +234,7 @@ def not_graded(problem: str) -> str:
 
 
 def graded(file_name: str, title: str) -> str:
-    return f"Graded {file_name} for {title}."
+    return f"Graded {one_line(file_name)} for {title}."
 
 
 def stopped_early(reason: str) -> str:
@@ -269,7 +270,7 @@ def import_report(runs: Sequence[CellRun], names: dict[int, str]) -> str:
     missing: dict[str, list[str]] = {}
     for run in runs:
         for failed in run.failed_imports:
-            key = failed["module"] or failed["message"]
+            key = one_line(str(failed["module"] or failed["message"]))[:200]
             where = names.get(run.index, f"code cell {run.index}")
             if where not in missing.setdefault(key, []):
                 missing[key].append(where)

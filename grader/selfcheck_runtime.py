@@ -255,7 +255,7 @@ class _Call:
         if note and not headline.startswith(f"{self.name} modified"):
             parts.append("Also: " + note)
         if self.printed.strip():
-            parts.append("Your function printed:\n" + self.printed.strip()[:600])
+            parts.append("Your function printed:\n    " + self.printed.strip()[:600].replace("\n", "\n    "))
         raise _Failed("\n".join(parts))
 
     def equal(self, check):
@@ -466,7 +466,8 @@ def _first_difference(got, want, rtol, atol):
 
 
 def _error_text(exc):
-    head = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    # Continuation lines indented, as the grader does: an exception's message cannot fake a line.
+    head = f"{type(exc).__name__}: {str(exc).replace(chr(10), chr(10) + '    ')}".rstrip(": ")
     # The student's frames only: not this cell's, not those of numpy or torch.
     frames = [f for f in _traceback.extract_tb(exc.__traceback__) if f.filename != _HERE
               and "site-packages" not in f.filename and "dist-packages" not in f.filename]

@@ -29,6 +29,7 @@ from pathlib import Path
 from . import messages
 from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_or_error
+from .text import one_line
 from .walk import Walk, walk
 
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
@@ -65,12 +66,13 @@ def _is_notebook(path: Path) -> bool:
 
 
 def _shown(path: Path, root: Path | None) -> str:
+    """A file as messages name it: one line, whatever its name holds."""
     if root is not None:
         try:
-            return path.relative_to(root).as_posix()
+            return one_line(path.relative_to(root).as_posix())
         except ValueError:
             pass
-    return path.name
+    return one_line(path.name)
 
 
 def _describe(path: Path, root: Path | None) -> str:

@@ -21,3 +21,18 @@ _UNSAFE = re.compile(
 def plain(text: str) -> str:
     """``text`` with every control, escape and bidi character replaced by U+FFFD."""
     return _UNSAFE.sub(REPLACEMENT, text)
+
+
+def one_line(text: str) -> str:
+    """``text`` made plain and kept to one line: a name a student chose (a file, a module) can never
+    start a line of its own in the grader's messages."""
+    return plain(text).replace("\n", " ").replace("\t", " ")
+
+
+QUOTE = "    "  # what every line of text a student's code produced begins with, in a message
+
+
+def quoted(text: str) -> str:
+    """Text a student's code produced (an exception's message, what it printed), every line after
+    the first indented: it can never start a line of the grader's own (a PASS line, a score)."""
+    return text.replace("\n", "\n" + QUOTE)

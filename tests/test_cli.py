@@ -118,4 +118,6 @@ def test_validate_counts_tests_that_errored_and_prints_each_traceback_once(tmp_p
     assert "tiny stub: 0/2, 1 test errored WRONG" in done.stdout
     assert done.stderr.count("KeyError: 'for'") == 1, done.stderr
     # The test's own line, not the library's frames below it.
-    assert "KeyError: 'for' at test_tiny.py line " in done.stderr and 'want = {"four": 4}["for"]' in done.stderr
+    assert (
+        "KeyError: 'for' at test_tiny.py line " in done.stderr and 'want = {"four": 4}["for"]' in done.stderr
+    )

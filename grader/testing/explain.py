@@ -9,6 +9,7 @@ import numpy as np
 
 from ..sandbox.session import CallOutcome
 from ..sandbox.values import Value
+from ..text import one_line, quoted
 
 
 def show(value: Any, limit: int = 400) -> str:
@@ -86,7 +87,9 @@ def call_text(label: str, args: Sequence[Any], kwargs: Mapping[str, Any], params
 def error_text(error: Mapping[str, Any] | None) -> str:
     if not error:
         return "an error"
-    head = f"{error.get('type', 'Error')}: {error.get('message', '')}".rstrip(": ")
+    head = f"{one_line(str(error.get('type', 'Error')))}: {quoted(str(error.get('message', '')))}".rstrip(
+        ": "
+    )
     frames = error.get("frames") or []
     if frames:
         last = frames[-1]

@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeAlias
 import numpy as np
 
 from ..sandbox.values import Value
+from ..text import QUOTE, quoted
 from . import explain
 from .compare import (
     ATOL,
@@ -75,7 +76,7 @@ class Expectation(Invocation):
         if note and not headline.startswith(f"{self.fn.name} modified"):
             parts.append("Also: " + note)
         if self.outcome.output.strip():
-            parts.append("Your function printed:\n" + self.outcome.output.strip()[:600])
+            parts.append("Your function printed:\n" + QUOTE + quoted(self.outcome.output.strip()[:600]))
         raise GradingFailure(
             "\n".join(parts),
             FailureKind.WRONG_ANSWER,
