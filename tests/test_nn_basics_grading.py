@@ -301,3 +301,21 @@ def test_an_infinite_loop_fails_only_that_functions_tests_with_a_time_out(workdi
     for test in results_for(results, "tanh"):
         assert test.outcome == "timeout"
         assert "did not finish in time" in test.output or "ran out of time" in test.output
+
+
+def test_a_forward_that_empties_the_callers_list_of_layers_loses_points_for_changing_its_input(tmp_path):
+    from conftest import grade_valid
+
+    from nbtools import SOLUTIONS, replace_function
+
+    popping = (
+        "def forward(x, layers):\n    h = x\n    while layers:\n        W, b, activation = layers.pop(0)\n"
+        "        h = activation(h @ W.T + b)\n    return h"
+    )
+    path = replace_function(
+        SOLUTIONS / "nn_basics" / "nn_basics.ipynb", "forward", popping, tmp_path / "pop.ipynb"
+    )
+    results = grade_valid(path, "nn_basics")
+    failed = [t for t in results.tests if t.score < t.max_score]
+    assert [t.function for t in failed] == ["forward"]
+    assert "changed its input layers in place" in failed[0].output

@@ -25,12 +25,13 @@ def unfinished_helper(fn, args) -> str | None:
     return inner if inner and inner not in (fn.name, "<module>") else None
 
 
-def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=()):
+def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=(), unchanged=False):
     """``expect(fn, *args).to_equal(expected)``, with notes about helper functions at fault.
 
     ``depends`` lists ``(helper, helper_args, helper_expected, why)``: a function of the student's
     that ``fn`` is likely to call. If ``fn`` fails and the helper is wrong on its own, the message says so.
-    ``hint`` is added to any failure message.
+    ``hint`` is added to any failure message. ``unchanged``: the call must also leave its inputs
+    (arrays, and the list of layers) as they were.
     ``consistent`` lists ``(helper, helper_args, helper_expected, expected_from)``: when ``fn``'s
     own code calls the helper, the helper is wrong on its own (the same answer before and after
     ``fn`` ran, so it cannot tell the test's calls apart) and ``fn``'s answer is
@@ -46,11 +47,14 @@ def check(fn, *args, expected, likely=None, depends=(), hint="", consistent=()):
             call.record_options(hint=hint, consistent=[(helper.name, helper_args, helper_expected, expected_from(0))
                                                        for helper, helper_args, helper_expected, expected_from in consistent])
         try:
-            return call.to_equal(expected, likely=likely)
+            answer = call.to_equal(expected, likely=likely)
         except GradingFailure:
             if _consistent_with_wrong_helper(fn, call, consistent, before):
                 return as_array(call.value)
             raise
+        if unchanged:
+            call.to_leave_inputs_unchanged()
+        return answer
     except GradingFailure as failure:
         message = str(failure)
         if failure.kind is FailureKind.NOT_IMPLEMENTED:
