@@ -11,6 +11,7 @@ that the two agree for the same wrong function, so a change to one must be made 
 import contextlib as _contextlib
 import inspect as _inspect
 import io as _io
+import linecache as _linecache
 import traceback as _traceback
 import warnings as _warnings
 
@@ -227,7 +228,8 @@ class _Call:
     def __init__(self, fn, name, args, kwargs):
         self.fn, self.name, self.args, self.kwargs = fn, name, args, kwargs
         try:
-            self.params = [] if "." in name else [p.name for p in _inspect.signature(fn).parameters.values()
+            # A model's forward pass takes x, as the grader names it.
+            self.params = ["x"] if name.endswith(".forward") else [] if "." in name else [p.name for p in _inspect.signature(fn).parameters.values()
                                                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         except (TypeError, ValueError):
             self.params = []
@@ -473,7 +475,9 @@ def _error_text(exc):
               and "site-packages" not in f.filename and "dist-packages" not in f.filename]
     if frames:
         last = frames[-1]
-        where = f"line {last.lineno} of your code"
+        first = next((t for t in (_linecache.getline(last.filename, n).strip() for n in range(1, 30)) if t), "")
+        # As the grader names a cell: by its first line (IPython keeps each cell's source for this).
+        where = f'line {last.lineno} of the cell starting "{first[:60]}"' if first else f"line {last.lineno} of your code"
         if last.name not in (None, "", "<module>"):
             where += f", in {last.name}"
         code = f"\n    {last.line}" if last.line else ""

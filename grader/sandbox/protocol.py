@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+from ..text import one_line
 from .values import EncodeError, Value, decode_value
 
 # What became of a cell; ``stopped``: not run, no time or restarts were left.
@@ -87,6 +88,7 @@ class WorkerFrame(TypedDict):
     line: int | None
     function: str
     code: str
+    first: str  # the cell's first line, as a student finds the cell
 
 
 class WorkerError(TypedDict):
@@ -119,6 +121,7 @@ class Frame(TypedDict):
     line: str
     function: str
     code: str
+    first: str
 
 
 class _ErrorInfo(TypedDict):
@@ -191,6 +194,7 @@ def _frame(raw: dict[str, Any]) -> Frame:
         "line": str(line) if type(line) is int else "",
         "function": plain_text(raw.get("function"), 300),
         "code": plain_text(raw.get("code"), 300),
+        "first": one_line(plain_text(raw.get("first"), 60)),
     }
 
 

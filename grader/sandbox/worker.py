@@ -78,6 +78,16 @@ class CappedText:
         return text
 
 
+def _first_line(filename: str) -> str:
+    """A cell's first line that is not blank, as the student sees the cell (from the line cache
+    the cell's source was put in to run it)."""
+    for number in range(1, 30):
+        text = linecache.getline(filename, number).strip()
+        if text:
+            return text[:60]
+    return ""
+
+
 def student_traceback(exc: BaseException) -> WorkerError:
     """The exception with only the student's own frames: the worker's frames teach nothing."""
     frames = [
@@ -86,6 +96,7 @@ def student_traceback(exc: BaseException) -> WorkerError:
             line=f.lineno,
             function=f.name,
             code=(f.line or "").strip(),
+            first=_first_line(f.filename),
         )
         for f in traceback.extract_tb(exc.__traceback__)
         if f.filename.startswith(CELL_PREFIX)
@@ -204,6 +215,7 @@ class Worker:
                             "line": exc.lineno,
                             "function": "<module>",
                             "code": (exc.text or "").strip(),
+                            "first": next((t.strip()[:60] for t in source.splitlines() if t.strip()), ""),
                         }
                     ],
                 },

@@ -93,7 +93,7 @@ def error_text(error: Mapping[str, Any] | None) -> str:
     frames = error.get("frames") or []
     if frames:
         last = frames[-1]
-        where = f"line {last.get('line')} of {_cell_phrase(last.get('cell'))}"
+        where = f"line {last.get('line')} of {_cell_phrase(last)}"
         if last.get("function") not in (None, "", "<module>"):
             where += f", in {last['function']}"
         code = f"\n    {last['code']}" if last.get("code") else ""
@@ -101,7 +101,12 @@ def error_text(error: Mapping[str, Any] | None) -> str:
     return head
 
 
-def _cell_phrase(cell: Any) -> str:
+def _cell_phrase(frame: Mapping[str, Any]) -> str:
+    """The cell as the student finds it in Jupyter or Colab: by its first line (the notebook's
+    self-checks name it the same way); by its number only when its first line is unknown."""
+    if frame.get("first"):
+        return f'the cell starting "{frame["first"]}"'
+    cell = frame.get("cell")
     return f"code cell {cell}" if cell not in (None, "") else "a cell"
 
 
