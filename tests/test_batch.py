@@ -16,7 +16,7 @@ from bounded import bounded
 from grader import cli
 from grader.api import grade_notebook
 from grader.batch import discover, grade_all, parse_metadata
-from nbtools import ASSIGNMENTS, SOLUTIONS, replace_function
+from nbtools import ASSIGNMENTS, REPO, SOLUTIONS, replace_function
 
 REFERENCE = SOLUTIONS / "nn_basics" / "nn_basics.ipynb"
 STUB = ASSIGNMENTS / "nn_basics" / "nn_basics.ipynb"
@@ -394,3 +394,30 @@ def test_a_batch_without_assignment_is_refused_when_several_are_installed(tmp_pa
     assert cli.main(["grade-all", str(inputs), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 2
     assert "--assignment is required" in capsys.readouterr().err
     assert not (tmp_path / "out" / "solo").exists()
+
+
+def test_the_servers_import_what_the_notebooks_mention_and_the_environment_has(tmp_path):
+    from grader.batch.inputs import Submission
+    from grader.batch.run import preloads
+
+    plots = tmp_path / "plots.ipynb"
+    shutil.copyfile(
+        REPO / "tests" / "corpus" / "nn_basics" / "correct_colab_preamble_plots_audio.ipynb", plots
+    )
+    plain = tmp_path / "plain.ipynb"
+    shutil.copyfile(REFERENCE, plain)
+    subs = [Submission("plots", plots, 0.0), Submission("plain", plain, 0.0)]
+    assert "matplotlib.pyplot" in preloads(subs, "nn_basics", None)
+    assert "torch" not in preloads(subs, "nn_basics", None) and "torch" in preloads(subs, "cnn", None)
+    assert preloads(subs[1:], "nn_basics", None) == ("IPython.core.inputtransformer2",)
+
+
+def test_a_colab_notebook_grades_the_same_in_a_batch_whose_servers_preloaded_its_imports(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    source = REPO / "tests" / "corpus" / "nn_basics" / "correct_colab_preamble_plots_audio.ipynb"
+    shutil.copyfile(source, inputs / "colab.ipynb")
+    grade_quietly(inputs, tmp_path / "out", jobs=1)
+    single = tmp_path / "single.json"
+    cli.main(["grade", str(inputs / "colab.ipynb"), "--assignment", "nn_basics", "--out", str(single)])
+    assert without_time(single) == without_time(tmp_path / "out" / "colab" / "results.json")

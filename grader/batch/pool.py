@@ -40,7 +40,7 @@ class PoolConfig:
     assignment: str | None
     solutions_root: Path | None
     env: Mapping[str, str]  # the servers' environment
-    preload: tuple[str, ...] = ()  # modules the servers import once for every child (torch)
+    preload: tuple[str, ...] = ()  # modules the servers import once for every child (torch, pyplot)
     faults: Mapping[str, Fault] = field(default_factory=dict)  # submission id -> fault, for tests
 
     def results_path(self, sub: Submission) -> Path:

@@ -73,13 +73,55 @@ def _named_assignments(subs: list[Submission]) -> set[str]:
     """The assignments the submissions' notebooks name in their metadata."""
     from ..submission import notebook_assignments
 
+    return {name for name in notebook_assignments(_some_notebooks(subs)) if name}
+
+
+def _some_notebooks(subs: list[Submission], per_submission: int = 3) -> list[Path]:
+    """A few notebooks of each submission, found within the walk's caps."""
+    from ..walk import walk
+
     notebooks = []
     for sub in subs:
         if sub.source.is_dir():
-            notebooks += sorted(sub.source.rglob("*.ipynb"))[:3]
+            notebooks += [p for p in walk(sub.source).files if p.suffix.lower() == ".ipynb"][:per_submission]
         else:
             notebooks.append(sub.source)
-    return {name for name in notebook_assignments(notebooks) if name}
+    return notebooks
+
+
+# Modules a notebook of this course imports at top level, by the package an assignment's
+# environment may leave out: the batch's servers import them once for every grading child.
+COLAB_IMPORTS = {"matplotlib": "matplotlib.pyplot", "scipy": "scipy.signal"}
+MENTION_BYTES = 4 << 20  # of each notebook, searched for the names above
+
+
+def preloads(subs: list[Submission], assignment: str | None, solutions_root: Path | None) -> tuple[str, ...]:
+    """What the servers import once: IPython's input transformer (every notebook's magics go
+    through it), torch where the assignment uses it, and the course's usual imports that the
+    notebooks mention and the assignment's environment has."""
+    from ..config import ConfigError, load_assignment
+
+    modules = ["IPython.core.inputtransformer2"]
+    if uses_torch(subs, assignment, solutions_root):
+        modules.append("torch")
+    omitted: tuple[str, ...] = ()
+    if assignment:
+        try:
+            omitted = load_assignment(assignment, solutions_root).environment.omit
+        except ConfigError:
+            pass
+    wanted = {package for package in COLAB_IMPORTS if package not in omitted}
+    mentioned: set[str] = set()
+    for path in _some_notebooks(subs[:500], per_submission=1):
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read(MENTION_BYTES)
+        except OSError:
+            continue
+        mentioned |= {package for package in wanted if package.encode() in text}
+        if mentioned == wanted:
+            break
+    return (*modules, *(COLAB_IMPORTS[package] for package in sorted(mentioned)))
 
 
 def uses_torch(subs: list[Submission], assignment: str | None, solutions_root: Path | None) -> bool:
@@ -168,7 +210,7 @@ def grade_all(
                 assignment,
                 solutions_root,
                 env=server_environ(settings or Settings.from_environ(), hidden),
-                preload=("torch",) if uses_torch(todo, assignment, solutions_root) else (),
+                preload=preloads(todo, assignment, solutions_root),
                 faults=faults or {},
             )
             pool = grade_in_pool(todo, config, max(1, jobs or os.cpu_count() or 1), progress)

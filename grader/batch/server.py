@@ -63,6 +63,9 @@ def _load_once(preload: tuple[str, ...]) -> None:
     from ..sandbox import session, start  # noqa: F401
     from ..testing import explain, feedback, plugin, proxy  # noqa: F401
 
+    # A notebook's plots go nowhere in grading: pyplot imported here must pick the headless backend
+    # the worker sets for itself.
+    os.environ.setdefault("MPLBACKEND", "Agg")
     for name in preload:
         try:
             __import__(name)
