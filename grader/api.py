@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import messages
+from . import cell_report, messages
 from .config import Assignment, ConfigError, resolve_assignment
 from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_or_error
@@ -161,11 +161,11 @@ def _grade_read(
         results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
         return Graded(results, [student(INTERNAL_PROBLEM)])
     sandbox = run.sandbox
-    names = {cell.number: messages.cell_name(cell.number, cell.source) for cell in read.cells}
+    names = {cell.number: cell_report.cell_name(cell.number, cell.source) for cell in read.cells}
     report = [
         messages.graded(read.path.name, spec.title),
-        messages.import_report(run.cells, names),
-        messages.cell_report(run.cells, names, spec.limits.memory_mb),
+        cell_report.import_report(run.cells, names),
+        cell_report.cell_report(run.cells, names, spec.limits.memory_mb),
         messages.stopped_early(sandbox.stopped) if sandbox.stopped else "",
     ]
     results = run.tested.results

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import re
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -192,14 +189,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
                     status = 1
                 continue
             print(f"Wrote {write_stub(spec, _assignments_root(args.solutions))}")
-            if note := selfcheck.missing_engine(spec):
+            for note in selfcheck.build_notes(spec):
                 print(f"grader: {name}: {note}", file=sys.stderr)
-            elif unchecked := selfcheck.unchecked_functions(spec):
-                print(
-                    f"grader: {name}: note: no self-check cell runs the visible tests of {', '.join(unchecked)}; "
-                    'add `selfcheck("name", globals())` under each',
-                    file=sys.stderr,
-                )
         except (BuildError, ConfigError, OSError, ValueError) as exc:
             print(f"grader: {name}: {exc}", file=sys.stderr)
             status = 2
@@ -207,10 +198,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from .api import grade_notebook
-    from .authoring import BuildError, build_stub, stub_path
+    from .authoring import stub_path
     from .config import ConfigError, load_assignment
-    from .handout import render
+    from .validation import validate
 
     status, seen = 0, set[str]()
     for name in _names(args):
@@ -219,46 +209,28 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
         except ConfigError as exc:
             print(f"grader: {exc}", file=sys.stderr)
             return 2
-        # The stub graded is the one `grader build` writes now, built here: a handout that cannot be
-        # built is not valid, and a missing or stale one is not what would be handed out.
-        try:
-            stub_text = render(build_stub(spec))
-        except (BuildError, ValueError) as exc:
-            print(f"{name} stub: cannot be built WRONG\ngrader: {name}: {exc}", file=sys.stderr)
-            status = 1
-            stub_text = None
         committed = stub_path(spec, _assignments_root(args.solutions))
-        if stub_text is not None and (
-            not committed.is_file() or committed.read_text(encoding="utf-8") != stub_text
-        ):
+        found = validate(spec, committed, args.solutions, settings)
+        if found.build_error:
+            print(f"{name} stub: cannot be built WRONG\ngrader: {name}: {found.build_error}", file=sys.stderr)
+        elif found.stale:
             print(
                 f"grader: note: {committed} is not what `grader build {name}` writes now: run it",
                 file=sys.stderr,
             )
-        with tempfile.TemporaryDirectory(prefix="grader-validate-") as scratch:
-            cases = [("reference", spec.reference_notebook, True)]
-            if stub_text is not None:
-                stub = Path(scratch) / spec.notebook
-                stub.write_text(stub_text, encoding="utf-8")
-                cases.append(("stub", stub, False))
-            for label, path, want_full in cases:
-                captured = io.StringIO()
-                with contextlib.redirect_stderr(captured):
-                    results = grade_notebook(path, name, solutions_root=args.solutions, settings=settings)
-                errored = sum(t.outcome == "error" for t in results.tests)
-                ok = (
-                    bool(results.tests)
-                    and not errored
-                    and (results.score == results.max_score if want_full else results.score == 0)
-                )
-                verdict = f", {errored} test{'s' if errored != 1 else ''} errored" if errored else ""
-                print(
-                    f"{name} {label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if ok else 'WRONG'}"
-                )
-                _print_once(captured.getvalue(), seen)
-                if not ok:
-                    status = 1
-                    print(_summary(str(path), results), file=sys.stderr)
+        for case in found.cases:
+            results = case.results
+            verdict = (
+                f", {case.errored} test{'s' if case.errored != 1 else ''} errored" if case.errored else ""
+            )
+            print(
+                f"{name} {case.label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if case.ok else 'WRONG'}"
+            )
+            _print_once(case.stderr, seen)
+            if not case.ok:
+                print(_summary(str(case.path), results), file=sys.stderr)
+        if not found.ok:
+            status = 1
     return status
 
 

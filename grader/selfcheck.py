@@ -34,6 +34,7 @@ __all__ = [
     "KIT_TESTS",
     "HiddenTotal",
     "SelfCheckError",
+    "build_notes",
     "engine_source",
     "fill",
     "hidden_sentence",
@@ -164,6 +165,19 @@ def unchecked_functions(spec: Assignment) -> list[str]:
         for _quote, name in _SELFCHECK_CALL.findall("".join(cell.get("source", "")))
     }
     return sorted({test["function"] for test in record(spec)} - called)
+
+
+def build_notes(spec: Assignment) -> list[str]:
+    """What ``grader build`` tells the instructor about the self-checks of a handout it wrote."""
+    if note := missing_engine(spec):
+        return [note]
+    unchecked = unchecked_functions(spec)
+    if unchecked:
+        return [
+            f"note: no self-check cell runs the visible tests of {', '.join(unchecked)}; "
+            'add `selfcheck("name", globals())` under each'
+        ]
+    return []
 
 
 def missing_engine(spec: Assignment) -> str:

@@ -308,7 +308,7 @@ def test_an_interrupted_run_leaves_a_result_behind_and_stops(autograder, solutio
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "submitted_files", interrupt)
+    monkeypatch.setattr(pipeline, "submitted", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_gradescope(autograder, solutions_root=solutions, assignment="tiny")
     assert written(autograder)["score"] == 0

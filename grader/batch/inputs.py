@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import yaml
 
+from ..errors import GraderError
 from ..records import Submitter
 from ..text import plain
 from ..walk import newest_mtime
@@ -270,8 +271,8 @@ def _unpackable(info: zipfile.ZipInfo, parts: list[str], total: int) -> str:
     return ""
 
 
-class _TooLarge(ValueError):
-    pass
+class _TooLarge(GraderError, ValueError):
+    """A zip entry that unpacks to more than its size allows."""
 
 
 def _copy_capped(src: Any, dst: Any, limit: int) -> int:
