@@ -193,6 +193,36 @@ def notebook_messages(output: str) -> dict[str, str]:
     return {number: "\n".join(lines) for number, lines in messages.items()}
 
 
+# The common mistakes issue 21 found invisible before the deadline: each now fails a visible test.
+NN_MORE_MISTAKES = [
+    (
+        "relu",
+        "return np.maximum(z, 0.0)",
+        "out = z.copy()\n    out[out < 0] = 0\n    return out",
+        "'float' object has no attribute 'copy'",
+    ),
+    (
+        "dense",
+        "return activation(x @ W.T + b)",
+        "return activation(W @ x + b)",
+        "Hint: a batch x has shape (batch, n_in)",
+    ),
+]
+CNN_MORE_MISTAKES = [
+    (
+        "conv_output_size",
+        "total = kernel_size - 1",
+        "total = 2 * ((kernel_size - 1) // 2)",
+        "conv_output_size",
+    ),
+    (
+        "linear_params",
+        "return (in_features + (1 if bias else 0)) * out_features",
+        "return (in_features + 1) * out_features",
+        "bias",
+    ),
+]
+
 # Answers made of parts: the part that differs is named, and a wrong gradient costs train nothing.
 TRAINING_MISTAKES = [
     (
@@ -243,8 +273,10 @@ TRAINING_PARTS = [
         *[("cnn", m) for m in CNN_MISTAKES],
         ("training", TRAINING_MISTAKES),
         ("training", TRAINING_PARTS),
+        ("nn_basics", NN_MORE_MISTAKES),
+        ("cnn", CNN_MORE_MISTAKES),
     ],
-    ids=["nn_basics", "cnn-a", "cnn-b", "cnn-c", "training", "training-parts"],
+    ids=["nn_basics", "cnn-a", "cnn-b", "cnn-c", "training", "training-parts", "nn_basics-more", "cnn-more"],
 )
 def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_same_words(
     name, mistakes, tmp_path
@@ -285,7 +317,7 @@ def test_the_notebook_the_kit_and_gradescope_state_the_same_hidden_count_and_poi
 
 def test_the_reference_notebooks_pass_every_self_check_without_the_grader(tmp_path):
     output = self_check_output(mistaken_notebook("nn_basics", [], tmp_path))
-    assert "✗" not in output and output.count("✓") == 13
+    assert "✗" not in output and output.count("✓") == 15
 
 
 def test_the_engine_defines_only_selfcheck_and_summary_and_survives_a_students_own_private_names(tmp_path):
@@ -310,8 +342,8 @@ def test_the_engine_defines_only_selfcheck_and_summary_and_survives_a_students_o
     output = self_check_output(path)
     assert "['selfcheck', 'summary']" in output  # nothing else of the engine's in the notebook's globals
     assert "Likely mistake: W is transposed" in output and "has no attribute" not in output
-    assert "Visible tests: 11 of 13 passed (5.5 of 6.5 points)." in output
-    assert "Failed: 6.1, 6.2 (see the self-check under each function)." in output
+    assert "Visible tests: 12 of 15 passed (6 of 7.5 points)." in output
+    assert "Failed: 6.1, 6.2, 6.4 (see the self-check under each function)." in output
 
 
 def test_the_engine_cell_opens_collapsed_in_jupyterlab_and_as_a_titled_form_in_colab():
@@ -331,7 +363,7 @@ def test_the_self_checks_never_read_a_hidden_test():
 def test_hidden_totals_are_counted_per_function_from_the_source():
     totals = hidden_totals(load_assignment("cnn").tests_dir)
     assert (totals["CNN"].count, totals["CNN"].points) == (5, 4.0)
-    assert sum(t.points for t in totals.values()) == 16
+    assert sum(t.points for t in totals.values()) == 15
 
 
 def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path, capsys):
@@ -357,8 +389,8 @@ def test_the_student_kit_holds_no_solution_and_grader_check_runs_in_it(tmp_path,
     in_checkout = capsys.readouterr().out
     assert "Likely mistake: W is transposed" in in_kit
     assert in_kit.splitlines()[-2:] == [
-        "Score: 5.5/6.5",
-        "27 hidden tests worth 13.5 points will be shown when grades are published.",
+        "Score: 6/7.5",
+        "25 hidden tests worth 12.5 points will be shown when grades are published.",
     ]
     assert in_kit.splitlines()[2:] == in_checkout.splitlines()[2:]
 
@@ -411,6 +443,6 @@ def test_grader_check_in_the_cnn_kit_builds_the_students_cnn_and_explains_a_wron
     out = capsys.readouterr().out
     assert "FAIL  7.6 CNN" in out and "The flattened features do not fit fc." in out
     assert out.splitlines()[-2:] == [
-        "Score: 10.5/10.5",
-        "28 hidden tests worth 16 points will be shown when grades are published.",
+        "Score: 11.5/11.5",
+        "26 hidden tests worth 15 points will be shown when grades are published.",
     ]

@@ -256,8 +256,14 @@ def pool_mistakes(x, kernel_size=2, stride=None) -> dict[str, np.ndarray]:
     return likely
 
 
-def size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
-    """Answers of common conv_output_size mistakes, for ``likely``."""
+def size_mistakes(n: int, k: int, padding, stride: int, ruled_out=frozenset()) -> dict[str, int]:
+    """Answers of common conv_output_size mistakes, for ``likely``; ``ruled_out``: mistakes an
+    earlier case the student got right has shown they did not make."""
+    return merged({text: value for text, value in raw_size_mistakes(n, k, padding, stride).items()
+                   if text not in ruled_out})
+
+
+def raw_size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
     likely = {
         "the division by the stride is rounded; round down instead (floor, `//`).":
             rounded_output_size(n, k, padding, stride),
@@ -275,12 +281,15 @@ def size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
         if k - 1 != k // 2:
             likely["'same' padding is k − 1 zeros in total (about (k − 1) / 2 per side), not k − 1 per side."] = \
                 (n + 2 * (k - 1) - k) // stride + 1
+        if k % 2 == 0:
+            likely["(k − 1) // 2 zeros on each side is one too few for an even kernel: 'same' pads k − 1 "
+                   "in total, (k − 1) // 2 before and the rest after."] = (n + 2 * ((k - 1) // 2) - k) // stride + 1
     before, after = pad_widths(k, padding)
     likely["the + 1 is missing: floor((n + P − k) / s) counts the steps after the first window, which counts too."] = \
         conv_output_size(n, k, padding, stride) - 1
     likely["`/` does not round: an output size is a whole number, floor((n + P − k) / s) + 1; use `//` "
            "(in Python 3, / always gives a float)."] = (n + before + after - k) / stride + 1
-    return merged(likely)
+    return likely
 
 
 def merged(likely: dict) -> dict:

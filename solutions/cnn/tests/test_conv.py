@@ -10,15 +10,6 @@ from grader.testing import expect
 # ---- conv_output_size -------------------------------------------------------------------------
 
 
-@weight(0.5)
-@number("1.3")
-def test_size_same_and_valid_with_even_kernels(student):
-    """conv_output_size: 'same' and 'valid' padding with even kernels and strides 1 to 3"""
-    for n, k, padding, stride in [(8, 2, "same", 1), (9, 4, "same", 2), (11, 4, "same", 3), (64, 3, "same", 1),
-                                  (11, 4, "valid", 3), (6, 6, "valid", 1)]:
-        check_size(student, n, k, padding, stride)
-
-
 # ---- conv2d ------------------------------------------------------------------------------------
 
 

@@ -29,13 +29,6 @@ def test_linear_params_various(student):
 
 
 @weight(0.5)
-@number("6.3")
-def test_linear_params_without_bias(student):
-    """linear_params: bias=False counts the weights only"""
-    check_linear_params(student, 2048, 11, bias=False)
-
-
-@weight(0.5)
 @number("8.1")
 def test_count_one_conv(student):
     """count_parameters: a single Conv2d layer"""

@@ -5,7 +5,7 @@ notebook's self-checks (``grader build``); the hidden tests add breadth, not kin
 
 import cnn_oracle as oracle
 import numpy as np
-from cnn_checks import check_conv2d, check_count, check_layer, check_pool, check_size, rng_for
+from cnn_checks import check_conv2d, check_count, check_layer, check_linear_params, check_pool, check_size, check_sizes, rng_for
 from gradescope_utils.autograder_utils.decorators import number, weight
 from test_model import FIT_PATTERNS, FLATTEN_NOTE, build, features_do_not_fit
 
@@ -175,3 +175,18 @@ def test_count_frozen(student):
     """count_parameters: frozen parameters (requires_grad False) are not counted"""
     check_count(student, [["Conv2d", 1, 8, 3, {"bias": False, "frozen": True}], ["Linear", 10, 4]])
     check_count(student, [["Conv2d", 2, 4, 3], ["Linear", 20, 3, {"frozen": True}]])
+
+
+@weight(0.5)
+@number("1.3")
+def test_size_same_and_valid_with_even_kernels(student):
+    """conv_output_size: 'same' and 'valid' padding with even kernels and strides 1 to 3"""
+    check_sizes(student, [(11, 4, "valid", 3), (6, 6, "valid", 1), (64, 3, "same", 1), (8, 2, "same", 1),
+                          (9, 4, "same", 2), (11, 4, "same", 3)])
+
+
+@weight(0.5)
+@number("6.3")
+def test_linear_params_without_bias(student):
+    """linear_params: bias=False counts the weights only"""
+    check_linear_params(student, 2048, 11, bias=False)

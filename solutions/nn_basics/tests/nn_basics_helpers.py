@@ -12,6 +12,8 @@ import numpy as np
 from grader.testing import FailureKind, GradingFailure, as_array, expect, fail
 
 RTOL, ATOL = 1e-5, 1e-7
+BATCH_HINT = ("Hint: a batch x has shape (batch, n_in), one input per row; x @ W.T computes W x for "
+              "every row at once and works for a single 1-D input too.")
 
 
 def unfinished_helper(fn, args) -> str | None:

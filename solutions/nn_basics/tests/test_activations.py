@@ -112,12 +112,3 @@ def test_relu_random(student):
         "this is min(0, z): positives must pass through, negatives become 0": np.minimum(z, 0)})
 
 
-@weight(0.5)
-@number("4.3")
-def test_relu_numbers(student):
-    """relu: works on single numbers and 0-d arrays"""
-    expect(student.relu, -2.5).to_equal(0.0)
-    expect(student.relu, 1.25).to_equal(1.25)
-    expect(student.relu, np.array(-0.5)).to_equal(0.0)
-
-

@@ -5,7 +5,7 @@ self-checks (``grader build``); the hidden tests add breadth, not kinds of mista
 import nn_basics_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
-from nn_basics_helpers import check, stable
+from nn_basics_helpers import BATCH_HINT, check, stable
 
 from grader.testing import expect, identity
 
@@ -145,3 +145,23 @@ def test_count_parameters_lecture(student):
     check(student.count_parameters, [3, 9, 2], expected=56,
           likely={"the biases are missing: every neuron after the input layer has one bias": 45},
           consistent=[(student.count_connections, ([3, 9, 2],), 45, lambda own: own + 11)])
+
+
+@weight(0.5)
+@number("4.3")
+def test_relu_numbers(student):
+    """relu: works on single numbers and 0-d arrays"""
+    expect(student.relu, -2.5).to_equal(0.0)
+    expect(student.relu, 1.25).to_equal(1.25)
+    expect(student.relu, np.array(-0.5)).to_equal(0.0)
+
+
+@weight(0.5)
+@number("6.4")
+def test_dense_batch(student):
+    """dense: a batch of 6 inputs gives shape (6, 3)"""
+    rng = np.random.default_rng(64)
+    W, b, x = rng.normal(size=(3, 4)), rng.normal(size=3), rng.normal(size=(6, 4))
+    check(student.dense, x, W, b, np.tanh, expected=oracle.dense(x, W, b, np.tanh), likely={
+        "the bias b is ignored: compute activation(W x + b)": np.tanh(x @ W.T),
+        "the activation is not applied: return activation(W x + b)": x @ W.T + b}, hint=BATCH_HINT)
