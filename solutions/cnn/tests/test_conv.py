@@ -2,7 +2,7 @@
 
 import cnn_oracle as oracle
 import numpy as np
-from cnn_checks import check_conv2d, check_layer, check_size, rng_for, scaled_atol
+from cnn_checks import check_conv2d, check_layer, rng_for, scaled_atol
 from gradescope_utils.autograder_utils.decorators import number, weight
 
 from grader.testing import expect

@@ -5,7 +5,16 @@ notebook's self-checks (``grader build``); the hidden tests add breadth, not kin
 
 import cnn_oracle as oracle
 import numpy as np
-from cnn_checks import check_conv2d, check_count, check_layer, check_linear_params, check_pool, check_size, check_sizes, rng_for
+from cnn_checks import (
+    check_conv2d,
+    check_count,
+    check_layer,
+    check_linear_params,
+    check_pool,
+    check_size,
+    check_sizes,
+    rng_for,
+)
 from gradescope_utils.autograder_utils.decorators import number, weight
 from test_model import FIT_PATTERNS, FLATTEN_NOTE, build, features_do_not_fit
 
