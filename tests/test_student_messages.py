@@ -6,7 +6,7 @@ import json
 
 from grader import late
 from grader.config import LatePolicy
-from grader.messages import cell_report
+from grader.cell_report import cell_report
 from grader.sandbox.session import CellRun
 from grader.submission import choose, submitted_files
 
