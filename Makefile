@@ -29,6 +29,11 @@ sample: $(STAMP)
 test: lint bytecode
 	$(BIN)/python -m pytest
 
+## The fast tier for development: everything but the tests marked slow (see tests/conftest.py).
+.PHONY: test-fast
+test-fast: lint bytecode
+	$(BIN)/python -m pytest -m "not slow"
+
 ## ruff (lint and format) and mypy (strict for grader/), as CI runs them.
 lint: $(STAMP)
 	$(BIN)/ruff check .

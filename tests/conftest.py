@@ -19,6 +19,32 @@ if os.environ.get("GRADER_TEST_REFUSE_NAMESPACES") == "1":  # the whole session 
     refuse_namespaces()
 
 CORE = Path(__file__).parent / "fixtures" / "core"
+
+# The suite's tiers. `make test` (and CI) runs everything; `make test-fast` leaves out the files
+# marked slow here: whole corpora, real Jupyter kernels, batches, builds in fresh interpreters and
+# the attack suite, which together take most of the suite's time.
+SLOW_FILES = frozenset(
+    {
+        "test_alternative_solutions.py",
+        "test_attacks.py",
+        "test_authoring_guide.py",
+        "test_batch.py",
+        "test_corpus.py",
+        "test_export_edges.py",
+        "test_production_install.py",
+        "test_realistic_bugs.py",
+        "test_regrade.py",
+        "test_reproducible_build.py",
+        "test_selfcheck.py",
+        "test_selfcheck_corpus.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
 SCHEMA = json.loads((REPO / "grader" / "schema" / "results.schema.json").read_text())
 
 DEMO_OK = {
