@@ -122,6 +122,18 @@ class _Run:
     sandbox: Sandbox  # closed: what it recorded stays readable
     cells: list[CellRun]
     tested: Graded
+    stopped: str  # why student code stopped running, as it stood when the hidden tests began
+
+
+class _VisibleState:
+    """What the top of the feedback may say, taken before any hidden input reaches the worker."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+        self.stopped: str | None = None
+
+    def fix(self) -> None:
+        self.stopped = self.sandbox.stopped
 
 
 def _run(
@@ -138,10 +150,11 @@ def _run(
         )
     except CannotHide as exc:
         return exc
+    visible = _VisibleState(sandbox)
     with sandbox:
         cells = sandbox.start()
-        tested = _run_tests(spec, sandbox, None, public_only=public_only)
-    return _Run(sandbox, cells, tested)
+        tested = _run_tests(spec, sandbox, None, public_only=public_only, before_hidden=visible.fix)
+    return _Run(sandbox, cells, tested, sandbox.stopped if visible.stopped is None else visible.stopped)
 
 
 def _grade_read(
@@ -166,7 +179,7 @@ def _grade_read(
         messages.graded(read.path.name, spec.title),
         cell_report.import_report(run.cells, names),
         cell_report.cell_report(run.cells, names, spec.limits.memory_mb),
-        messages.stopped_early(sandbox.stopped) if sandbox.stopped else "",
+        messages.stopped_early(run.stopped) if run.stopped else "",
     ]
     results = run.tested.results
     results.extra_data.update(
@@ -195,7 +208,12 @@ _tests_have_run = False  # in this process: later sandboxes start fresh interpre
 
 
 def _run_tests(
-    spec: Assignment, sandbox: Sandbox | None, problem: str | None, *, public_only: bool
+    spec: Assignment,
+    sandbox: Sandbox | None,
+    problem: str | None,
+    *,
+    public_only: bool,
+    before_hidden: Callable[[], None] | None = None,
 ) -> Graded:
     global _tests_have_run
     _tests_have_run = True
@@ -206,7 +224,7 @@ def _run_tests(
     from .testing.proxy import Student, Unavailable
 
     student_code = Student(sandbox if sandbox is not None else Unavailable(problem or "no notebook"))
-    plugin = GradingPlugin(student_code, public_only=public_only)
+    plugin = GradingPlugin(student_code, public_only=public_only, before_hidden=before_hidden)
     exit_code = run_tests(spec.tests_dir, plugin)
     tests = list(plugin.results.values())
     broken = (ExitCode.INTERNAL_ERROR, ExitCode.USAGE_ERROR)

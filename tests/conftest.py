@@ -45,6 +45,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+
+
 SCHEMA = json.loads((REPO / "grader" / "schema" / "results.schema.json").read_text())
 
 DEMO_OK = {

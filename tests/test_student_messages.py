@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from grader import late
-from grader.config import LatePolicy
 from grader.cell_report import cell_report
+from grader.config import LatePolicy
 from grader.sandbox.session import CellRun
 from grader.submission import choose, submitted_files
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,9 +61,15 @@ def planned(fn: object, file_name: str, default_name: str) -> TestResult:
 class GradingPlugin:
     """Records one TestResult per collected test, and gives the tests their ``student`` fixture."""
 
-    def __init__(self, student: Student, *, public_only: bool = False):
+    def __init__(
+        self, student: Student, *, public_only: bool = False, before_hidden: Callable[[], None] | None = None
+    ):
         self._student = student
         self.public_only = public_only
+        # Called once, as the first test that is not visible starts: what grading reports at the
+        # top of the feedback is fixed then, so nothing a hidden input causes reaches it.
+        self._before_hidden = before_hidden
+        self.hidden_started = False
         self.results: dict[str, TestResult] = {}
         self.collection_errors: list[str] = []
         self.instructor_notes: list[str] = []
@@ -98,6 +104,11 @@ class GradingPlugin:
 
     # ---- running ----------------------------------------------------------
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        planned_test = self.results.get(item.nodeid)
+        if planned_test is not None and planned_test.visibility != "visible" and not self.hidden_started:
+            self.hidden_started = True
+            if self._before_hidden is not None:
+                self._before_hidden()
         fn = getattr(item, "obj", None)
         if fn is not None and hasattr(fn, "__score__"):
             del fn.__score__  # partial credit from an earlier run in this process must not leak
