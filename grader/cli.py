@@ -49,9 +49,9 @@ def _summary(title: str, results: GradingResults, *, hidden: str = "") -> str:
         if len(label) <= width:
             lines.append(f"  {mark}  {label:<{width}} {score}")
         else:
-            lines += _wrapped(label, f"  {mark}  ")[:1] + _wrapped(
-                " ".join(textwrap.wrap(label, width)[1:]), "        "
-            )
+            # Wrapped once, at one width: the first line and the rest share no words.
+            parts = textwrap.wrap(label, width)
+            lines += [f"  {mark}  {parts[0]}", *_wrapped(" ".join(parts[1:]), "        ")]
             lines[-1] = f"{lines[-1]:<{WIDTH - len(score)}} {score}"
         if test.status != "passed" and test.output:
             lines += _wrapped(test.output, "          ")

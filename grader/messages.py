@@ -153,8 +153,9 @@ def several_notebooks(count: int, listed: str, chosen: str, reason: str) -> str:
 
 def notebook_names_no_assignment(known: Sequence[str]) -> str:
     return (
-        "This notebook does not say which assignment it belongs to, so it could not be graded. "
-        f"Start from the notebook handed out for the assignment. (Known assignments: {', '.join(known) or 'none'}.)"
+        "This notebook does not say which assignment it belongs to (a copy saved by Colab or another "
+        "tool may have lost that note), so it could not be graded: name the assignment with "
+        f"--assignment NAME. (Known assignments: {', '.join(known) or 'none'}.)"
     )
 
 

@@ -82,6 +82,17 @@ def test_grade_prints_every_line_of_a_failing_tests_message_wrapped_never_cut(tm
     assert max(len(line) for line in done.stdout.splitlines()) <= 100
 
 
+def test_a_long_test_name_wraps_without_repeating_a_word():
+    from grader.cli import _summary
+    from grader.results import GradingResults, TestResult
+
+    name = "forward: three layers (3 -> 4 -> 4 -> 2) on a batch of 5 inputs, which it leaves as they were, inputs unchanged"
+    results = GradingResults(tests=[TestResult(name=name, max_score=0.5, score=0.5, number="7.4")])
+    lines = _summary("t", results).splitlines()[2:4]
+    words = " ".join(line.strip() for line in lines).split()[2:]  # after the mark and the number
+    assert words == [*name.split(), "0.5/0.5"]  # every word once, then the score
+
+
 BROKEN_TEST = '''
 from grader.testing import expect
 
