@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .grid import Grid, markdown, unfenced
 from .text import plain
 
 # Gradescope truncates at 100,000 characters; our caps keep whole messages well under that.
@@ -44,6 +45,7 @@ class TestResult:
     tags: tuple[str, ...] = ()
     function: str | None = None  # the student function the test checks
     outcome: str = "failed"  # passed | failed | error | skipped | timeout (instructor-facing detail)
+    grid: Grid | None = None  # a wrong 2-D answer: Gradescope shows the output as Markdown with a table
 
     @property
     def status(self) -> str:
@@ -55,8 +57,8 @@ class TestResult:
             "score": _number(self.score),
             "max_score": _number(self.max_score),
             "status": self.status,
-            "output": cap(self.output, MAX_TEST_OUTPUT),
-            "output_format": "text",
+            "output": cap(self.output, MAX_TEST_OUTPUT) if self.grid is None else self._markdown(),
+            "output_format": "text" if self.grid is None else "md",  # a 16x16 table stays well inside 100,000
             "visibility": self.visibility,
         }
         if self.number:
@@ -69,6 +71,10 @@ class TestResult:
         entry["extra_data"] = extra
         return entry
 
+    def _markdown(self) -> str:
+        assert self.grid is not None
+        return markdown(cap(self.output, MAX_TEST_OUTPUT), self.grid)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TestResult:
         """A test as :meth:`to_dict` wrote it; one from before outcomes were kept keeps its status."""
@@ -80,7 +86,9 @@ class TestResult:
             name=str(data.get("name", "")),
             max_score=float(data.get("max_score") or 0),
             score=float(data.get("score") or 0),
-            output=str(data.get("output", "")),
+            output=unfenced(str(data.get("output", "")))
+            if data.get("output_format") == "md"
+            else str(data.get("output", "")),
             number=str(number) if number else None,
             visibility=str(data.get("visibility", "visible")),
             tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
@@ -144,7 +152,9 @@ class GradingResults:
         entries = tests if isinstance(tests, list) else []
         return cls(
             tests=[TestResult.from_dict(t) for t in entries if isinstance(t, dict)],
-            output=str(data.get("output", "")),
+            output=unfenced(str(data.get("output", "")))
+            if data.get("output_format") == "md"
+            else str(data.get("output", "")),
             execution_time=float(data.get("execution_time") or 0),
             score_override=None if score is None else float(score),
             extra_data=dict(extra) if isinstance(extra, dict) else {},

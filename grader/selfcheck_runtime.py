@@ -221,7 +221,9 @@ def _model_word(kind, sizes, options):
 
 
 class _Failed(Exception):
-    pass
+    def __init__(self, message, grid=None):
+        super().__init__(message)
+        self.grid = grid  # a wrong 2-D answer beside the right one, shown as a table where it can be
 
 
 class _Call:
@@ -251,14 +253,14 @@ class _Call:
                         for i, (old, new) in enumerate(zip(before, args))
                         if old is not None and not (old.shape == new.shape and _np.array_equal(old, new, equal_nan=True))]
 
-    def fail(self, headline, *details):
+    def fail(self, headline, *details, grid=None):
         parts = [headline, self.context, *[d for d in details if d]]
         note = _mutation_note(self.mutated)
         if note and not headline.startswith(f"{self.name} modified"):
             parts.append("Also: " + note)
         if self.printed.strip():
             parts.append("Your function printed:\n    " + self.printed.strip()[:600].replace("\n", "\n    "))
-        raise _Failed("\n".join(parts))
+        raise _Failed("\n".join(parts), grid)
 
     def equal(self, check):
         try:
@@ -266,7 +268,7 @@ class _Call:
         except _Failed as failure:
             overflows = [w for w in self.warnings if "overflow" in w]
             if check.get("overflow") and overflows:
-                raise _Failed(f"{failure}\n" + check["overflow"].format(warning=overflows[0])) from None
+                raise _Failed(f"{failure}\n" + check["overflow"].format(warning=overflows[0]), failure.grid) from None
             raise
 
     def _equal(self, check):
@@ -289,9 +291,10 @@ class _Call:
                       check.get("hint", ""))
         if _close(got, want, rtol, atol):
             return
+        grid = _grid_of(got, want, rtol, atol)
         self.fail(f"{self.name} returned the wrong values.", f"expected: {_show(shown_want)}",
                   f"got:      {_show_got(self.value)}", _first_difference(got, want, rtol, atol),
-                  self._likely(got, want, rtol, atol, likely))
+                  self._likely(got, want, rtol, atol, likely), _grid_text(grid) if grid else "", grid=grid)
 
     def _equal_parts(self, expected, rtol, atol, check):
         """As grader.testing.feedback's _equal_parts: part by part, naming the first that differs."""
@@ -457,6 +460,51 @@ def _named(got, rtol, atol, likely):
     return "Likely mistake: " + found[0] + "".join(f"\nOr: {text}" for text in found[1:3])
 
 
+def _grid_of(got, want, rtol, atol):
+    """As grader.grid.grid_of: the first differing 2-D slice of a small wrong answer, or None."""
+    if got.shape != want.shape or want.ndim < 2 or want.size <= 4 or max(want.shape[-2:]) > 16:
+        return None
+    with _np.errstate(all="ignore"):
+        wrong = ~_np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    if not wrong.any():
+        return None
+    lead = tuple(int(i) for i in _np.argwhere(wrong)[0][:-2])
+    where = f"[{', '.join(map(str, lead))}]" if lead else ""
+    return want[lead].tolist(), got[lead].tolist(), wrong[lead].tolist(), where
+
+
+def _grid_text(grid):
+    """As grader.grid.grid_text: expected and got side by side, * marking what differs."""
+    expected, got, differ, where = grid
+    width = max(len(f"{v:.4g}") for row in expected + got for v in row)
+    left = [" ".join(f"{f'{v:.4g}':>{width}}" for v in row) for row in expected]
+    right = [" ".join(f"{f'{v:.4g}':>{width}}{'*' if d else ' '}" for v, d in zip(row, marks))
+             for row, marks in zip(got, differ)]
+    span = max(len(line) for line in left)
+    lines = [f"Expected and got{f' of slice {where}' if where else ''}, side by side; * marks a value that differs:",
+             f"  {'expected':<{span}}   got"]
+    lines += [f"  {a:<{span}}   {b}".rstrip() for a, b in zip(left, right)]
+    return "\n".join(lines)
+
+
+def _show_grid(grid):
+    """The grid as a table where the notebook can show one (Jupyter, Colab); the text above stands alone."""
+    try:
+        from IPython.display import HTML, display
+    except ImportError:
+        return
+    expected, got, differ, where = grid
+    cells = "".join(
+        "<tr>" + "".join(
+            f'<td style="background:#fdd;font-weight:bold" title="expected {w:.4g}">{g:.4g}</td>' if d
+            else f"<td>{g:.4g}</td>" for w, g, d in zip(want_row, got_row, marks)) + "</tr>"
+        for want_row, got_row, marks in zip(expected, got, differ))
+    wanted = "".join("<tr>" + "".join(f"<td>{w:.4g}</td>" for w in row) + "</tr>" for row in expected)
+    table = '<table style="display:inline-table;margin-right:2em;border-collapse:collapse">'
+    display(HTML(f"<div><div>Expected and got{f' (slice {where})' if where else ''}; differing values in red:</div>"
+                 f"{table}<caption>expected</caption>{wanted}</table>{table}<caption>got</caption>{cells}</table></div>"))
+
+
 def _first_difference(got, want, rtol, atol):
     if want.size <= 6:
         return ""
@@ -533,9 +581,9 @@ def _run_call(fn, call, namespace):
     except _Failed as failure:
         for patterns, note in call.get("raise_notes", []):
             if "it raised" in str(failure) and any(p in str(failure) for p in patterns):
-                raise _Failed(f"{failure}\n{note}") from None
+                raise _Failed(f"{failure}\n{note}", failure.grid) from None
         if call.get("hint") and "Likely mistake" not in str(failure):
-            raise _Failed(f"{failure}\n{call['hint']}") from None
+            raise _Failed(f"{failure}\n{call['hint']}", failure.grid) from None
         raise
 
 
@@ -593,6 +641,8 @@ def selfcheck(function, namespace):
             _OUTCOMES[test["label"]] = False
             print(f"✗ {test['label']}  (0/{test['points']:g})")
             print("    " + str(failure).replace("\n", "\n    "))
+            if failure.grid:
+                _show_grid(failure.grid)
         else:
             _OUTCOMES[test["label"]] = True
             print(f"✓ {test['label']}  ({test['points']:g}/{test['points']:g})")

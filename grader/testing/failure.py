@@ -8,6 +8,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from ..grid import Grid
 from ..sandbox.session import CallOutcome
 from .explain import call_failure, unfinished_function
 
@@ -52,7 +53,7 @@ class GradingFailure(AssertionError):
     (or model call) concerned; ``exception``, the name of the exception the student's code raised;
     ``unfinished``, the function that still raises NotImplementedError (the one called, or a helper
     of the student's it calls); ``mistakes``, the likely mistakes the message names; ``outcome``,
-    the call's raw outcome.
+    the call's raw outcome; ``grid``, a wrong 2-D answer beside the right one, for Gradescope's table.
     """
 
     def __init__(
@@ -65,8 +66,10 @@ class GradingFailure(AssertionError):
         unfinished: str | None = None,
         mistakes: tuple[str, ...] = (),
         outcome: CallOutcome | None = None,
+        grid: Grid | None = None,
     ):
         super().__init__(message)
+        self.grid = grid
         self.kind = kind
         self.function = function
         self.exception = exception

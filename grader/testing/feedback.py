@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
 
+from ..grid import Grid, grid_of, grid_text
 from ..sandbox.values import Value
 from ..text import QUOTE, quoted
 from . import explain
@@ -68,7 +69,9 @@ class Expectation(Invocation):
         self.helpers: list[Helper] = []
 
     # ---- messages ---------------------------------------------------------
-    def _fail(self, headline: str, *details: str, mistakes: Sequence[str] = ()) -> NoReturn:
+    def _fail(
+        self, headline: str, *details: str, mistakes: Sequence[str] = (), grid: Grid | None = None
+    ) -> NoReturn:
         parts = [headline, explain.call_text(self.fn.name, self.args, self.kwargs, self.params)]
         parts += [d for d in details if d]
         parts += [note for helper in self.helpers if (note := self._helper_note(*helper))]
@@ -83,6 +86,7 @@ class Expectation(Invocation):
             function=self.fn.name,
             mistakes=tuple(mistakes),
             outcome=self.outcome,
+            grid=grid,
         )
 
     # ---- checks -----------------------------------------------------------
@@ -146,13 +150,16 @@ class Expectation(Invocation):
         if close(got, want, rtol, atol):
             return got
         found = matching(got, rtol, atol, likely)
+        grid = grid_of(got, want, rtol, atol)
         self._fail(
             f"{name} returned the wrong values.",
             f"expected: {explain.show(shown)}",
             f"got:      {explain.show_value(self.value)}",
             first_difference(got, want, rtol, atol),
             likely_text(found) or observed(got, want, rtol, atol),
+            grid_text(grid) if grid else "",
             mistakes=found,
+            grid=grid,
         )
 
     def _equal_parts(

@@ -151,6 +151,8 @@ class GradingPlugin:
             result.outcome = failure_outcome(exc)
             message = str(exc) if isinstance(exc, GradingFailure) else _assertion_text(exc)
             result.output = hidden or message
+            if isinstance(exc, GradingFailure) and not hidden:
+                result.grid = exc.grid
         else:
             result.outcome = "error"
             result.output = hidden or INTERNAL_ERROR
