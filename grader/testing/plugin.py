@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, Literal
@@ -123,6 +124,12 @@ class GradingPlugin:
             return report
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
             self._record(item, call, report, result)
+        if call.excinfo is not None:
+            # What the test held (answers of up to the value cap, each call's) goes with it: the
+            # failure's frames and outcome would otherwise live on until the session ends.
+            traceback.clear_frames(call.excinfo.tb)
+            if isinstance(call.excinfo.value, GradingFailure):
+                call.excinfo.value.outcome = None
         elif call.when == "teardown" and report.failed and result.outcome == "passed":
             result.outcome, result.score = "error", 0.0
             result.output = INTERNAL_ERROR
