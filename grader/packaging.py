@@ -11,6 +11,7 @@ assignment.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -119,6 +120,8 @@ def build_autograder_zip(assignment: str, out: Path, solutions_root: Path | None
             for path in _files_under(spec.root):
                 rel = path.relative_to(spec.root).as_posix()
                 _add(zf, f"solutions/{assignment}/{rel}", path.read_bytes(), 0o644)
+        # It holds the reference solution and the hidden tests: for its owner's eyes only.
+        os.chmod(tmp, 0o600)
         tmp.replace(out)
     except BaseException:
         tmp.unlink(missing_ok=True)

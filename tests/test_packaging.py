@@ -319,3 +319,8 @@ def test_setup_script_installs_the_zips_own_requirements_file_when_there_is_one(
     )
     assert run.returncode == 0, run.stderr
     assert (venv / "requirements.txt").read_text() == "numpy==2.4.6\n"
+
+
+def test_the_zip_holding_solutions_and_hidden_tests_is_readable_by_its_owner_only(solutions, tmp_path):
+    path = build_autograder_zip("nn_basics", tmp_path / "a.zip", solutions)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
