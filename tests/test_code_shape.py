@@ -131,10 +131,12 @@ def import_graph(whole: bool) -> dict[str, set[str]]:
             )
         edges = set()
         for target, names in imported(name, path, tree):
-            for candidate in [*(f"{target}.{n}" for n in names), target]:
+            # Every module a statement imports: `from . import a, b` imports a and b; `from .x import
+            # A, B` imports x.
+            submodules = {f"{target}.{n}" for n in names} & set(known)
+            for candidate in submodules or {target}:
                 if candidate in known and candidate != name:
                     edges.add(candidate)
-                    break
         graph[name] = edges
     return graph
 
@@ -194,3 +196,16 @@ def test_every_exception_the_grader_defines_is_a_grader_error_or_says_why_not():
             ):
                 outside.add(f"{name}.{value.__name__}")
     assert outside == NOT_GRADER_ERRORS
+
+
+def test_the_import_graph_sees_every_module_a_statement_imports():
+    graph = import_graph(whole=True)
+    worker = next(edges for name, edges in graph.items() if name.endswith("sandbox.worker"))
+    # `from . import cells, imports, ipython_shim, models, mutations`: all five, not the first only.
+    assert {name.rsplit(".", 1)[1] for name in worker} >= {
+        "cells",
+        "imports",
+        "ipython_shim",
+        "models",
+        "mutations",
+    }

@@ -7,15 +7,29 @@ pay for it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from .values import EncodeError, decode_plain
+from .protocol import Answer, Reply
+from .values import EncodeError, Node, decode_plain
 from .wire import Message
 
-if TYPE_CHECKING:
-    from .worker import Answer, Worker
+
+class ModelHost(Protocol):
+    """What model requests need of the worker (grader.sandbox.worker.Worker is one): its handles,
+    a guarded run of student code, the reply for how that ended, and the encoder for an answer."""
+
+    handles: dict[int, Any]
+
+    def keep(self, obj: Any) -> int: ...
+
+    def run_guarded(self, fn: Callable[[], Any], timeout: float) -> tuple[Any, Any, Any]: ...
+
+    def reply_for(self, error: Any, out: Any) -> Reply: ...
+
+    def encode(self, value: Any) -> tuple[Node, list[bytes]]: ...
+
 
 _LAYERS = {"Conv2d", "Linear", "ReLU", "MaxPool2d", "Flatten", "BatchNorm2d", "Dropout"}
 
@@ -139,17 +153,14 @@ def _question(model: Any, request: Message, blobs: list[memoryview]) -> Callable
     return None
 
 
-def handle(worker: Worker, request: Message, blobs: list[memoryview]) -> Answer:
+def handle(worker: ModelHost, request: Message, blobs: list[memoryview]) -> Answer:
     # Every model request imports torch first, whatever it asks and however it is answered: the
     # worker's memory after a request must not depend on whether it was refused.
     import torch  # noqa: F401
 
     action = request.get("action")
     if action == "build":
-        model = _build(request["layers"])
-        handle_id = len(worker.handles) + 1
-        worker.handles[handle_id] = model
-        return {"status": "ok", "data": handle_id}, []
+        return {"status": "ok", "data": worker.keep(_build(request["layers"]))}, []
     model = worker.handles.get(int(request.get("handle", -1)))
     if model is None or not hasattr(model, "named_parameters"):
         return {"status": "refused", "message": "that object is not a torch model"}, []

@@ -113,6 +113,10 @@ class Reply(TypedDict, total=False):
     ran_until: int
 
 
+# A worker's reply and the array bytes that go with it.
+Answer = tuple[Reply, list[bytes]]
+
+
 # ---- what the grading process keeps ------------------------------------------------------------
 class Frame(TypedDict):
     """One of the student's own frames, as checked text (``line`` is "" when unknown)."""

@@ -28,12 +28,11 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from . import cells, imports, ipython_shim, models, mutations
-from .protocol import Reply, WorkerError, WorkerFrame
+from .protocol import Answer, Reply, WorkerError, WorkerFrame
 from .values import EncodeError, Encoder, Node, decode_plain
 from .wire import Message, WireError, recv_message, send_message
 
 # A reply and the array data it refers to.
-Answer = tuple[Reply, list[bytes]]
 
 CELL_PREFIX = "<cell "
 
@@ -138,10 +137,13 @@ class Worker:
     def _handle_for(self, obj: Any) -> Node:
         if callable(obj) and not isinstance(obj, type) and not hasattr(obj, "parameters"):
             return {"k": "other", "type": type(obj).__name__}
+        return {"k": "handle", "id": self.keep(obj), "type": type(obj).__qualname__}
+
+    def keep(self, obj: Any) -> int:
+        """A new handle for an object that stays here (a model, an instance of the student's class)."""
         handle = len(self.handles) + 1
         self.handles[handle] = obj
-        cls = type(obj)
-        return {"k": "handle", "id": handle, "type": cls.__qualname__}
+        return handle
 
     def _special(self, node: Node) -> Any:
         kind = node.get("k")
