@@ -280,3 +280,32 @@ def test_the_gradescope_entry_grades_the_reference_in_full_and_the_stub_at_zero(
         assert done.returncode == 0
         data = assert_schema_valid(json.loads((root / "results" / "results.json").read_text()))
         assert data["score"] == expected and len(data["tests"]) == 44
+
+
+def test_a_lazy_linear_layer_is_explained_as_the_graders_reading_not_a_call_of_the_students(tmp_path):
+    from conftest import grade_valid
+
+    from nbtools import SOLUTIONS, replace_function
+
+    path = replace_function(SOLUTIONS / "cnn" / "cnn.ipynb", "CNN", LAZY_CNN, tmp_path / "lazy.ipynb")
+    results = grade_valid(path, "cnn")
+    outputs = "\n".join(t.output for t in results.tests if t.function == "CNN")
+    assert "The grader could not read the layers of CNN(11)" in outputs
+    assert "fc.weight has no shape yet: a lazy layer (nn.LazyLinear" in outputs
+    assert "Calling CNN(11)()" not in outputs
+
+
+LAZY_CNN = """class CNN(nn.Module):
+    def __init__(self, n_classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding="same")
+        self.conv2 = nn.Conv2d(16, 32, 3, padding="same")
+        self.conv3 = nn.Conv2d(32, 64, 3, padding="same")
+        self.conv4 = nn.Conv2d(64, 128, 3, padding="same")
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc = nn.LazyLinear(n_classes)
+
+    def forward(self, x):
+        for conv in (self.conv1, self.conv2, self.conv3, self.conv4):
+            x = self.pool(torch.relu(conv(x)))
+        return self.fc(torch.flatten(x, 1))"""

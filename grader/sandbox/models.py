@@ -106,12 +106,26 @@ def _layers(model: Any, names: list[Any]) -> dict[str, Any]:
             found[name] = None
             continue
         params = (
-            [[pname, list(p.shape), bool(p.requires_grad)] for pname, p in layer.named_parameters()]
+            [
+                [pname, _shape(f"{name}.{pname}", p), bool(p.requires_grad)]
+                for pname, p in layer.named_parameters()
+            ]
             if hasattr(layer, "named_parameters")
             else []
         )
         found[name] = {"type": type(layer).__name__, "params": params}
     return found
+
+
+def _shape(name: str, parameter: Any) -> list[int]:
+    """A parameter's shape; a lazy layer's (nn.LazyLinear) has none until a first forward pass."""
+    try:
+        return list(parameter.shape)
+    except (RuntimeError, ValueError):
+        raise ValueError(
+            f"{name} has no shape yet: a lazy layer (nn.LazyLinear, nn.LazyConv2d) sets it on its first "
+            "forward pass; give the layer its sizes, e.g. nn.Linear(2048, n_classes)"
+        ) from None
 
 
 def _forward(model: Any, x: Any) -> Any:
@@ -138,7 +152,7 @@ def _question(model: Any, request: Message, blobs: list[memoryview]) -> Callable
 
     action = request.get("action")
     if action == "params":
-        return lambda: [[name, list(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
+        return lambda: [[name, _shape(name, p), bool(p.requires_grad)] for name, p in model.named_parameters()]
     if action == "layers":
         raw = request.get("names")
         names: list[Any] = raw if isinstance(raw, list) else []

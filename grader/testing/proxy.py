@@ -17,6 +17,7 @@ import numpy as np
 from ..sandbox import replies
 from ..sandbox.session import CallOutcome, Sandbox
 from ..sandbox.values import Encoder, Value
+from .explain import error_text
 from .failure import FailureKind, GradingFailure, failed_call
 
 # What a test sends to student code: the arguments as the sandbox's JSON nodes, and their blobs.
@@ -59,7 +60,7 @@ class Handle:
 
     def parameters(self) -> list[tuple[str, tuple[int, ...], bool]]:
         """(name, shape, trainable) of every parameter, from ``named_parameters()``."""
-        data = self._student._model("params", {"handle": self.id}, self.label)
+        data = self._student._model("params", {"handle": self.id}, self.label, "the parameters")
         try:
             return replies.parameters(data)
         except replies.ReplyError as exc:
@@ -67,7 +68,9 @@ class Handle:
 
     def layers(self, names: Sequence[str]) -> dict[str, Layer | None]:
         """The attributes ``names`` of the model (``conv1``, ``fc``), each with its own parameters."""
-        data = self._student._model("layers", {"handle": self.id, "names": list(names)}, self.label)
+        data = self._student._model(
+            "layers", {"handle": self.id, "names": list(names)}, self.label, "the layers"
+        )
         try:
             entries = replies.layers(data, list(names))
         except replies.ReplyError as exc:
@@ -208,8 +211,18 @@ class Student:
             raise failed_call(label, args, kwargs, refused, self._param_names(name))
         return outcome.value
 
-    def _model(self, action: str, payload: Mapping[str, Any], label: str) -> Any:
+    def _model(self, action: str, payload: Mapping[str, Any], label: str, what: str = "") -> Any:
+        """A question about a model; ``what`` it reads, when the grader's own reading is asked for
+        (then an error is the grader's reading failing, not a call of the student's)."""
         outcome = self._model_outcome(action, payload, label)
+        if outcome.status == "raised" and what:
+            raise GradingFailure(
+                f"The grader could not read {what} of {label}: reading them raised "
+                f"{error_text(outcome.error)}",
+                FailureKind.UNREADABLE,
+                function=label,
+                outcome=outcome,
+            )
         if outcome.status != "ok":
             raise failed_call(label, (), {}, outcome, [])
         return outcome.data
