@@ -152,7 +152,9 @@ def _question(model: Any, request: Message, blobs: list[memoryview]) -> Callable
 
     action = request.get("action")
     if action == "params":
-        return lambda: [[name, _shape(name, p), bool(p.requires_grad)] for name, p in model.named_parameters()]
+        return lambda: [
+            [name, _shape(name, p), bool(p.requires_grad)] for name, p in model.named_parameters()
+        ]
     if action == "layers":
         raw = request.get("names")
         names: list[Any] = raw if isinstance(raw, list) else []
