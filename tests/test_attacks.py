@@ -1220,9 +1220,11 @@ def test_functions_that_kill_the_worker_stop_at_the_restart_cap(arena, stub_scor
     measured = grade_measured(arena, stub_score, arena.notebook("restarts", [EXITING]), solutions)
     results = measured["results"]
     assert results["extra_data"]["worker_restarts"] <= 3
-    assert "had to be restarted 3 times" in results["output"]
     count_test = next(t for t in results["tests"] if t["name"].startswith("count"))
     assert "was not called" in count_test["output"]
+    # Stopped during the hidden tests: they say so; the top of the feedback was fixed before them.
+    assert "had to be restarted 3 times" in count_test["output"]
+    assert "Grading stopped early" not in results["output"]
 
 
 MALFORMED = """
