@@ -265,6 +265,9 @@ def size_mistakes(n: int, k: int, padding, stride: int, ruled_out=frozenset()) -
 
 def raw_size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
     likely = {
+        # First: the most common slip, named first where another mistake gives the same answer.
+        "the + 1 is missing: floor((n + P − k) / s) counts the steps after the first window, which counts too.":
+            conv_output_size(n, k, padding, stride) - 1,
         "the division by the stride is rounded; round down instead (floor, `//`).":
             rounded_output_size(n, k, padding, stride),
         "the division by the stride is rounded up; round down instead (floor, `//`).":
@@ -285,8 +288,6 @@ def raw_size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
             likely["(k − 1) // 2 zeros on each side is one too few for an even kernel: 'same' pads k − 1 "
                    "in total, (k − 1) // 2 before and the rest after."] = (n + 2 * ((k - 1) // 2) - k) // stride + 1
     before, after = pad_widths(k, padding)
-    likely["the + 1 is missing: floor((n + P − k) / s) counts the steps after the first window, which counts too."] = \
-        conv_output_size(n, k, padding, stride) - 1
     likely["`/` does not round: an output size is a whole number, floor((n + P − k) / s) + 1; use `//` "
            "(in Python 3, / always gives a float)."] = (n + before + after - k) / stride + 1
     return likely
