@@ -528,6 +528,9 @@ def _error_text(exc):
         where = f'line {last.lineno} of the cell starting "{first[:60]}"' if first else f"line {last.lineno} of your code"
         if last.name not in (None, "", "<module>"):
             where += f", in {last.name}"
+            caller = frames[-2].name if len(frames) > 1 else None
+            if caller not in (None, "", "<module>", last.name):
+                where += f" (called from {caller})"
         code = f"\n    {last.line}" if last.line else ""
         return f"{head}\n  at {where}{code}"
     return head

@@ -58,3 +58,21 @@ def test_a_submission_two_days_and_a_fraction_of_a_second_late_is_explained_to_t
 def test_lateness_is_given_in_hours_and_minutes_within_the_first_day():
     penalty = _late_message("2025-03-08T01:03:00-05:00", "2025-03-07T23:59:00-05:00")
     assert "1 hour and 4 minutes after the due date" in penalty.message and "1 day late" in penalty.message
+
+
+def test_an_error_inside_a_helper_says_which_function_called_it(tmp_path):
+    from conftest import grade_valid
+
+    from nbtools import SOLUTIONS, replace_function
+
+    broken_dense = "def dense(x, W, b, activation):\n    return activation(x @ W + b)"
+    forward_via_dense = (
+        "def forward(x, layers):\n    h = x\n    for W, b, activation in layers:\n"
+        "        h = dense(h, W, b, activation)\n    return h"
+    )
+    reference = SOLUTIONS / "nn_basics" / "nn_basics.ipynb"
+    path = replace_function(reference, "dense", broken_dense, tmp_path / "d.ipynb")
+    path = replace_function(path, "forward", forward_via_dense, tmp_path / "f.ipynb")
+    results = grade_valid(path, "nn_basics")
+    forward = [t.output for t in results.tests if t.function == "forward" and "raised" in t.output]
+    assert forward and all(", in dense (called from forward)" in text for text in forward)

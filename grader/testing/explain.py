@@ -96,6 +96,9 @@ def error_text(error: Mapping[str, Any] | None) -> str:
         where = f"line {last.get('line')} of {_cell_phrase(last)}"
         if last.get("function") not in (None, "", "<module>"):
             where += f", in {last['function']}"
+            caller = frames[-2].get("function") if len(frames) > 1 else None
+            if caller not in (None, "", "<module>", last["function"]):
+                where += f" (called from {caller})"  # the function the test called may be another
         code = f"\n    {last['code']}" if last.get("code") else ""
         return f"{head}\n  at {where}{code}"
     return head
