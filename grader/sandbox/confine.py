@@ -115,7 +115,9 @@ def confine(iso: Isolation, sock_fd: int) -> list[str]:
         drop_capabilities()
     # Changing uid clears the parent-death signal and makes the process undumpable: arm it again.
     _die_with_parent()
-    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    if not prctl(PR_SET_NO_NEW_PRIVS, 1):
+        # Fail closed: without it a setuid program could regain what was dropped above.
+        raise OSError("the kernel refused PR_SET_NO_NEW_PRIVS")
     if forbid_sockets():
         achieved += FILTER_PROTECTIONS
     os.umask(0o077)

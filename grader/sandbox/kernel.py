@@ -44,8 +44,9 @@ def unshare(flags: int) -> bool:
     return bool(libc.unshare(flags) == 0)
 
 
-def prctl(option: int, value: int) -> None:
-    libc.prctl(option, value, 0, 0, 0)
+def prctl(option: int, value: int) -> bool:
+    """Whether the kernel took the setting."""
+    return bool(libc.prctl(option, value, 0, 0, 0) == 0)
 
 
 def _encoded(text: str | None) -> bytes | None:
