@@ -60,7 +60,7 @@ def _script(name: str) -> bytes:
 
 
 def render_run_autograder(assignment: str | None, solutions_root: Path | None = None) -> bytes:
-    """The run_autograder script, bound to ``assignment`` (None: the one the notebook names).
+    """The run_autograder script, bound to ``assignment`` (None: the only one installed).
 
     Raises ConfigError for an unknown assignment. The Dockerfile calls this too, so both routes
     install the same script.
