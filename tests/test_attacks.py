@@ -840,7 +840,7 @@ def relu(z):
 
 
 def test_huge_and_deeply_nested_return_values_are_refused(attack):
-    attack(
+    results = attack(
         "values",
         """
 def relu(z):
@@ -855,6 +855,12 @@ def count(n):
     return {str(i): i for i in range(1_000_000)}
 """,
     )
+    # Refused, each as an answer that could not be sent back or read, never graded as values.
+    for name in ("relu", "scale", "count"):
+        tests = [t for t in results.tests if t.function == name and t.max_score]
+        assert tests and all(t.score == 0 for t in tests), name
+    refused = [t for t in results.tests if "cannot examine" in t.output or "could not" in t.output]
+    assert refused, [t.output[:200] for t in results.tests]
 
 
 @needs_isolation
