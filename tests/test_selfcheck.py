@@ -209,6 +209,12 @@ NN_MORE_MISTAKES = [
     ),
 ]
 CNN_MORE_MISTAKES = [
+    (  # a single example only: the batch of 3.5 fails inside np.pad
+        "conv2d_layer",
+        "padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))",
+        "padded = np.pad(x[0], ((0, 0), (top, bottom), (left, right)))[np.newaxis] if single else np.pad(x, ((0, 0), (top, bottom), (left, right)))",
+        "Note: x here is a batch of shape (N, C_in, H, W) = (2, 2, 7, 6)",
+    ),
     (
         "conv_output_size",
         "total = kernel_size - 1",

@@ -4,7 +4,7 @@ with the answers of the common mistakes for that call (named only when the stude
 import cnn_oracle as oracle
 import numpy as np
 
-from grader.testing import ATOL, RTOL, GradingFailure, expect, fail
+from grader.testing import ATOL, RTOL, FailureKind, GradingFailure, expect, fail
 
 
 def rng_for(seed):
@@ -37,13 +37,35 @@ def check_conv2d(student, x, k, padding="valid", stride=1):
         shape_hint=oracle.conv_shape_hint(*x.shape, *k.shape, padding, stride))
 
 
+def batch_note(shape):
+    return (f"Note: x here is a batch of shape (N, C_in, H, W) = {tuple(shape)}: conv2d_layer takes a batch "
+            "as well as a single example (C_in, H, W); pad and slide over the last two axes only.")
+
+
+def call_layer_on_batch(fn, x, args, kwargs):
+    """expect(fn, ...) for a batch: a call that raises is told what its input was (the notebook's
+    self-check adds the same note)."""
+    try:
+        call = expect(fn, *args, **kwargs)
+    except GradingFailure as failure:
+        if failure.kind is FailureKind.RAISED:
+            fail(f"{failure}\n{batch_note(x.shape)}")
+        raise
+    if hasattr(call, "explain_raise"):  # building the notebook's self-checks
+        call.explain_raise(["it raised"], batch_note(x.shape))
+    return call
+
+
 def check_layer(student, x, weight_, bias=None, padding="valid", stride=1):
     lead = (x.shape[0], weight_.shape[0]) if x.ndim == 4 else (weight_.shape[0],)
     likely = oracle.conv_mistakes(x, weight_, bias, padding, stride)
     kh, kw = weight_.shape[-2:]
     want = oracle.conv2d_layer(x, weight_, bias, padding, stride)
-    call = call_conv(student.conv2d_layer, (x, weight_, bias), {"padding": padding, "stride": stride},
-                     (x.shape[-2], x.shape[-1], kh, kw, padding, stride))
+    if x.ndim == 4:
+        call = call_layer_on_batch(student.conv2d_layer, x, (x, weight_, bias), {"padding": padding, "stride": stride})
+    else:
+        call = call_conv(student.conv2d_layer, (x, weight_, bias), {"padding": padding, "stride": stride},
+                         (x.shape[-2], x.shape[-1], kh, kw, padding, stride))
     # conv2d_layer may call the student's conv2d: if that one is wrong, the message says so.
     probe_x, probe_k = x.reshape(-1, *x.shape[-2:])[0], weight_[0, 0]
     helper = (student.conv2d, (probe_x, probe_k), {"padding": padding, "stride": stride},
