@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 from grader.api import grade_notebook
 from grader.authoring import build_stub
 from grader.config import load_assignment
-from grader.selfcheck import SelfCheckError, hidden_sentence, hidden_total, hidden_totals
+from grader.selfcheck import SelfCheckError, hidden_sentence, hidden_total, hidden_totals, record
 from grader.selfcheck_record import load_visible
 from nbtools import REPO
 
@@ -209,6 +209,7 @@ NN_MORE_MISTAKES = [
     ),
 ]
 CNN_MORE_MISTAKES = [
+    ("CNN", 'kernel_size=3, padding="same")', "kernel_size=3)", 'the convolutions have no padding="same"'),
     (  # a single example only: the batch of 3.5 fails inside np.pad
         "conv2d_layer",
         "padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))",
@@ -452,3 +453,13 @@ def test_grader_check_in_the_cnn_kit_builds_the_students_cnn_and_explains_a_wron
         "Score: 11.5/11.5",
         "26 hidden tests worth 15 points will be shown when grades are published.",
     ]
+
+
+@pytest.mark.parametrize("name", ["nn_basics", "cnn"])
+def test_the_notebooks_own_text_states_the_visible_points_the_self_checks_count(name):
+    import re
+
+    text = (REPO / "solutions" / name / f"{name}.ipynb").read_text(encoding="utf-8")
+    points = sum(t["points"] for t in record(load_assignment(name)))
+    stated = re.findall(r"visible tests, worth ([0-9.]+) points", text)
+    assert stated and all(float(value) == points for value in stated), (stated, points)

@@ -20,6 +20,27 @@ FLATTEN_NOTE = ("After four 2×2 poolings a 64×64 input is 4×4 (64 → 32 → 
 FIT_PATTERNS = ("cannot be multiplied", "size mismatch")
 
 
+# What the flattened features of a batch tell about a network whose fc they do not fit: torch's
+# message names them ("mat1 and mat2 shapes cannot be multiplied (2x512 and 2048x11)"). Checked in
+# order; the notebook's self-check records the same (pattern, note) pairs.
+SHRUNK = ("the flattened features are 128·2·2 = 512: the convolutions have no padding=\"same\", so each 3×3 "
+          "convolution takes 2 pixels off each side (64 → 62 → 31 → 29 → 14 → 12 → 6 → 4 → 2). Use "
+          "padding=\"same\" in every Conv2d; fc = nn.Linear(128 * 4 * 4, n_classes) is right.")
+THREE_POOLS = ("the flattened features are 128·8·8 = 8192: the image was pooled three times, not four "
+               "(64 → 32 → 16 → 8). Pool after every convolution, conv4 included.")
+FEATURE_NOTES = ((("x512 and",), SHRUNK), (("x8192 and",), THREE_POOLS))
+
+
+def fit_notes(generic: str) -> list[tuple[tuple[str, ...], str]]:
+    """(patterns, note) in the order they are tried: the specific causes first, then ``generic``."""
+    return [*[(patterns, f"The flattened features do not fit fc: {note}") for patterns, note in FEATURE_NOTES],
+            (FIT_PATTERNS, generic)]
+
+
+def fit_note(message: str, generic: str) -> str:
+    return next((note for patterns, note in fit_notes(generic) if any(p in message for p in patterns)), generic)
+
+
 def features_do_not_fit(failure: GradingFailure) -> bool:
     """Whether the student's forward raised torch's error for features that do not fit fc."""
     error = failure.outcome.error if failure.outcome is not None else None
@@ -107,7 +128,7 @@ def check_forward(student, n_classes: int, n: int, seed: int) -> None:
         call = expect(model.forward, x)
     except GradingFailure as failure:
         if features_do_not_fit(failure):
-            fail(f"{failure}\nThe flattened features do not fit fc. {FLATTEN_NOTE}")
+            fail(f"{failure}\n{fit_note(str(failure), 'The flattened features do not fit fc. ' + FLATTEN_NOTE)}")
         raise
     call.to_equal(want, rtol=1e-4, atol=1e-5, likely={
         NO_RELU: oracle.cnn_forward(state, x, activation=lambda z: z),
