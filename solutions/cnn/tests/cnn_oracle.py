@@ -275,7 +275,8 @@ def raw_size_mistakes(n: int, k: int, padding, stride: int) -> dict[str, int]:
         "the stride is ignored.": conv_output_size(n, k, padding, 1),
     }
     if padding not in ("valid", "same"):
-        likely[f"the padding is counted once; {padding} zeros are added on each side, 2p in total."] = \
+        zeros = "1 zero is" if padding == 1 else f"{padding} zeros are"
+        likely[f"the padding is counted once; {zeros} added on each side, 2p in total."] = \
             (n + padding - k) // stride + 1
     if padding == "same":
         if k % 2 == 0:
