@@ -39,7 +39,7 @@ from grader.config import default_solutions_root
 from grader.results import GradingResults
 from grader.sandbox import kernel, seccomp
 from grader.sandbox.session import Sandbox
-from grader.sandbox.spec import IsolationSpec, needed_paths
+from grader.sandbox.spec import IsolationSpec
 from grader.settings import HIDDEN_ENV, Settings
 from nbtools import write_notebook
 
@@ -59,13 +59,10 @@ def _namespaces_refused() -> bool:
 
 
 IN_CONTAINER = _namespaces_refused()
-# The worker's private /tmp is left out when the interpreter itself lives under /tmp (a checkout
-# there): then, as in a container, a world-writable file in /tmp is writable by anyone, the worker
-# included, and the arena's canary is made root-owned instead.
-_SCRATCH = "/nonexistent-scratch"
-TMP_SHARED = IN_CONTAINER or any(
-    p == "/tmp" or p.startswith("/tmp/") for p in needed_paths(_SCRATCH) if p != _SCRATCH
-)
+# Without a mount namespace (a container) /tmp is shared: a world-writable file there is writable
+# by the worker too, and the arena's canary is made root-owned instead. Elsewhere the worker's /tmp
+# is private, also when the interpreter lives under /tmp (a checkout there): it is bound back.
+TMP_SHARED = IN_CONTAINER
 # What the worker gets there: the unprivileged user, the limits and the socket filter.
 CONTAINER_PROTECTIONS = {"limits", "user", "no-inet-sockets"}
 # The deployment's reference solutions: the checkout's, or in the image /autograder/source's
@@ -971,10 +968,33 @@ def test_as_root_every_protection_is_in_force_here(attack):
         "user",
         "no-inet-sockets",
     }
-    if TMP_SHARED:  # the interpreter lives under /tmp: /tmp stays shared, and says so
-        expected.discard("private-tmp")
-        assert "private-tmp" not in results.extra_data["protections"]
+    # Also where the interpreter lives under /tmp: a private /tmp with only it bound back.
     assert set(results.extra_data["protections"]) >= expected
+
+
+@needs_root
+def test_nothing_else_under_tmp_is_seen_even_when_the_interpreter_lives_there(attack):
+    """Another clone's hidden tests or an older term's copy under /tmp stay out of sight."""
+    if IN_CONTAINER:
+        pytest.skip("no mount namespace here")
+    other = Path(tempfile.mkdtemp(prefix="grader-other-clone-", dir="/tmp"))
+    try:
+        other.chmod(0o755)
+        secret = other / "tests" / "test_hidden.py"
+        secret.parent.mkdir()
+        secret.write_text("hidden\n", encoding="utf-8")
+        secret.parent.chmod(0o755)
+        secret.chmod(0o644)
+        results = attack(
+            "tmp",
+            f"import os\nSEEN = os.path.exists({str(secret)!r})\n"
+            "def relu(z):\n    raise ValueError(f'seen={SEEN}')",
+        )
+        relu = [t.output for t in results.tests if t.function == "relu"]
+        assert relu and all("seen=False" in text for text in relu), relu
+        assert "private-tmp" in results.extra_data["protections"]
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
 
 
 @needs_root

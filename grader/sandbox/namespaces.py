@@ -124,6 +124,28 @@ def _hide_dir(path: str, keep: list[str]) -> bool:
             os.close(handle)
 
 
+def _private_dir(path: str, keep: list[str], options: str) -> bool:
+    """A private writable tmpfs over ``path``, with the paths ``keep`` inside it bound back."""
+    flags = MS_NOSUID | MS_NODEV
+    keep = [need for need in keep if not covered(need, [k for k in keep if k != need])]
+    handles = [os.open(need, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for need in keep]
+    try:
+        if not mount("none", path, "tmpfs", flags, options):
+            return False
+        ok = True
+        for need, handle in zip(keep, handles):
+            target = path
+            for part in os.path.relpath(need, path).split(os.sep):
+                target = os.path.join(target, part)
+                if not os.path.isdir(target):
+                    os.mkdir(target, 0o711)  # traversable, not listable
+            ok &= mount(f"/proc/self/fd/{handle}", need, None, MS_BIND | MS_REC)
+        return ok
+    finally:
+        for handle in handles:
+            os.close(handle)
+
+
 def _hide_secrets(iso: Isolation) -> tuple[bool, list[str]]:
     """Secret directories get an empty read-only tmpfs on top, secret files /dev/null. Returns
     whether every secret is hidden, and the paths now covered."""
@@ -156,10 +178,10 @@ def _private_scratch(iso: Isolation, done: list[str]) -> bool:
     for path in SHARED_WRITABLE:
         if not os.path.isdir(path) or os.path.islink(path) or covered(path, done):
             continue
-        if any(covered(need, [os.path.realpath(path)]) for need in iso.needed if need != scratch):
-            private_ok = False  # the interpreter or its packages live there (a checkout in /tmp)
-            continue
-        private_ok &= mount("none", path, "tmpfs", flags, f"size={size},mode=1777")
+        inside = [need for need in iso.needed if need != scratch and covered(need, [os.path.realpath(path)])]
+        # The interpreter or its packages may live there (a checkout in /tmp): the private tmpfs
+        # goes on top all the same, and only they are bound back, so nothing else there is seen.
+        private_ok &= _private_dir(path, inside, f"size={size},mode=1777")
     os.makedirs(iso.scratch, mode=0o700, exist_ok=True)
     owner = "" if iso.uid is None else f",uid={iso.uid},gid={iso.gid}"
     private_ok &= mount("none", iso.scratch, "tmpfs", flags, f"size={2 * size},mode=700{owner}")
