@@ -104,34 +104,27 @@ def _hide_dir(path: str, keep: list[str]) -> bool:
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
     if not keep:
         return mount("none", path, "tmpfs", MS_RDONLY | flags, "size=4k,nr_inodes=16,mode=000")
-    keep = [need for need in keep if not covered(need, [k for k in keep if k != need])]
-    # Opened before the tmpfs covers them: the bind mounts are made from these descriptors.
-    handles = [os.open(need, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for need in keep]
-    try:
-        if not mount("none", path, "tmpfs", flags, f"size=64k,nr_inodes={16 + 64 * len(keep)},mode=711"):
-            return False
-        ok = True
-        for need, handle in zip(keep, handles):
-            target = path
-            for part in os.path.relpath(need, path).split(os.sep):
-                target = os.path.join(target, part)
-                if not os.path.isdir(target):
-                    os.mkdir(target, 0o711)  # traversable, not listable
-            ok &= mount(f"/proc/self/fd/{handle}", need, None, MS_BIND | MS_REC)
-        return mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags) and ok
-    finally:
-        for handle in handles:
-            os.close(handle)
+    options = f"size=64k,nr_inodes={16 + 64 * len(keep)},mode=711"
+    return _tmpfs_keeping(path, keep, flags, options) and mount(
+        None, path, None, MS_REMOUNT | MS_RDONLY | flags
+    )
 
 
 def _private_dir(path: str, keep: list[str], options: str) -> bool:
     """A private writable tmpfs over ``path``, with the paths ``keep`` inside it bound back."""
-    flags = MS_NOSUID | MS_NODEV
+    mounted, bound = _tmpfs_keeping(path, keep, MS_NOSUID | MS_NODEV, options)
+    return mounted and bound
+
+
+def _tmpfs_keeping(path: str, keep: list[str], flags: int, options: str) -> tuple[bool, bool]:
+    """A tmpfs over ``path`` with the paths ``keep`` inside it bound back from what they were:
+    whether the tmpfs is on, and whether every path came back."""
     keep = [need for need in keep if not covered(need, [k for k in keep if k != need])]
+    # Opened before the tmpfs covers them: the bind mounts are made from these descriptors.
     handles = [os.open(need, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for need in keep]
     try:
         if not mount("none", path, "tmpfs", flags, options):
-            return False
+            return False, False
         ok = True
         for need, handle in zip(keep, handles):
             target = path
@@ -140,7 +133,7 @@ def _private_dir(path: str, keep: list[str], options: str) -> bool:
                 if not os.path.isdir(target):
                     os.mkdir(target, 0o711)  # traversable, not listable
             ok &= mount(f"/proc/self/fd/{handle}", need, None, MS_BIND | MS_REC)
-        return ok
+        return True, ok
     finally:
         for handle in handles:
             os.close(handle)
