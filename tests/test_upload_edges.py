@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from test_gradescope_entry import BOTH, grade, submit_notebook, write_metadata
 
+from grader.sandbox.leftovers import remove_tree
 from grader.submission import MAX_CANDIDATES, choose, submitted
 from grader.walk import MAX_DEPTH, walk
 
@@ -33,19 +34,31 @@ def deep_folder(root: Path, depth: int) -> Path:
     return root
 
 
-def test_a_folder_a_thousand_levels_deep_is_walked_without_recursion_and_cut_at_the_cap(tmp_path):
-    deep_folder(tmp_path / "upload", 1100)
+@pytest.fixture
+def deep_trees():
+    """Deep trees made by a test, removed without recursion when it ends: pytest's own clean-up of
+    old temporary folders recurses, and a 1,100-deep tree would make it fail a later run."""
+    made: list[Path] = []
+    yield made
+    for tree in made:
+        remove_tree(str(tree))
+
+
+def test_a_folder_a_thousand_levels_deep_is_walked_without_recursion_and_cut_at_the_cap(tmp_path, deep_trees):
+    deep_trees.append(deep_folder(tmp_path / "upload", 1100) / "d")
     (tmp_path / "upload" / "mine.ipynb").write_text("{}", encoding="utf-8")
     found = walk(tmp_path / "upload")
     assert [p.name for p in found.files] == ["mine.ipynb"]
     assert found.stopped == f"folders nested more than {MAX_DEPTH} levels deep"
 
 
-def test_a_correct_notebook_beside_a_deep_folder_is_graded_and_the_student_told(tmp_path, solutions):
+def test_a_correct_notebook_beside_a_deep_folder_is_graded_and_the_student_told(
+    tmp_path, solutions, deep_trees
+):
     root = tmp_path / "autograder"
     (root / "results").mkdir(parents=True)
     submit_notebook(root, code=BOTH)
-    deep_folder(root / "submission" / "junk", 1100)
+    deep_trees.append(deep_folder(root / "submission" / "junk", 1100) / "d")
     write_metadata(root, ON_TIME)
     results, data = grade(root, solutions)
     assert results.score == 4
