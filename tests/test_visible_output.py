@@ -46,3 +46,21 @@ def test_grading_stopped_before_the_hidden_tests_is_still_reported(tmp_path):
     assert_schema_valid(results)
     relu_visible = [t for t in results.tests if t.visibility == "visible"]
     assert relu_visible and all(t.status != "passed" for t in relu_visible)
+
+
+def test_a_notebook_that_patches_the_workers_own_checks_still_loses_points_for_changing_its_input(grade_demo):
+    """Whether a call changed its input is decided in the grading process, from the arguments the
+    worker sends back, not by any check the notebook could patch."""
+    patch = (
+        "import sys, types\n"
+        "fake = types.ModuleType('grader.sandbox.mutations')\n"
+        "fake.changed = lambda *args: []\n"
+        "fake.snapshots = lambda *args: []\n"
+        "sys.modules['grader.sandbox.mutations'] = fake\n"
+        "import grader.sandbox.worker as _worker\n"
+        "_worker.mutations = fake\n"
+    )
+    results = grade_demo(patch, "def relu(z):\n    z[z < 0] = 0\n    return z")
+    leaves = [t for t in results.tests if t.name.startswith("relu: does not modify")]
+    assert leaves and all(t.score == 0 for t in leaves)
+    assert any("changed its input z in place" in t.output for t in leaves)

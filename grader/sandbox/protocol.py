@@ -104,8 +104,8 @@ class Reply(TypedDict, total=False):
     output: str
     warnings: list[str]
     error: WorkerError
-    mutated: list[str]
     value: dict[str, Any]
+    after: dict[str, Any]  # the call's arguments after it, as [args, kwargs]
     data: Any
     message: str
     type: str
@@ -174,9 +174,10 @@ class CallOutcome:
     value: Value | None = None
     error: ErrorInfo | None = None
     output: str = ""
-    mutated: list[str] = field(default_factory=list)
+    mutated: list[str] = field(default_factory=list)  # decided by the grading process, from ``after``
     message: str = ""
     data: Any = None  # plain data answering a non-call request (names, model parameters)
+    after: Value | None = None  # the call's arguments as the worker says they are after it
     warnings: list[str] = field(default_factory=list)  # "RuntimeWarning: overflow encountered in exp"
 
 
@@ -246,6 +247,16 @@ def cell_run(index: int, reply: dict[str, Any]) -> CellRun:
     return CellRun(index, "error", clean_error(reply.get("error")), failed, ran_until=ran_until)
 
 
+def _after(reply: dict[str, Any], blobs: Sequence[memoryview], value_bytes: int) -> Value | None:
+    """The arguments as the worker sent them back after a call; None when absent or unreadable."""
+    if "after" not in reply:
+        return None
+    try:
+        return decode_value(reply["after"], blobs, value_bytes)
+    except Exception:  # unreadable: no verdict on changed inputs can be taken from it
+        return None
+
+
 def call_outcome(
     reply: dict[str, Any], blobs: Sequence[memoryview], output_chars: int, value_bytes: int
 ) -> CallOutcome:
@@ -265,10 +276,8 @@ def _decode_outcome(
 ) -> CallOutcome:
     status = reply.get("status")
     output = plain_text(reply.get("output"), output_chars + 200)
-    raw_mutated = reply.get("mutated")
-    mutated = (
-        [m[:100] for m in raw_mutated[:20] if isinstance(m, str)] if isinstance(raw_mutated, list) else []
-    )
+    # The worker's own word on changed inputs is never taken: the grading process compares.
+    mutated: list[str] = []
     if status == "ok":
         if "value" not in reply:
             if "data" not in reply:
@@ -284,9 +293,14 @@ def _decode_outcome(
                 mutated=mutated,
                 message=f"its answer could not be read back: {reason[:200]}",
             )
-        return CallOutcome("ok", value=value, output=output, mutated=mutated)
+        return CallOutcome("ok", value=value, output=output, after=_after(reply, blobs, value_bytes))
     if status == "raised":
-        return CallOutcome("raised", error=clean_error(reply.get("error")), output=output, mutated=mutated)
+        return CallOutcome(
+            "raised",
+            error=clean_error(reply.get("error")),
+            output=output,
+            after=_after(reply, blobs, value_bytes),
+        )
     if status in WORKER_STATUSES:
         message = plain_text(reply.get("message"), 500) or plain_text(reply.get("type"), 500)
         return CallOutcome(status, output=output, mutated=mutated, message=message)

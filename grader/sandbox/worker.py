@@ -27,7 +27,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from . import cells, imports, ipython_shim, models, mutations
+from . import cells, imports, ipython_shim, models
 from .protocol import Answer, Reply, WorkerError, WorkerFrame
 from .values import EncodeError, Encoder, Node, decode_plain
 from .wire import Message, WireError, recv_message, send_message
@@ -280,23 +280,41 @@ class Worker:
         ):
             # A torch model takes tensors: arrays sent to one become float32 tensors.
             args, kwargs = models.as_tensors(args), models.as_tensors(kwargs)
-        before = mutations.snapshots(args, kwargs)
         result, error, out = self.run_guarded(lambda: target(*args, **kwargs), request.get("timeout", 5))
         reply = self.reply_for(error, out)
-        reply["mutated"] = mutations.changed(before, target)
+        # What the arguments hold after the call goes back as plain data: the grading process,
+        # which kept its own copy, decides whether the call changed them.
         if error is not None:
-            return reply, []
+            after, blobs_after = self._after(args, kwargs, [])
+            if after is not None:
+                reply["after"] = after
+            return reply, blobs_after
         try:
-            reply["value"], value_blobs = self.encode(result)
+            encoder = Encoder(self._handle_for, max_bytes=self.value_bytes)
+            reply["value"] = encoder.encode(result)
         except (EncodeError, RecursionError, ValueError, TypeError) as exc:
             return {
                 "status": "unsendable",
                 "message": str(exc),
                 "type": type(result).__name__,
-                "mutated": reply["mutated"],
                 "output": reply["output"],
             }, []
+        after, value_blobs = self._after(args, kwargs, encoder.blobs, encoder)
+        if after is not None:
+            reply["after"] = after
         return reply, value_blobs
+
+    def _after(
+        self, args: list[Any], kwargs: dict[str, Any], blobs: list[bytes], encoder: Encoder | None = None
+    ) -> tuple[Node | None, list[bytes]]:
+        """The call's arguments as they are now, encoded after ``blobs``; None when they cannot be."""
+        encoder = encoder or Encoder(self._handle_for, max_bytes=self.value_bytes)
+        kept = len(encoder.blobs)
+        try:
+            return encoder.encode([list(args), dict(kwargs)]), encoder.blobs
+        except (EncodeError, RecursionError, ValueError, TypeError):
+            del encoder.blobs[kept:]
+            return None, encoder.blobs if encoder.blobs else blobs
 
     def signatures(self) -> Answer:
         found = {}

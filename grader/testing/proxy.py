@@ -17,6 +17,7 @@ import numpy as np
 from ..sandbox import replies
 from ..sandbox.session import CallOutcome, Sandbox
 from ..sandbox.values import Encoder, Value
+from .changed import changed_arguments
 from .explain import error_text
 from .failure import FailureKind, GradingFailure, failed_call
 
@@ -191,7 +192,11 @@ class Student:
     ) -> CallOutcome:
         if isinstance(self._sandbox, Unavailable):
             self._sandbox.fail()
-        return self._sandbox.call(name, self._encode(args, kwargs), handle=handle, method=method)
+        outcome = self._sandbox.call(name, self._encode(args, kwargs), handle=handle, method=method)
+        if outcome.after is not None:
+            outcome.mutated = changed_arguments(args, kwargs, outcome.after, self._param_names(name))
+            outcome.after = None  # judged: the copy need not be kept
+        return outcome
 
     def _invoke(
         self,

@@ -1,0 +1,72 @@
+"""Whether a call changed its arguments in place, decided in the grading process.
+
+The grading process keeps what it sent (arrays, and the lists, tuples and dicts that hold them) and
+compares it, value by value, with what the worker sends back as the arguments after the call. No
+check of the worker's is taken on trust: a notebook that patches the worker changes what it sends,
+never how it is judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..sandbox.values import Value
+
+MAX_DEPTH = 6
+
+
+def _same(sent: Any, now: Value, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return True
+    if isinstance(sent, np.ndarray):
+        if sent.dtype.kind not in "biuf":
+            return True  # never sent as numbers: nothing to compare
+        got = now.array
+        return (
+            got is not None
+            and now.kind == "array"
+            and got.shape == sent.shape
+            and bool(np.array_equal(got, sent.astype(np.float64), equal_nan=True))
+        )
+    if isinstance(sent, (list, tuple)):
+        return (
+            now.kind == "sequence"
+            and len(now.items) == len(sent)
+            and all(_same(a, b, depth + 1) for a, b in zip(sent, now.items))
+        )
+    if isinstance(sent, dict):
+        return (
+            now.kind == "mapping"
+            and list(now.keys) == [str(k) for k in sent]
+            and all(_same(sent[k], v, depth + 1) for k, v in zip(sent, now.items))
+        )
+    return True  # a number, a function, a model: it cannot be changed in place, or not compared
+
+
+def _changeable(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, list, dict)) or (
+        isinstance(value, tuple) and any(_changeable(item) for item in value)
+    )
+
+
+def changed_arguments(
+    args: Sequence[Any], kwargs: Mapping[str, Any], after: Value | None, params: Sequence[str]
+) -> list[str]:
+    """The arguments a call changed, by the student's parameter names; [] when ``after`` is unknown."""
+    if after is None or after.kind != "sequence" or len(after.items) != 2:
+        return []
+    now_args, now_kwargs = after.items
+    found: list[str] = []
+    if now_args.kind == "sequence" and len(now_args.items) == len(args):
+        for position, (sent, now) in enumerate(zip(args, now_args.items)):
+            if _changeable(sent) and not _same(sent, now):
+                found.append(params[position] if position < len(params) else f"argument {position + 1}")
+    if now_kwargs.kind == "mapping":
+        given = dict(zip(now_kwargs.keys, now_kwargs.items))
+        for key, sent in kwargs.items():
+            if key in given and _changeable(sent) and not _same(sent, given[key]):
+                found.append(key)
+    return found
