@@ -149,20 +149,25 @@ def test_setup_script_reads_pyproject_without_modules_vendored_inside_pip(archiv
     assert "pip._vendor" not in archive.read("setup.sh").decode()
 
 
+def requirements_written(tmp_path: Path, **env_extra: str) -> str:
+    """What setup.sh's requirements step writes into a fresh venv, with ``env_extra`` set."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {**os.environ, "GRADER_SOURCE": str(PROJECT_DIR), "GRADER_VENV": str(venv), **env_extra}
+    run = subprocess.run(
+        ["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    return (venv / "requirements.txt").read_text()
+
+
 def test_setup_script_writes_exactly_the_production_requirements_of_pyproject(tmp_path):
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    env = {**os.environ, "GRADER_SOURCE": str(PROJECT_DIR), "GRADER_VENV": str(venv)}
-    run = subprocess.run(
-        ["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr
     wanted = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert (venv / "requirements.txt").read_text().splitlines() == wanted
+    assert requirements_written(tmp_path).splitlines() == wanted
 
 
 def test_the_image_installs_only_the_solutions_of_the_assignment_it_is_built_for():
@@ -192,23 +197,18 @@ def test_the_slim_step_drops_torchs_tests_tools_and_headers_but_keeps_what_impor
             check=True,
         ).stdout.strip()
     )
-    torch = site / "torch"
     for rel in (
-        "__init__.py",
-        "nn/__init__.py",
-        "nn/functional.py",
-        "lib/libtorch_cpu.so",
-        "lib/libtorchbind_test.so",
-        "bin/torch_shm_manager",
-        "bin/test_api",
-        "bin/protoc",
-        "include/ATen/ATen.h",
-        "test/test_jit",
-        "share/cmake/Torch/TorchConfig.cmake",
-    ):
-        (torch / rel).parent.mkdir(parents=True, exist_ok=True)
-        (torch / rel).write_text("")
-    for rel in (
+        "torch/__init__.py",
+        "torch/nn/__init__.py",
+        "torch/nn/functional.py",
+        "torch/lib/libtorch_cpu.so",
+        "torch/lib/libtorchbind_test.so",
+        "torch/bin/torch_shm_manager",
+        "torch/bin/test_api",
+        "torch/bin/protoc",
+        "torch/include/ATen/ATen.h",
+        "torch/test/test_jit",
+        "torch/share/cmake/Torch/TorchConfig.cmake",
         "numpy/_core/multiarray.py",
         "numpy/_core/tests/_natype.py",  # numpy 2.2's numpy.testing imports it: kept
         "numpy/testing/__init__.py",
@@ -288,22 +288,10 @@ def test_an_environment_that_cannot_be_installed_as_written_is_refused_with_the_
 def test_setup_script_applies_the_assignments_environment_with_the_same_code_as_the_zip(tmp_path):
     toml = tmp_path / "assignment.toml"
     toml.write_text('[environment]\nadd = ["librosa==0.11.0"]\nomit = ["torch"]\n', encoding="utf-8")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    env = {
-        **os.environ,
-        "GRADER_SOURCE": str(PROJECT_DIR),
-        "GRADER_VENV": str(venv),
-        "ASSIGNMENT_TOML": str(toml),
-    }
-    run = subprocess.run(
-        ["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr
     from grader.environment import requirements_text
 
     wanted = requirements_text((PROJECT_DIR / "pyproject.toml").read_text(), toml.read_text())
-    assert (venv / "requirements.txt").read_text() == wanted
+    assert requirements_written(tmp_path, ASSIGNMENT_TOML=str(toml)) == wanted
     assert "librosa==0.11.0" in wanted and "torch==" not in wanted
 
 
@@ -311,14 +299,7 @@ def test_setup_script_installs_the_zips_own_requirements_file_when_there_is_one(
     source = tmp_path / "source"
     source.mkdir()
     (source / "requirements.txt").write_text("numpy==2.4.6\n", encoding="utf-8")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    env = {**os.environ, "GRADER_SOURCE": str(source), "GRADER_VENV": str(venv)}
-    run = subprocess.run(
-        ["bash", str(TEMPLATES_DIR / "setup.sh"), "requirements"], env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr
-    assert (venv / "requirements.txt").read_text() == "numpy==2.4.6\n"
+    assert requirements_written(tmp_path, GRADER_SOURCE=str(source)) == "numpy==2.4.6\n"
 
 
 def test_the_zip_holding_solutions_and_hidden_tests_is_readable_by_its_owner_only(solutions, tmp_path):

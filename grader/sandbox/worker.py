@@ -284,37 +284,23 @@ class Worker:
         reply = self.reply_for(error, out)
         # What the arguments hold after the call goes back as plain data: the grading process,
         # which kept its own copy, decides whether the call changed them.
-        if error is not None:
-            after, blobs_after = self._after(args, kwargs, [])
-            if after is not None:
-                reply["after"] = after
-            return reply, blobs_after
-        try:
-            encoder = Encoder(self._handle_for, max_bytes=self.value_bytes)
-            reply["value"] = encoder.encode(result)
-        except (EncodeError, RecursionError, ValueError, TypeError) as exc:
-            return {
-                "status": "unsendable",
-                "message": str(exc),
-                "type": type(result).__name__,
-                "output": reply["output"],
-            }, []
-        after, value_blobs = self._after(args, kwargs, encoder.blobs, encoder)
-        if after is not None:
-            reply["after"] = after
-        return reply, value_blobs
-
-    def _after(
-        self, args: list[Any], kwargs: dict[str, Any], blobs: list[bytes], encoder: Encoder | None = None
-    ) -> tuple[Node | None, list[bytes]]:
-        """The call's arguments as they are now, encoded after ``blobs``; None when they cannot be."""
-        encoder = encoder or Encoder(self._handle_for, max_bytes=self.value_bytes)
+        encoder = Encoder(self._handle_for, max_bytes=self.value_bytes)
+        if error is None:
+            try:
+                reply["value"] = encoder.encode(result)
+            except (EncodeError, RecursionError, ValueError, TypeError) as exc:
+                return {
+                    "status": "unsendable",
+                    "message": str(exc),
+                    "type": type(result).__name__,
+                    "output": reply["output"],
+                }, []
         kept = len(encoder.blobs)
         try:
-            return encoder.encode([list(args), dict(kwargs)]), encoder.blobs
+            reply["after"] = encoder.encode([list(args), dict(kwargs)])
         except (EncodeError, RecursionError, ValueError, TypeError):
-            del encoder.blobs[kept:]
-            return None, encoder.blobs if encoder.blobs else blobs
+            del encoder.blobs[kept:]  # arguments too large to send back: no verdict on them
+        return reply, encoder.blobs
 
     def signatures(self) -> Answer:
         found = {}
