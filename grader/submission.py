@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import messages
 from .notebook import Notebook, NotebookError
-from .notebook.isolated import read_or_error
+from .notebook.isolated import Summary, choose_and_read, read_or_error
 from .text import one_line
 from .walk import Walk, walk
 
@@ -116,24 +116,42 @@ class _Candidate:
     mtime: float
 
 
-def _inspect(
-    path: Path, handout: frozenset[str] = frozenset()
-) -> tuple[_Candidate, Notebook | NotebookError]:
+def _summary(handout: frozenset[str]) -> Callable[[Notebook], Summary]:
+    """What choosing needs of one candidate, as small plain data (computed in intake's child)."""
+
+    def summary(notebook: Notebook) -> Summary:
+        code = [cell.source for cell in notebook.cells if cell.source.strip()]
+        assignment = notebook.assignment
+        return {
+            "assignment": assignment[:200] if isinstance(assignment, str) else None,
+            "code": bool(code),
+            "work": any(fingerprint(source) not in handout for source in code),
+        }
+
+    return summary
+
+
+def _mtime(path: Path) -> float:
     try:
-        mtime = path.stat().st_mtime
+        return path.stat(follow_symlinks=False).st_mtime
     except OSError:
-        mtime = 0.0
-    notebook = read_or_error(path)  # bounded: any candidate may be hostile
-    if isinstance(notebook, NotebookError):
-        return _Candidate(path, False, None, False, False, mtime), notebook
-    code = [cell.source for cell in notebook.cells if cell.source.strip()]
-    has_work = any(fingerprint(source) not in handout for source in code)
-    return _Candidate(path, True, notebook.assignment, bool(code), has_work, mtime), notebook
+        return 0.0
+
+
+def _candidate(path: Path, seen: Summary | NotebookError) -> _Candidate:
+    if isinstance(seen, NotebookError):
+        return _Candidate(path, False, None, False, False, _mtime(path))
+    named = seen.get("assignment")
+    assignment = named if isinstance(named, str) else None
+    return _Candidate(path, True, assignment, bool(seen.get("code")), bool(seen.get("work")), _mtime(path))
 
 
 def notebook_assignments(notebooks: list[Path]) -> list[str | None]:
     """The assignment each notebook's metadata names (None when unreadable or unnamed)."""
-    return [_inspect(p)[0].assignment for p in notebooks]
+    if not notebooks:
+        return []
+    seen, _, _ = choose_and_read(notebooks, _summary(frozenset()), lambda _: 0)
+    return [_candidate(path, summary).assignment for path, summary in zip(notebooks, seen)]
 
 
 # (applies, keep, why it alone decided, what the survivors have in common)
@@ -162,8 +180,7 @@ def _steps(assignment: str | None, expected_name: str | None, handout: bool) -> 
 
 
 def _preference(steps: tuple[_Step, ...]) -> Callable[[_Candidate], tuple[object, ...]]:
-    """The order the steps narrow by, as one key: narrowing step by step keeps its minimum, so the
-    winner is known while the candidates are read, and only its notebook need be kept."""
+    """The order the steps narrow by, as one key: narrowing step by step keeps its minimum."""
 
     def key(c: _Candidate) -> tuple[object, ...]:
         kept = tuple(applies and not keep(c) for applies, keep, _why, _common in steps)
@@ -206,20 +223,20 @@ def choose(
         return Choice(None, no_notebook_message(files, root))
     if len(notebooks) == 1:
         return Choice(notebooks[0], "", read_or_error(notebooks[0]))
-    # Each candidate is read in its own bounded child: an upload of hundreds of notebooks must not
-    # spend the submission's time before grading starts.
+    # A capped number of candidates, looked at together in one bounded child: an upload of
+    # hundreds of notebooks must not spend the submission's time before grading starts. Only
+    # the chosen one is then read for grading.
     notebooks, passed_over = _candidates(notebooks, expected_name)
     steps = _steps(assignment, expected_name, bool(handout))
-    key = _preference(steps)
     pool: list[_Candidate] = []
-    best: tuple[_Candidate, Notebook | NotebookError] | None = None
-    for path in notebooks:
-        candidate, read = _inspect(path, handout or frozenset())
-        pool.append(candidate)
-        if best is None or key(candidate) < key(best[0]):
-            best = (candidate, read)
-    assert best is not None  # there are notebooks
-    chosen, read = best
+
+    def pick(seen: list[Summary | NotebookError]) -> int:
+        pool.extend(_candidate(path, summary) for path, summary in zip(notebooks, seen))
+        key = _preference(steps)
+        return min(range(len(pool)), key=lambda index: key(pool[index]))
+
+    _, winner, read = choose_and_read(notebooks, _summary(handout or frozenset()), pick)
+    chosen = pool[winner]
     listed = ", ".join(_shown(p, root) for p in notebooks)
     message = messages.several_notebooks(
         len(notebooks), listed, _shown(chosen.path, root), _reasons(pool, chosen, steps)
@@ -238,12 +255,6 @@ def _candidates(notebooks: list[Path], expected_name: str | None) -> tuple[list[
     if len(notebooks) <= MAX_CANDIDATES:
         return notebooks, 0
 
-    def mtime(path: Path) -> float:
-        try:
-            return path.stat(follow_symlinks=False).st_mtime
-        except OSError:
-            return 0.0
-
-    ranked = sorted(notebooks, key=lambda p: (p.name != expected_name, -mtime(p), len(p.parts), str(p)))
+    ranked = sorted(notebooks, key=lambda p: (p.name != expected_name, -_mtime(p), len(p.parts), str(p)))
     kept = set(ranked[:MAX_CANDIDATES])
     return [p for p in notebooks if p in kept], len(notebooks) - MAX_CANDIDATES

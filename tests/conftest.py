@@ -104,17 +104,31 @@ def by_function(results: GradingResults) -> dict[str, float]:
     return lost
 
 
+class NotebookReads:
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        log.write_text("")
+
+    def names(self) -> list[str]:
+        """The names of the notebooks read, in order."""
+        return self.log.read_text().splitlines()
+
+    def clear(self) -> None:
+        self.log.write_text("")
+
+
 @pytest.fixture
-def notebook_reads(monkeypatch) -> list[str]:
-    """The names of the notebooks intake reads from now on, in order."""
+def notebook_reads(monkeypatch, tmp_path_factory) -> NotebookReads:
+    """The notebooks intake reads from now on (in intake's children: each read is noted in a file)."""
     from grader.notebook import isolated
 
-    reads: list[str] = []
-    real = isolated.read_prepared
+    reads = NotebookReads(tmp_path_factory.mktemp("reads") / "log")
+    real = isolated.read_notebook
 
     def counting(path):
-        reads.append(Path(path).name)
+        with open(reads.log, "a") as handle:
+            handle.write(Path(path).name + "\n")
         return real(path)
 
-    monkeypatch.setattr(isolated, "read_prepared", counting)
+    monkeypatch.setattr(isolated, "read_notebook", counting)
     return reads

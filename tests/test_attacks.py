@@ -961,6 +961,7 @@ def test_as_root_every_protection_is_in_force_here(attack):
         "network",
         "pid",
         "mount",
+        "only-needed-files",
         "hidden-files",
         "private-tmp",
         "private-proc",
@@ -995,6 +996,40 @@ def test_nothing_else_under_tmp_is_seen_even_when_the_interpreter_lives_there(at
         assert "private-tmp" in results.extra_data["protections"]
     finally:
         shutil.rmtree(other, ignore_errors=True)
+
+
+@needs_root
+def test_the_worker_sees_only_what_it_needs_of_the_host(attack):
+    """Another clone, an older term's copy, a packaged zip, anyone's home: not hidden one by one,
+    simply absent from the worker's root, which is built from an allowlist."""
+    if IN_CONTAINER:
+        pytest.skip("no mount namespace here")
+    probes: list[Path] = []
+    for top in ("/opt", "/srv", "/home", "/mnt"):
+        if os.path.isdir(top):
+            folder = Path(tempfile.mkdtemp(prefix="grader-other-term-", dir=top))
+            folder.chmod(0o755)
+            probes.append(folder / "test_hidden.py")
+    probes.append(Path(GRADER_HOME) / f"grader-probe-{os.getpid()}-autograder.zip")
+    try:
+        for probe in probes:
+            probe.write_text("hidden\n", encoding="utf-8")
+            probe.chmod(0o644)
+        results = attack(
+            "allowlist",
+            f"import os\nSEEN = [p for p in {[str(p) for p in probes]!r} if os.path.exists(p)]\n"
+            # The tests' folder is on this process's sys.path because pytest put it there.
+            f"SEEN += [n for n in os.listdir({GRADER_HOME!r}) if n not in ('grader', '.venv', 'tests')]\n"
+            "def relu(z):\n    raise ValueError(f'seen={SEEN}')",
+        )
+        relu = [t.output for t in results.tests if t.function == "relu"]
+        assert relu and all("seen=[]" in text for text in relu), relu[:1]
+        assert "only-needed-files" in results.extra_data["protections"]
+    finally:
+        for probe in probes:
+            probe.unlink(missing_ok=True)
+            if probe.parent != Path(GRADER_HOME):
+                shutil.rmtree(probe.parent, ignore_errors=True)
 
 
 @needs_root
@@ -1273,6 +1308,29 @@ def count(n):
     _forge({"k": "array", "blob": 0, "dtype": "<f8", "shape": [], "scalar": "yes"})
     return 0
 """
+
+
+WITHHELD_AFTER = """
+import numpy as np
+import grader.sandbox.worker as _worker
+_real = _worker.send_message
+def _without_after(sock, reply, reply_blobs=()):
+    if isinstance(reply, dict):
+        reply.pop("after", None)
+    _real(sock, reply, reply_blobs)
+_worker.send_message = _without_after
+
+def relu(z):
+    z[z < 0] = 0.0
+    return z
+"""
+
+
+def test_a_worker_that_withholds_the_arguments_after_a_call_is_judged_as_changing_them(arena):
+    path = arena.notebook("withheld-after", [WITHHELD_AFTER])
+    results = grade_notebook(path, "demo", solutions_root=arena.solutions, hidden=arena.hidden_paths)
+    verdict = next(t for t in results.tests if t.name == "relu: does not modify its input")
+    assert verdict.score == 0 and verdict.output.startswith("relu modified its input"), verdict.output
 
 
 def test_malformed_answers_fail_as_unreadable_never_as_a_problem_in_the_test(attack):
@@ -1811,10 +1869,16 @@ def count(n):
 
 
 def secret_and_peeker(arena: Arena, request: pytest.FixtureRequest) -> tuple[Path, Path]:
-    """A world-readable secret folder, and a notebook whose relu is right only if it can see it."""
-    # Outside /tmp, which the worker gets a private copy of: only the hiding can keep it unseen.
-    secret = Path(tempfile.mkdtemp(prefix="grader-instructor-notes-", dir="/opt"))
-    request.addfinalizer(lambda: shutil.rmtree(secret, ignore_errors=True))
+    """A world-readable secret folder, and a notebook whose relu is right only if it can see it.
+
+    The folder is inside one the worker needs (its parent goes on sys.path): only the hiding can
+    keep it unseen there, since the worker's root holds nothing else of the host."""
+    # Outside /tmp, which the worker gets a private copy of.
+    parent = Path(tempfile.mkdtemp(prefix="grader-packages-", dir="/opt"))
+    request.addfinalizer(lambda: shutil.rmtree(parent, ignore_errors=True))
+    parent.chmod(0o755)
+    secret = parent / "instructor-notes"
+    secret.mkdir()
     (secret / "answers.txt").write_text("42\n")
     for item in [secret, *secret.iterdir()]:
         item.chmod(0o755 if item.is_dir() else 0o644)
@@ -1846,7 +1910,11 @@ def test_a_batch_hides_what_the_environment_names_from_every_submission(arena, r
         item.chmod(0o755 if item.is_dir() else 0o644)
 
     def relu_points(hidden: str, out: Path) -> float:
-        env = {**os.environ, HIDDEN_ENV: hidden, "PYTHONPATH": GRADER_HOME}
+        env = {
+            **os.environ,
+            HIDDEN_ENV: hidden,
+            "PYTHONPATH": os.pathsep.join([GRADER_HOME, str(secret.parent)]),
+        }
         run = cli(arena, "grade-all", str(inputs), "--out", str(out), "--jobs", "1", env=env, timeout=300)
         assert run.returncode == 0, run.stderr[-2000:]
         data = assert_schema_valid(json.loads((out / "peeker" / "results.json").read_text()))
@@ -1860,6 +1928,7 @@ def test_a_batch_hides_what_the_environment_names_from_every_submission(arena, r
 @pytest.mark.skipif(IN_CONTAINER, reason="needs a mount namespace")
 def test_a_script_grading_without_settings_hides_what_the_environment_names(arena, request, monkeypatch):
     secret, peeker = secret_and_peeker(arena, request)
+    monkeypatch.syspath_prepend(str(secret.parent))
 
     def relu_points() -> float:
         results = grade_notebook(peeker, "demo", solutions_root=arena.solutions, hidden=arena.hidden_paths)

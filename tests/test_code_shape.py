@@ -172,6 +172,8 @@ NOT_GRADER_ERRORS = {
     "grader.sandbox.worker.SoftTimeout",
     "grader.testing.failure.GradingFailure",
     "grader.environment.EnvironmentTableError",
+    # Raised by a CPU-time signal inside intake's child and caught there: it never leaves it.
+    "grader.notebook.isolated._OutOfTime",
 }
 
 

@@ -383,4 +383,4 @@ def test_the_graded_notebook_is_read_once_on_the_gradescope_route(autograder, so
     write_metadata(autograder, DUE)
     _, data = grade(autograder, solutions, assignment="tiny")
     assert data["score"] == 4 and "your notebook says it is for 'last_week'" in data["output"]
-    assert reads == ["tiny.ipynb"]
+    assert reads.names() == ["tiny.ipynb"]

@@ -15,7 +15,9 @@ import resource
 import select
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .intake import (
     MAX_CELLS,
@@ -63,8 +65,8 @@ def _child(path: Path, write_end: int) -> None:
         view = view[os.write(write_end, view) :]
 
 
-def _collect(read_end: int, pid: int) -> bytes | None:
-    deadline = time.monotonic() + WALL_SECONDS
+def _collect(read_end: int, pid: int, deadline: float | None = None) -> bytes | None:
+    deadline = time.monotonic() + WALL_SECONDS if deadline is None else deadline
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -111,6 +113,11 @@ def read_prepared(path: Path) -> Notebook:
         except ProcessLookupError:
             pass
         os.waitpid(pid, 0)
+    return _read_reply(path, raw)
+
+
+def _read_reply(path: Path, raw: bytes | None) -> Notebook:
+    """The child's reply for ``path``, decoded: its prepared cells, or why it could not be read."""
     try:
         reply = json.loads(raw) if raw else None
     except ValueError:
@@ -131,3 +138,136 @@ def read_or_error(path: Path) -> Notebook | NotebookError:
         return read_prepared(path)
     except NotebookError as exc:
         return exc
+
+
+# Choosing among an upload's notebooks: all of them are looked at in one child, within one allowance.
+EACH_CPU_SECONDS = 1.0  # one candidate's share: a notebook that takes longer is "too complex"
+SUMMARY_BYTES = 4096  # what one candidate's summary may take on the pipe
+
+Summary = dict[str, Any]
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def _on_cpu_alarm(_signum: int, _frame: object) -> None:
+    raise _OutOfTime
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _limit_memory() -> None:
+    limit = _data_in_use() + MEMORY_BYTES
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+def _choosing_child(
+    paths: list[Path], summary: Callable[[Notebook], Summary], write_end: int, pick_end: int
+) -> None:
+    budget = int(EACH_CPU_SECONDS * len(paths)) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (budget, budget + 1))
+    _limit_memory()
+    signal.signal(signal.SIGVTALRM, _on_cpu_alarm)
+    kept: dict[int, Notebook] = {}  # prepared notebooks are capped by intake: a dozen fit
+    for index, path in enumerate(paths):
+        reply: dict[str, Any]
+        try:
+            signal.setitimer(signal.ITIMER_VIRTUAL, EACH_CPU_SECONDS)
+            try:
+                notebook = prepare(read_notebook(path))
+                reply = {"summary": summary(notebook)}
+            finally:
+                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            kept[index] = notebook
+        except NotebookError as exc:
+            reply = {"error": str(exc)[:1000]}
+        except (MemoryError, _OutOfTime):
+            reply = {"error": "memory"}
+        line = json.dumps(reply, ensure_ascii=False).encode()
+        _write_all(write_end, (line if len(line) < SUMMARY_BYTES else b'{"error": "memory"}') + b"\n")
+    # The grading process chooses from the summaries and names the one to send whole.
+    chosen = int(os.read(pick_end, 16) or b"-1")
+    if chosen in kept:
+        notebook = kept[chosen]
+        cells = {"cells": [[c.number, c.source] for c in notebook.cells], "assignment": notebook.assignment}
+        _write_all(write_end, json.dumps(cells, ensure_ascii=False).encode())
+
+
+def _summary_of(path: Path, line: bytes) -> Summary | NotebookError:
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        reply = None
+    if isinstance(reply, dict) and isinstance(reply.get("summary"), dict):
+        return dict(reply["summary"])
+    if isinstance(reply, dict) and reply.get("error") not in (None, "memory"):
+        return NotebookError(str(reply["error"]))
+    return _too_much(path)
+
+
+def choose_and_read(
+    paths: list[Path],
+    summary: Callable[[Notebook], Summary],
+    pick: Callable[[list[Summary | NotebookError]], int],
+) -> tuple[list[Summary | NotebookError], int, Notebook | NotebookError]:
+    """Every notebook in ``paths`` read and prepared in ONE child, within one allowance of time
+    and memory (a share of CPU each): ``summary`` of each comes back as small plain data,
+    ``pick`` chooses from those here, and the chosen notebook comes back whole. Each file is
+    read once, and an upload of many notebooks costs one process, not one each. A notebook the
+    child could not get to, or that took it down, is a NotebookError saying so."""
+    read_end, write_end = os.pipe()
+    pick_read, pick_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # never returns
+        code = 0
+        try:
+            os.close(read_end)
+            os.close(pick_write)
+            _choosing_child([Path(p) for p in paths], summary, write_end, pick_read)
+        except BaseException:
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    os.close(pick_read)
+    deadline = time.monotonic() + WALL_SECONDS
+    try:
+        raw = bytearray()
+        while raw.count(b"\n") < len(paths) and len(raw) <= SUMMARY_BYTES * len(paths):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
+                break
+            chunk = os.read(read_end, SUMMARY_BYTES)
+            if not chunk:
+                break
+            raw += chunk
+        lines = bytes(raw).split(b"\n")
+        seen = [_summary_of(path, line) for path, line in zip(paths, lines[: len(paths)])]
+        seen += [_too_much(path) for path in paths[len(seen) :]]
+        chosen = pick(seen)
+        read: Notebook | NotebookError
+        if isinstance(seen[chosen], NotebookError):
+            read = seen[chosen]  # type: ignore[assignment]
+        else:
+            _write_all(pick_write, str(chosen).encode())
+            rest = b"\n".join(lines[len(paths) :])
+            try:
+                read = _read_reply(paths[chosen], rest + (_collect(read_end, pid, deadline) or b""))
+            except NotebookError as exc:
+                read = exc
+        return seen, chosen, read
+    finally:
+        os.close(read_end)
+        os.close(pick_write)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -55,3 +56,17 @@ def _encoded(text: str | None) -> bytes | None:
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
     return bool(libc.mount(_encoded(source), _encoded(target), _encoded(fstype), flags, _encoded(data)) == 0)
+
+
+MNT_DETACH = 2
+# pivot_root has no libc wrapper: its number, by architecture (the others lack the call here).
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+
+
+def pivot_root(new_root: str, put_old: str) -> bool:
+    number = _SYS_PIVOT_ROOT.get(os.uname().machine)
+    return number is not None and libc.syscall(number, new_root.encode(), put_old.encode()) == 0
+
+
+def umount_detached(target: str) -> bool:
+    return bool(libc.umount2(target.encode(), MNT_DETACH) == 0)

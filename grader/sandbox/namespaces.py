@@ -28,6 +28,7 @@ from .kernel import (
     mount,
     unshare,
 )
+from .own_root import build_root, seal_root
 
 # Directories anyone may write to: the worker gets fresh, small, private ones instead.
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
@@ -182,16 +183,22 @@ def _private_scratch(iso: Isolation, done: list[str]) -> bool:
 
 
 def private_file_view(iso: Isolation, new_proc: bool) -> list[str]:
-    """In the worker's own mount namespace: hide the secret paths, give it private scratch space.
-    Returns what held."""
+    """In the worker's own mount namespace: a root of only what it needs, the secret paths inside
+    that hidden, private scratch space. Returns what held."""
     achieved: list[str] = []
     if not mount(None, "/", None, MS_REC | MS_PRIVATE):
         return achieved
+    own_root = build_root(iso.needed, iso.scratch, new_proc)
+    if own_root:
+        achieved.append("only-needed-files")
+    # First: binding the paths kept below goes through /proc/self/fd.
+    if new_proc and mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
+        achieved.append("private-proc")
     hidden_ok, done = _hide_secrets(iso)
     if hidden_ok and iso.hidden:
         achieved.append("hidden-files")
     if _private_scratch(iso, done):
         achieved.append("private-tmp")
-    if new_proc and mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
-        achieved.append("private-proc")
+    if own_root and not seal_root():
+        achieved.remove("only-needed-files")
     return achieved

@@ -41,6 +41,9 @@ class CallRequest(TypedDict, total=False):
     method: str | None
     args: list[dict[str, Any]]
     kwargs: dict[str, dict[str, Any]]
+    # What the arguments may take when sent back after the call: what was sent, and a little.
+    # Unchanged arguments always fit; ones that grew do not, which itself shows they changed.
+    after_bytes: int
     timeout: float
 
 
@@ -247,22 +250,26 @@ def cell_run(index: int, reply: dict[str, Any]) -> CellRun:
     return CellRun(index, "error", clean_error(reply.get("error")), failed, ran_until=ran_until)
 
 
-def _after(reply: dict[str, Any], blobs: Sequence[memoryview], value_bytes: int) -> Value | None:
+def _after(reply: dict[str, Any], blobs: Sequence[memoryview], after_bytes: int) -> Value | None:
     """The arguments as the worker sent them back after a call; None when absent or unreadable."""
     if "after" not in reply:
         return None
     try:
-        return decode_value(reply["after"], blobs, value_bytes)
+        return decode_value(reply["after"], blobs, after_bytes)
     except Exception:  # unreadable: no verdict on changed inputs can be taken from it
         return None
 
 
 def call_outcome(
-    reply: dict[str, Any], blobs: Sequence[memoryview], output_chars: int, value_bytes: int
+    reply: dict[str, Any],
+    blobs: Sequence[memoryview],
+    output_chars: int,
+    value_bytes: int,
+    after_bytes: int = 0,
 ) -> CallOutcome:
     """What a call or question came to, as its worker reported it; never raises."""
     try:
-        outcome = _decode_outcome(reply, blobs, output_chars, value_bytes)
+        outcome = _decode_outcome(reply, blobs, output_chars, value_bytes, after_bytes)
     except Exception as exc:
         return CallOutcome("unsendable", message=f"its answer could not be read back ({type(exc).__name__})")
     raw = reply.get("warnings")
@@ -272,7 +279,7 @@ def call_outcome(
 
 
 def _decode_outcome(
-    reply: dict[str, Any], blobs: Sequence[memoryview], output_chars: int, value_bytes: int
+    reply: dict[str, Any], blobs: Sequence[memoryview], output_chars: int, value_bytes: int, after_bytes: int
 ) -> CallOutcome:
     status = reply.get("status")
     output = plain_text(reply.get("output"), output_chars + 200)
@@ -293,13 +300,13 @@ def _decode_outcome(
                 mutated=mutated,
                 message=f"its answer could not be read back: {reason[:200]}",
             )
-        return CallOutcome("ok", value=value, output=output, after=_after(reply, blobs, value_bytes))
+        return CallOutcome("ok", value=value, output=output, after=_after(reply, blobs, after_bytes))
     if status == "raised":
         return CallOutcome(
             "raised",
             error=clean_error(reply.get("error")),
             output=output,
-            after=_after(reply, blobs, value_bytes),
+            after=_after(reply, blobs, after_bytes),
         )
     if status in WORKER_STATUSES:
         message = plain_text(reply.get("message"), 500) or plain_text(reply.get("type"), 500)

@@ -59,6 +59,8 @@ GRACE_SECONDS = 2.0
 PRELOAD_SECONDS = 60.0
 HEAVY_IMPORT = re.compile(r"\btorch\b")
 MB = 1024 * 1024
+# Room, beyond the bytes of the arrays sent, for a call's arguments sent back after it.
+AFTER_MARGIN = 64 * 1024
 
 
 class Sandbox:
@@ -329,8 +331,11 @@ class Sandbox:
             os.close(lock)  # releases the slot for the next grading process
 
     # ---- requests ---------------------------------------------------------
-    def request(self, header: Request, blobs: Sequence[bytes], label: str) -> CallOutcome:
-        """Send one request under the call time limit; ``label`` counts the worker's crashes."""
+    def request(
+        self, header: Request, blobs: Sequence[bytes], label: str, after_bytes: int = 0
+    ) -> CallOutcome:
+        """Send one request under the call time limit; ``label`` counts the worker's crashes.
+        ``after_bytes``: what a call's arguments may take when sent back after it."""
         if not self._ensure_worker():
             if self.stopped:
                 return CallOutcome("stopped", message=self.stopped)
@@ -338,7 +343,7 @@ class Sandbox:
         value_bytes = self.limits.value_mb * MB
         try:
             reply, reply_blobs = self._exchange(
-                header, blobs, self.limits.call_seconds, max_bytes=value_bytes + MB
+                header, blobs, self.limits.call_seconds, max_bytes=value_bytes + after_bytes + MB
             )
         except PeerTimedOut:
             why = self._timed_out()
@@ -353,7 +358,7 @@ class Sandbox:
         except (WireError, OSError):
             self.crashes_by_name[label] = self.crashes_by_name.get(label, 0) + 1
             return CallOutcome("crashed", error=self._death_note())
-        return call_outcome(reply, reply_blobs, self.limits.output_chars, value_bytes)
+        return call_outcome(reply, reply_blobs, self.limits.output_chars, value_bytes, after_bytes)
 
     def call(
         self, name: str | None, encoded: EncodedArgs, *, handle: int | None = None, method: str | None = None
@@ -371,6 +376,7 @@ class Sandbox:
                 "so it was not called again",
             )
         args_nodes, kwargs_nodes, blobs = encoded
+        after_bytes = sum(len(blob) for blob in blobs) + AFTER_MARGIN
         header: CallRequest = {
             "op": "call",
             "name": name,
@@ -378,8 +384,9 @@ class Sandbox:
             "method": method,
             "args": args_nodes,
             "kwargs": kwargs_nodes,
+            "after_bytes": after_bytes,
         }
-        outcome = self.request(header, blobs, label)
+        outcome = self.request(header, blobs, label, after_bytes)
         if outcome.status == "timeout":
             self.timeouts_by_name[label] = self.timeouts_by_name.get(label, 0) + 1
         return outcome

@@ -82,8 +82,14 @@ def essential_paths(scratch: str) -> tuple[str, ...]:
 
 
 def needed_paths(scratch: str) -> tuple[str, ...]:
-    """What the worker should keep: the essential paths and everything on sys.path (packages)."""
-    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    """What the worker should keep: the essential paths and the packages on sys.path.
+
+    Never the current folder (``python -m`` puts it on sys.path: an instructor's course folder,
+    every submission in it) nor the folder holding the grader's package (a checkout, with its
+    solutions and zips): the package itself is kept on its own."""
+    package = os.path.dirname(os.path.dirname(__file__))
+    started = {os.path.realpath(os.getcwd()), os.path.realpath(os.path.dirname(package))}
+    paths = [p for p in sys.path if p and os.path.isdir(p) and os.path.realpath(p) not in started]
     return tuple(dict.fromkeys([*essential_paths(scratch), *(os.path.realpath(p) for p in paths)]))
 
 

@@ -296,10 +296,12 @@ class Worker:
                     "output": reply["output"],
                 }, []
         kept = len(encoder.blobs)
+        # The arguments get their own allowance, the size they were sent with (and a little).
+        encoder.max_bytes = encoder.bytes + max(0, int(request.get("after_bytes", 0)))
         try:
             reply["after"] = encoder.encode([list(args), dict(kwargs)])
         except (EncodeError, RecursionError, ValueError, TypeError):
-            del encoder.blobs[kept:]  # arguments too large to send back: no verdict on them
+            del encoder.blobs[kept:]  # grown beyond what was sent: the grading process sees no "after"
         return reply, encoder.blobs
 
     def signatures(self) -> Answer:

@@ -52,18 +52,28 @@ def _changeable(value: Any) -> bool:
     )
 
 
+def _name(position: int, params: Sequence[str]) -> str:
+    return params[position] if position < len(params) else f"argument {position + 1}"
+
+
 def changed_arguments(
     args: Sequence[Any], kwargs: Mapping[str, Any], after: Value | None, params: Sequence[str]
 ) -> list[str]:
-    """The arguments a call changed, by the student's parameter names; [] when ``after`` is unknown."""
+    """The arguments a call changed, by the student's parameter names.
+
+    Without a readable ``after`` every argument that could change counts as changed: unchanged
+    arguments always fit in what the worker may send back, so only arguments that grew, or a
+    worker that withholds them, leave it out."""
     if after is None or after.kind != "sequence" or len(after.items) != 2:
-        return []
+        return [_name(position, params) for position, sent in enumerate(args) if _changeable(sent)] + [
+            key for key, sent in kwargs.items() if _changeable(sent)
+        ]
     now_args, now_kwargs = after.items
     found: list[str] = []
     if now_args.kind == "sequence" and len(now_args.items) == len(args):
         for position, (sent, now) in enumerate(zip(args, now_args.items)):
             if _changeable(sent) and not _same(sent, now):
-                found.append(params[position] if position < len(params) else f"argument {position + 1}")
+                found.append(_name(position, params))
     if now_kwargs.kind == "mapping":
         given = dict(zip(now_kwargs.keys, now_kwargs.items))
         for key, sent in kwargs.items():

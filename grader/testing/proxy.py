@@ -193,7 +193,7 @@ class Student:
         if isinstance(self._sandbox, Unavailable):
             self._sandbox.fail()
         outcome = self._sandbox.call(name, self._encode(args, kwargs), handle=handle, method=method)
-        if outcome.after is not None:
+        if outcome.status in ("ok", "raised"):
             outcome.mutated = changed_arguments(args, kwargs, outcome.after, self._param_names(name))
             outcome.after = None  # judged: the copy need not be kept
         return outcome
