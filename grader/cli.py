@@ -270,6 +270,7 @@ def cmd_grade_all(args: argparse.Namespace, settings: Settings) -> int:
             assignment=args.assignment,
             solutions_root=args.solutions,
             compare=Path(args.compare) if args.compare else None,
+            without_namespaces=args.without_namespaces,
         )
     except (OSError, ValueError, GraderError) as exc:  # GraderError: no isolation, no such assignment
         print(f"grader: {exc}", file=sys.stderr)
@@ -383,6 +384,12 @@ def _add_batch_command(sub: Commands) -> None:
         metavar="OLD",
         help="an earlier output folder: list every submission whose "
         "score changed since, and the tests that flipped (also in report.html)",
+    )
+    batch.add_argument(
+        "--without-namespaces",
+        action="store_true",
+        help="grade even where this system refuses namespaces: each student's code could then read "
+        "the other submissions (report.html says so)",
     )
     batch.set_defaults(func=cmd_grade_all)
 

@@ -1868,6 +1868,28 @@ def count(n):
         shutil.rmtree(out, ignore_errors=True)
 
 
+def test_without_namespaces_a_batch_grades_only_when_asked_and_the_report_says_so(arena):
+    inputs = arena.base / "batch-unisolated"
+    inputs.mkdir()
+    shutil.copy(arena.notebook("plain", ["x = 1"]), inputs / "plain.ipynb")
+    for item in [inputs, *inputs.iterdir()]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
+    env = {**os.environ, HIDDEN_ENV: arena.hidden, "PYTHONPATH": GRADER_HOME}
+
+    def grade_all(out: Path, *flags: str) -> subprocess.CompletedProcess:
+        return run_grader(
+            "grade-all", str(inputs), "--out", str(out), "--jobs", "1", "--assignment", "demo", *flags,
+            solutions=str(arena.solutions), env=env, cwd=arena.base, prefix=NO_NAMESPACES, timeout=300,
+        )  # fmt: skip
+
+    refused = grade_all(arena.base / "refused")
+    assert refused.returncode == 2 and "--without-namespaces" in refused.stderr
+    accepted = grade_all(arena.base / "accepted", "--without-namespaces")
+    assert accepted.returncode == 0, accepted.stderr[-2000:]
+    report = (arena.base / "accepted" / "report.html").read_text(encoding="utf-8")
+    assert "1 of 1 submissions were graded without a mount namespace" in report
+
+
 def secret_and_peeker(arena: Arena, request: pytest.FixtureRequest) -> tuple[Path, Path]:
     """A world-readable secret folder, and a notebook whose relu is right only if it can see it.
 

@@ -38,6 +38,7 @@ img { max-width: 100%; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin-top: 6px; }
 th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f4f6f8; }
+.warning { background: #fdecea; border-left: 4px solid #c62828; padding: 8px 12px; }
 td.num { text-align: right; white-space: nowrap; }
 details summary { cursor: pointer; color: #2e86c1; margin: 6px 0; }
 details:target { background: #fffbe6; }
@@ -121,6 +122,17 @@ def _summary(records: list[Record]) -> list[str]:
         '<section class="summary">' + "".join(stat.format(_esc(v), _esc(k)) for k, v in boxes) + "</section>",
         "<h2>Scores</h2>",
         _image("Histogram of scores", histogram([r.score for r in records], full)),
+    ]
+
+
+def _isolation_warning(records: list[Record]) -> list[str]:
+    unconfined = stats.unisolated(records)
+    if not unconfined:
+        return []
+    return [
+        f'<p class="warning"><strong>{len(unconfined)} of {len(records)} submissions were graded without '
+        "a mount namespace</strong> (grade-all --without-namespaces): their code could read the other "
+        "submissions and their results. Grade again where namespaces are available to rule that out.</p>"
     ]
 
 
@@ -239,7 +251,7 @@ def _slowest(records: list[Record]) -> list[str]:
 def build_report(records: list[Record], title: str = TITLE, comparison: Comparison | None = None) -> str:
     """The report as one HTML string; ``comparison`` adds the submissions whose score changed since
     an earlier batch, after the summary."""
-    parts = [f"<h1>{_esc(title)}</h1>", *_summary(records)]
+    parts = [f"<h1>{_esc(title)}</h1>", *_isolation_warning(records), *_summary(records)]
     if comparison is not None:
         from ..regrade import as_html
 

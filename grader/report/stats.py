@@ -126,6 +126,16 @@ def internal_errors(records: list[Record]) -> list[Record]:
     return [r for r in records if r.internal_error]
 
 
+def unisolated(records: list[Record]) -> list[Record]:
+    """Graded by a worker without a file view of its own (no mount namespace): its code could
+    read what the grading user can, the other submissions included."""
+    return [
+        r
+        for r in records
+        if r.cells is not None and "mount" not in (r.results.extra_data.get("protections") or [])
+    ]
+
+
 def ungraded(records: list[Record]) -> list[Record]:
     """Never ran: unreadable, no notebook, or the assignment unknown (graded notebooks list their cells)."""
     return [r for r in records if r.cells is None and not r.internal_error]
