@@ -112,6 +112,14 @@ def _describe(value):
     return _type_name(value)
 
 
+def _leading_axes(got, want):
+    """As grader.testing.compare.leading_axes."""
+    if len(got) == len(want) >= 3 and got[-2:] == want[-2:] and got[:-2] != want[:-2]:
+        return (f"The last two axes are right; the leading axes should be {tuple(want[:-2])}, "
+                f"yours are {tuple(got[:-2])}.")
+    return ""
+
+
 def _shape_text(shape):
     return "a single number" if shape == () else f"shape {tuple(shape)}"
 
@@ -288,7 +296,7 @@ class _Call:
             self.fail(f"{self.name} returned {_shape_text(got.shape)}, but {_shape_text(want.shape)} was expected.",
                       f"expected: {_show(shown_want)}", f"got:      {_show_got(self.value)}",
                       "Likely mistake: the result is transposed." if transposed else _named(got, rtol, atol, likely),
-                      check.get("hint", ""))
+                      _leading_axes(got.shape, want.shape) or check.get("hint", ""))
         if _close(got, want, rtol, atol):
             return
         grid = _grid_of(got, want, rtol, atol)

@@ -1645,6 +1645,24 @@ raise RuntimeError(" | ".join(seen))
     assert sum(t["score"] for t in data["tests"]) <= stub_score
 
 
+@needs_isolation
+def test_results_written_straight_into_tmp_where_the_scratch_lives_still_grade(arena, tmp_path):
+    """The results folder is hidden and the worker's scratch is inside it: the scratch is kept."""
+    out = Path("/tmp") / f"grader-results-{os.getpid()}-{tmp_path.name}.json"
+    path = arena.notebook("plain-tmp", ["import numpy as np\ndef relu(z):\n    return np.maximum(z, 0)"])
+    env = {**os.environ, HIDDEN_ENV: arena.hidden}
+    try:
+        run = run_grader(
+            "grade", str(path), "--out", str(out), solutions=str(arena.solutions), env=env, cwd=arena.base
+        )
+        assert run.returncode in (0, 1), run.stderr[-2000:]
+        data = assert_schema_valid(json.loads(out.read_text()))
+        assert "did not start" not in data["output"], data["output"]
+        assert any(t["score"] > 0 for t in data["tests"] if "relu" in t["name"])
+    finally:
+        out.unlink(missing_ok=True)
+
+
 def test_terminal_escapes_and_bidi_overrides_never_reach_results_or_the_terminal(attack):
     lie = (
         "\\x1b]0;owned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2K\\r  PASS  1.1 relu  5/5"

@@ -90,7 +90,7 @@ def build_root(needed: Iterable[str], scratch: str, new_proc: bool) -> bool:
     try:
         if not mount("none", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=755"):
             return False
-        if _populate(scratch, binds, devices, links, handles) and _pivot(scratch):
+        if _populate(scratch, [*MOUNT_POINTS, scratch], binds, devices, links, handles) and _pivot(scratch):
             return True
         umount_detached(scratch)
         return False
@@ -100,7 +100,12 @@ def build_root(needed: Iterable[str], scratch: str, new_proc: bool) -> bool:
 
 
 def _populate(
-    root: str, binds: list[str], devices: list[str], links: dict[str, str], handles: dict[str, int]
+    root: str,
+    mount_points: list[str],
+    binds: list[str],
+    devices: list[str],
+    links: dict[str, str],
+    handles: dict[str, int],
 ) -> bool:
     try:
         for path in binds:
@@ -124,7 +129,7 @@ def _populate(
             os.symlink(points_to, os.path.join(dev, name))
         for path, points_to in links.items():
             os.symlink(points_to, _inside(root, path))
-        for path in MOUNT_POINTS:
+        for path in mount_points:
             _make_dirs(root, path)
         return True
     except OSError:

@@ -111,5 +111,16 @@ def number_advice(got: np.ndarray | None) -> str:
     return "Use float(...) or .item() to turn a one-element array into a number."
 
 
+def leading_axes(got: tuple[int, ...], want: tuple[int, ...]) -> str:
+    """The line for an answer whose last two axes are right and leading ones are not (a batch and
+    its channels swapped): it says more than any hint about sizes, which is then left out."""
+    if len(got) == len(want) >= 3 and got[-2:] == want[-2:] and got[:-2] != want[:-2]:
+        return (
+            f"The last two axes are right; the leading axes should be {tuple(want[:-2])}, "
+            f"yours are {tuple(got[:-2])}."
+        )
+    return ""
+
+
 def describe_shape(shape: tuple[int, ...]) -> str:
     return "a single number" if shape == () else f"shape {tuple(shape)}"

@@ -28,6 +28,7 @@ from .compare import (
     close,
     describe_shape,
     first_difference,
+    leading_axes,
     leaf_test,
     likely_text,
     matches,
@@ -264,7 +265,10 @@ class Expectation(Invocation):
         likely: Mapping[str, Any],
         shape_hint: ShapeHint | None,
     ) -> NoReturn:
-        hint = shape_hint(got.shape) if callable(shape_hint) else shape_hint
+        # Called with the expected shape, as the notebook's self-check records it: the same words.
+        hint = leading_axes(got.shape, want.shape) or (
+            shape_hint(want.shape) if callable(shape_hint) else shape_hint
+        )
         transposed = got.ndim == 2 and got.T.shape == want.shape and close(got.T, want, rtol, atol)
         found = ["the result is transposed."] if transposed else matching(got, rtol, atol, likely)
         self._fail(

@@ -57,25 +57,15 @@ def _lines(
     ]
 
 
-def _leading(got: Shape, lead: Shape, spatial: int) -> list[str]:
-    if len(got) == len(lead) + spatial and tuple(got[: len(lead)]) == tuple(lead):
-        return []
-    return [
-        f"The leading axes should be {tuple(lead)}, then the {spatial} sized above; "
-        f"yours are {tuple(got[: max(len(got) - spatial, 0)])}."
-    ]
-
-
 def conv_shape_hint(
     input_shape: Sequence[int],
     kernel_shape: Sequence[int],
     padding: Padding = "valid",
     stride: int = 1,
-    lead: Shape = (),
 ) -> Callable[[Shape], str]:
     """A ``shape_hint`` for a 1-D or 2-D convolution: ``input_shape`` and ``kernel_shape`` are the
-    spatial sizes only (``(n,)`` and ``(k,)``, or ``(h, w)`` and ``(kh, kw)``); ``lead`` the axes
-    before them that the answer should have (batch, channels)."""
+    spatial sizes only (``(n,)`` and ``(k,)``, or ``(h, w)`` and ``(kh, kw)``). Wrong leading axes
+    (batch, channels) are named by the feedback itself."""
     sizes, kernel = tuple(input_shape), tuple(kernel_shape)
 
     def hint(got: Shape) -> str:
@@ -83,13 +73,13 @@ def conv_shape_hint(
             "The output size along each axis is floor((n + P − k) / s) + 1, P the total padding:",
             *_lines(sizes, kernel, padding, [stride] * len(sizes)),
         ]
-        return "\n".join(lines + _leading(got, lead, len(sizes)))
+        return "\n".join(lines)
 
     return hint
 
 
 def pool_shape_hint(
-    input_shape: Sequence[int], kernel_size: int, stride: int | None = None, lead: Shape = ()
+    input_shape: Sequence[int], kernel_size: int, stride: int | None = None
 ) -> Callable[[Shape], str]:
     """A ``shape_hint`` for 1-D or 2-D pooling over square windows of ``kernel_size``."""
     sizes = tuple(input_shape)
@@ -101,6 +91,6 @@ def pool_shape_hint(
             f"With kernel_size k = {kernel_size} and stride s = {s}{default}, only complete windows count:",
             *_lines(sizes, [kernel_size] * len(sizes), "valid", [s] * len(sizes)),
         ]
-        return "\n".join(lines + _leading(got, lead, len(sizes)))
+        return "\n".join(lines)
 
     return hint

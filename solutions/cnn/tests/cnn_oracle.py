@@ -181,8 +181,9 @@ def diagonal_pattern(n: int) -> np.ndarray:
 # ---- words for students ------------------------------------------------------------------------
 FLIPPED = ("the kernel is flipped on both axes, which is convolution in the signal-processing sense. "
            "Layers in deep learning (and the slides) slide the kernel over the input as it is (cross-correlation).")
-WRONG_SIDE = ("for an even kernel, 'same' padding puts the larger half of the zeros on top and on the left; "
-              "the smaller half, (K − 1) // 2, goes on top/left and the rest at the bottom/right (PyTorch's convention).")
+WRONG_SIDE = ("the larger half of the zeros went on top and on the left. For an even kernel, 'same' pads K − 1 "
+              "zeros in total: the smaller half, (K − 1) // 2, on top/left and the rest at the bottom/right "
+              "(PyTorch's convention).")
 HALF_EACH_SIDE = ("'same' padding puts K // 2 zeros on every side; for an even kernel that is K zeros in total, one "
                   "too many: 'same' pads K − 1 in total, (K − 1) // 2 on top/left and the rest at the bottom/right.")
 NO_BIAS = "the bias is not added: add bias[o] to every position of output channel o."
@@ -319,38 +320,27 @@ def size_formula(n: int, kernel_size: int, padding, stride: int, axis: str = "k"
             f"with {_pad_text(kernel_size, padding, axis)}")
 
 
-def conv_shape_hint(h: int, w: int, kh: int, kw: int, padding, stride: int, lead: tuple = ()):
+def conv_shape_hint(h: int, w: int, kh: int, kw: int, padding, stride: int) -> str:
     """A shape_hint for convolutions: the formula with this call's numbers. A shape alone names no
-    mistake (several give the same shape); the values do, through ``conv_mistakes``."""
-
-    def hint(got: tuple) -> str:
-        lines = ["The output size along each axis is floor((n + P − k) / s) + 1, where P is the total padding:",
-                 f"  rows:    {size_formula(h, kh, padding, stride, 'KH', 'H')}",
-                 f"  columns: {size_formula(w, kw, padding, stride, 'KW', 'W')}"]
-        if len(got) != len(lead) + 2 or tuple(got[:-2]) != tuple(lead):
-            lines.append(f"The leading axes should be {tuple(lead)} (then rows, columns); yours are {tuple(got[:-2])}.")
-        return "\n".join(lines)
-
-    return hint
+    mistake (several give the same shape); the values do, through ``conv_mistakes``. Wrong leading
+    axes (batch, channels) are named by the feedback itself, before this."""
+    return "\n".join(["The output size along each axis is floor((n + P − k) / s) + 1, where P is the total padding:",
+                      f"  rows:    {size_formula(h, kh, padding, stride, 'KH', 'H')}",
+                      f"  columns: {size_formula(w, kw, padding, stride, 'KW', 'W')}"])
 
 
-def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()):
+def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()) -> str:
     """The pooled size with this call's numbers; the mistake is named from the values (``pool_mistakes``)."""
     s = kernel_size if stride is None else stride
     want = (conv_output_size(h, kernel_size, "valid", s), conv_output_size(w, kernel_size, "valid", s))
-
-    def hint(got: tuple) -> str:
-        lines = [f"With kernel_size k = {kernel_size} and stride s = {s}"
-                 + (" (the default: s = kernel_size)" if stride is None else "")
-                 + ", only complete windows count: floor((n − k) / s) + 1.",
-                 f"  rows:    floor(({h} − {kernel_size}) / {s}) + 1 = {want[0]}",
-                 f"  columns: floor(({w} − {kernel_size}) / {s}) + 1 = {want[1]}"]
-        if tuple(got[:-2]) != tuple(lead):
-            lines.append(f"Pool each channel on its own: the leading axes {tuple(lead)} stay as they are; "
-                         f"yours are {tuple(got[:-2])}.")
-        return "\n".join(lines)
-
-    return hint
+    lines = [f"With kernel_size k = {kernel_size} and stride s = {s}"
+             + (" (the default: s = kernel_size)" if stride is None else "")
+             + ", only complete windows count: floor((n − k) / s) + 1.",
+             f"  rows:    floor(({h} − {kernel_size}) / {s}) + 1 = {want[0]}",
+             f"  columns: floor(({w} − {kernel_size}) / {s}) + 1 = {want[1]}"]
+    if lead:
+        lines.append(f"Pool each channel on its own: the leading axes {tuple(lead)} stay as they are.")
+    return "\n".join(lines)
 
 
 def raise_note(message: str, h: int, w: int, kh: int, kw: int, padding, stride: int) -> str:
