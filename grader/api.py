@@ -174,7 +174,10 @@ def _grade_read(
         results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
         return Graded(results, [student(INTERNAL_PROBLEM)])
     sandbox = run.sandbox
-    names = {cell.number: cell_report.cell_name(cell.number, cell.source) for cell in read.cells}
+    names = {
+        cell.number: cell_report.cell_name(cell.number, cell.source, cell.execution_count)
+        for cell in read.cells
+    }
     report = [
         messages.graded(read.path.name, spec.title),
         cell_report.import_report(run.cells, names),

@@ -29,12 +29,14 @@ OUT_OF_MEMORY = (
 )
 
 
-def cell_name(number: int, source: str) -> str:
-    """A cell as the student finds it: its position among code cells and its first line."""
+def cell_name(number: int, source: str, execution_count: int | None = None) -> str:
+    """A cell as the student finds it: its position among code cells, the [n] Jupyter shows beside
+    it where the notebook has one, and its first line."""
     first = next((line.strip() for line in source.splitlines() if line.strip()), "")
     if len(first) > 40:
         first = first[:37].rstrip() + " ..."
-    return f'code cell {number}, starting "{first}"' if first else f"code cell {number}"
+    name = f"code cell {number}" + (f" [{execution_count}]" if execution_count is not None else "")
+    return f'{name}, starting "{first}"' if first else name
 
 
 def import_report(runs: Sequence[CellRun], names: dict[int, str]) -> str:

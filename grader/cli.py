@@ -5,60 +5,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
+from . import terminal
 from .errors import GraderError
-from .results import GradingResults, ResultsFile, number_key
+from .results import GradingResults, ResultsFile
 from .settings import Settings
-from .text import plain
-
-WIDTH = 100  # a terminal's usual width, with room for the indentation
-
-
-def _wrapped(text: str, indent: str) -> list[str]:
-    """Every line of a message, wrapped and never cut: the likely-mistake line is often the last one."""
-    out = []
-    for line in text.splitlines():
-        lead = line[: len(line) - len(line.lstrip())]
-        out += textwrap.wrap(
-            line,
-            WIDTH,
-            initial_indent=indent,
-            subsequent_indent=indent + lead + "  ",
-            break_long_words=False,
-            break_on_hyphens=False,
-            drop_whitespace=True,
-        ) or [indent]
-    return out
-
-
-def _summary(title: str, results: GradingResults, *, hidden: str = "") -> str:
-    """The terminal's view of results, whole messages wrapped; student-derived text is made plain."""
-    lines = [title]
-    if results.output:
-        lines += ["  " + line for line in results.output.splitlines()]
-    lines.append("")
-    for test in sorted(results.tests, key=lambda t: number_key(t.number)) + results.adjustments:
-        mark = "PASS" if test.status == "passed" else "FAIL"
-        label = f"{test.number} {test.name}" if test.number else test.name
-        score = f"{test.score:g}/{test.max_score:g}"
-        # A long name gets a line of its own rather than being cut mid-word.
-        width = WIDTH - 8 - len(score) - 1
-        if len(label) <= width:
-            lines.append(f"  {mark}  {label:<{width}} {score}")
-        else:
-            # Wrapped once, at one width: the first line and the rest share no words.
-            parts = textwrap.wrap(label, width)
-            lines += [f"  {mark}  {parts[0]}", *_wrapped(" ".join(parts[1:]), "        ")]
-            lines[-1] = f"{lines[-1]:<{WIDTH - len(score)}} {score}"
-        if test.status != "passed" and test.output:
-            lines += _wrapped(test.output, "          ")
-    lines.append(f"\nScore: {results.score:g}/{results.max_score:g}")
-    if hidden:
-        lines.append(hidden)
-    return plain("\n".join(lines))
 
 
 def cmd_grade(args: argparse.Namespace, settings: Settings, public_only: bool = False) -> int:
@@ -89,7 +42,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings, public_only: bool = 
         print(results.to_json(), end="")
     else:
         hidden = _hidden_note(results, args) if public_only else ""
-        print(_summary(Path(args.notebook).name, results, hidden=hidden))
+        print(terminal.summary(Path(args.notebook).name, results, hidden=hidden))
         if out:
             print(f"Results written to {args.out}")
     return 0 if results.tests else 1
@@ -119,7 +72,7 @@ def cmd_gradescope(args: argparse.Namespace, settings: Settings) -> int:
     results = run_gradescope(
         root, solutions_root=args.solutions, assignment=args.assignment, settings=settings
     )
-    print(_summary(f"Gradescope run in {root}", results))
+    print(terminal.summary(f"Gradescope run in {root}", results))
     return 0  # Gradescope reads results.json; a non-zero exit would only hide it
 
 
@@ -228,7 +181,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
             )
             _print_once(case.stderr, seen)
             if not case.ok:
-                print(_summary(str(case.path), results), file=sys.stderr)
+                print(terminal.summary(str(case.path), results), file=sys.stderr)
         if not found.ok:
             status = 1
     return status

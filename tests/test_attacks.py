@@ -1411,7 +1411,7 @@ def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashe
 
 
 # ---- round two: isolation, cleanup, batch, text ---------------------------------------------------------
-from grader import cli as grader_cli  # noqa: E402
+from grader import terminal  # noqa: E402
 from grader.sandbox import leftovers  # noqa: E402
 from without_namespaces import refuse_namespaces  # noqa: E402
 
@@ -1687,7 +1687,7 @@ def scale(x, factor):
     stored = _strings(results.to_dict())
     assert any("owned" in text for text in stored)  # the text is there, its escapes are not
     assert not [text for text in stored if UNSAFE_TEXT.search(text)]
-    assert not UNSAFE_TEXT.search(grader_cli._summary("escapes.ipynb", results))
+    assert not UNSAFE_TEXT.search(terminal.summary("escapes.ipynb", results))
 
 
 def test_student_code_cannot_reach_any_unix_socket(attack, arena):

@@ -83,8 +83,8 @@ def test_grade_prints_every_line_of_a_failing_tests_message_wrapped_never_cut(tm
 
 
 def test_a_long_test_name_wraps_without_repeating_a_word():
-    from grader.cli import _summary
     from grader.results import GradingResults, TestResult
+    from grader.terminal import summary as _summary
 
     name = "forward: three layers (3 -> 4 -> 4 -> 2) on a batch of 5 inputs, which it leaves as they were, inputs unchanged"
     results = GradingResults(tests=[TestResult(name=name, max_score=0.5, score=0.5, number="7.4")])

@@ -126,3 +126,24 @@ def test_an_assignment_name_from_metadata_cannot_point_outside_the_solutions(tmp
     assert_schema_valid(results)
     assert results.score == 0 and not results.tests
     assert "is not an assignment name" in results.output
+
+
+def test_a_cell_that_ran_is_named_with_the_count_jupyter_shows_beside_it(tmp_path):
+    path = write_notebook(
+        tmp_path / "n.ipynb", ["import numpy as np", "raise ValueError('boom')"], assignment="demo"
+    )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["cells"][1]["execution_count"] = 7
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert [c.execution_count for c in read_notebook(path).cells] == [None, 7]
+    output = grade_notebook(path, solutions_root=CORE).output
+    assert "Code cell 2 [7], starting \"raise ValueError('boom')\"" in output, output
+
+
+def test_an_execution_count_that_is_not_a_small_positive_integer_is_not_shown(tmp_path):
+    path = write_notebook(tmp_path / "n.ipynb", ["x = 1", "y = 2", "z = 3"])
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for cell, count in zip(data["cells"], [True, -3, "5\nPASS"]):
+        cell["execution_count"] = count
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert [c.execution_count for c in read_notebook(path).cells] == [None, None, None]

@@ -31,6 +31,9 @@ class CodeCell:
     # Run All) and Colab shows none, so counting them would point students at the wrong cell.
     number: int
     source: str
+    # The [n] Jupyter shows beside the cell after it ran (None when it never ran, or in a notebook
+    # cleared of outputs): what the student sees, so messages name it too.
+    execution_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,9 @@ def _from_v4(path: Path, data: dict[str, Any]) -> Notebook:
     cells: list[CodeCell] = []
     for cell in data.get("cells", []):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            cells.append(CodeCell(len(cells) + 1, _source_text(cell.get("source", ""))))
+            count = cell.get("execution_count")
+            shown = count if type(count) is int and 0 < count < 10**7 else None
+            cells.append(CodeCell(len(cells) + 1, _source_text(cell.get("source", "")), shown))
     metadata = data.get("metadata")
     return Notebook(path, tuple(cells), metadata if isinstance(metadata, dict) else {})
 

@@ -54,7 +54,10 @@ def _child(path: Path, write_end: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
     try:
         notebook = prepare(read_notebook(path))
-        reply = {"cells": [[c.number, c.source] for c in notebook.cells], "assignment": notebook.assignment}
+        reply = {
+            "cells": [[c.number, c.source, c.execution_count] for c in notebook.cells],
+            "assignment": notebook.assignment,
+        }
     except NotebookError as exc:
         reply = {"error": str(exc)}
     except MemoryError:
@@ -128,7 +131,10 @@ def _read_reply(path: Path, raw: bytes | None) -> Notebook:
         raise NotebookError(str(reply["error"]))
     assignment = reply.get("assignment")
     metadata = {METADATA_KEY: {"assignment": assignment}} if isinstance(assignment, str) else {}
-    cells = tuple(CodeCell(int(n), str(src)) for n, src in reply.get("cells", []))
+    cells = tuple(
+        CodeCell(int(n), str(src), count if type(count) is int else None)
+        for n, src, count in reply.get("cells", [])
+    )
     return Notebook(Path(path), cells, metadata)
 
 
@@ -196,7 +202,10 @@ def _choosing_child(
     chosen = int(os.read(pick_end, 16) or b"-1")
     if chosen in kept:
         notebook = kept[chosen]
-        cells = {"cells": [[c.number, c.source] for c in notebook.cells], "assignment": notebook.assignment}
+        cells = {
+            "cells": [[c.number, c.source, c.execution_count] for c in notebook.cells],
+            "assignment": notebook.assignment,
+        }
         _write_all(write_end, json.dumps(cells, ensure_ascii=False).encode())
 
 
