@@ -1018,8 +1018,12 @@ def test_the_worker_sees_only_what_it_needs_of_the_host(attack):
         results = attack(
             "allowlist",
             f"import os\nSEEN = [p for p in {[str(p) for p in probes]!r} if os.path.exists(p)]\n"
-            # The tests' folder is on this process's sys.path because pytest put it there.
-            f"SEEN += [n for n in os.listdir({GRADER_HOME!r}) if n not in ('grader', '.venv', 'tests')]\n"
+            # The tests' folder is on this process's sys.path because pytest put it there. A checkout
+            # under /tmp is a traversable, unlistable folder in the worker's private /tmp.
+            "try:\n"
+            f"    SEEN += [n for n in os.listdir({GRADER_HOME!r}) if n not in ('grader', '.venv', 'tests')]\n"
+            "except PermissionError:\n"
+            "    pass\n"
             "def relu(z):\n    raise ValueError(f'seen={SEEN}')",
         )
         relu = [t.output for t in results.tests if t.function == "relu"]
