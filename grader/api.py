@@ -220,28 +220,27 @@ def _run_tests(
 ) -> Graded:
     global _tests_have_run
     _tests_have_run = True
-    # Imported here so that the first worker is forked before pytest and the tests exist in memory.
-    from pytest import ExitCode
-
-    from .testing.plugin import GradingPlugin, run_tests
+    # Imported here so that the first worker is forked before the tests exist in memory.
+    from .testing.outcomes import ExitCode, TestSession
     from .testing.proxy import Student, Unavailable
+    from .testing.run import run_tests
 
     student_code = Student(sandbox if sandbox is not None else Unavailable(problem or "no notebook"))
-    plugin = GradingPlugin(student_code, public_only=public_only, before_hidden=before_hidden)
-    exit_code = run_tests(spec.tests_dir, plugin)
-    tests = list(plugin.results.values())
+    session = TestSession(student_code, public_only=public_only, before_hidden=before_hidden)
+    exit_code = run_tests(spec.tests_dir, session)
+    tests = list(session.results.values())
     broken = (ExitCode.INTERNAL_ERROR, ExitCode.USAGE_ERROR)
     if exit_code in broken or (exit_code == ExitCode.NO_TESTS_COLLECTED and not public_only):
-        # pytest's internal error, usage error, or no tests at all: the assignment is broken.
-        print(f"grader: pytest ended with exit code {exit_code} for {spec.tests_dir}", file=sys.stderr)
+        # An internal or usage error of pytest's, or no tests at all: the assignment is broken.
+        print(f"grader: the tests ended with {exit_code.name} for {spec.tests_dir}", file=sys.stderr)
         results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
         return Graded(results, [student(INTERNAL_PROBLEM, REPORT)])
     notes = []
-    if plugin.collection_errors:
+    if session.collection_errors:
         notes.append(student(messages.TESTS_NOT_LOADED, REPORT))
-        for error in plugin.collection_errors:
+        for error in session.collection_errors:
             print(f"grader: collection error: {error}", file=sys.stderr)
-    for note in plugin.instructor_notes:
+    for note in session.instructor_notes:
         print(plain(f"grader: test error: {note}"), file=sys.stderr)  # may quote what student code raised
     notes.append(student(messages.hidden_summary(tests), REPORT))
     return Graded(GradingResults(tests=tests, extra_data={"assignment": spec.name}), notes)

@@ -26,7 +26,7 @@ from .handout import Notebook, StubCell, render
 from .messages import hidden_sentence
 from .sandbox.imports import ENGINE_HEADER
 from .selfcheck_record import PUBLIC_PREFIX, SelfCheckError, load_module, record
-from .testing.plugin import planned
+from .testing.outcomes import planned
 
 __all__ = [
     "ENGINE_TAG",

@@ -219,7 +219,7 @@ def _init_worker(preload: tuple[str, ...]) -> None:
     for name in preload:
         importlib.import_module(name)
     import grader.api
-    import grader.testing.plugin  # noqa: F401
+    import grader.testing.run  # noqa: F401
 
 
 def grade_code(assignment: str, code: str, path: str) -> dict:

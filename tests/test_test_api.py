@@ -26,7 +26,7 @@ from grader.testing import (
     pool_output_size,
     pool_shape_hint,
 )
-from grader.testing.plugin import failure_outcome
+from grader.testing.outcomes import failure_outcome
 from grader.testing.proxy import Unavailable
 from nbtools import write_notebook
 

@@ -98,9 +98,10 @@ MENTION_BYTES = 4 << 20  # of each notebook, searched for the names above
 
 def preloads(subs: list[Submission], assignment: str | None, solutions_root: Path | None) -> tuple[str, ...]:
     """What the servers import once: IPython's input transformer (every notebook's magics go
-    through it), torch where the assignment uses it, and the course's usual imports that the
-    notebooks mention and the assignment's environment has."""
+    through it), torch where the assignment uses it, pytest where its tests need it, and the
+    course's usual imports that the notebooks mention and the assignment's environment has."""
     from ..config import ConfigError, load_assignment
+    from ..testing.direct import pytest_needed
 
     modules = ["IPython.core.inputtransformer2"]
     if uses_torch(subs, assignment, solutions_root):
@@ -108,9 +109,13 @@ def preloads(subs: list[Submission], assignment: str | None, solutions_root: Pat
     omitted: tuple[str, ...] = ()
     if assignment:
         try:
-            omitted = load_assignment(assignment, solutions_root).environment.omit
+            spec = load_assignment(assignment, solutions_root)
         except ConfigError:
             pass
+        else:
+            omitted = spec.environment.omit
+            if pytest_needed(spec.tests_dir):
+                modules.append("pytest")
     wanted = {package for package in COLAB_IMPORTS if package not in omitted}
     mentioned: set[str] = set()
     for path in _some_notebooks(subs[:500], per_submission=1):

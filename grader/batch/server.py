@@ -53,15 +53,15 @@ def serve(preload: tuple[str, ...] = ()) -> None:
 
 
 def _load_once(preload: tuple[str, ...]) -> None:
-    """What every grading child needs, loaded once: the grader, numpy, pytest and the test helpers.
-    Never an assignment's tests: those are loaded by each child, after its sandbox worker forked."""
+    """What every grading child needs, loaded once: the grader, numpy and the test helpers (pytest
+    too, where the assignment's tests need it). Never an assignment's tests: those are loaded by
+    each child, after its sandbox worker forked."""
     import numpy  # noqa: F401
-    import pytest  # noqa: F401
 
     from .. import api, results, submission  # noqa: F401
     from ..notebook import intake  # noqa: F401
     from ..sandbox import session, start  # noqa: F401
-    from ..testing import explain, feedback, plugin, proxy  # noqa: F401
+    from ..testing import explain, feedback, proxy, run  # noqa: F401
 
     # A notebook's plots go nowhere in grading: pyplot imported here must pick the headless backend
     # the worker sets for itself.

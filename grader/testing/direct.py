@@ -1,0 +1,173 @@
+"""Running plain test functions without pytest: the same results, in the same order, for less.
+
+Most hidden tests are plain functions that take the ``student`` fixture (or nothing) and check
+with ``expect`` and ``assert``. For those, importing pytest and starting its session costs more
+than the tests themselves; this runner collects them as pytest would (files ``test_*.py`` of the
+tests folder in name order, functions ``test_*`` in the order the module defines them) and records
+each outcome through the same :class:`~.outcomes.TestSession`. Tests that use anything of pytest's
+(an import of it, ``conftest.py``, other fixtures, classes, module set-up, sub-folders) are run
+by pytest instead: :func:`pytest_needed` says why.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import importlib
+import inspect
+import traceback
+from pathlib import Path
+
+from .outcomes import ExitCode, TestSession, planned, release
+
+TEST_FILES = "test_*.py"  # as the grader's pytest.ini: python_files
+TEST_FUNCTIONS = "test_*"  # python_functions
+# Module-level names pytest gives a meaning to: set-up and tear-down, marks for the whole module.
+PYTEST_NAMES = frozenset(
+    {
+        "setup_module",
+        "teardown_module",
+        "setup_function",
+        "teardown_function",
+        "setUpModule",
+        "tearDownModule",
+    }
+    | {"pytestmark", "pytest_plugins"}
+)
+
+
+def pytest_needed(tests_dir: Path) -> str:
+    """Why these tests must run through pytest ("" when they are plain functions)."""
+    if (tests_dir / "conftest.py").exists() or (tests_dir / "__init__.py").exists():
+        return "a conftest.py or __init__.py"
+    for path in sorted(tests_dir.iterdir()):
+        if path.is_dir() and path.name != "__pycache__" and any(path.rglob("*.py")):
+            return f"a folder of Python files ({path.name})"
+        if path.suffix != ".py" or not path.is_file():
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            return f"{path.name} does not parse (pytest reports it)"
+        reason = _uses_pytest(tree) or (
+            _unlike_plain_tests(tree) if fnmatch.fnmatch(path.name, TEST_FILES) else ""
+        )
+        if reason:
+            return f"{path.name}: {reason}"
+    return ""
+
+
+def _uses_pytest(tree: ast.Module) -> str:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+            alias.name.split(".")[0] in ("pytest", "_pytest") for alias in node.names
+        ):
+            return "imports pytest"
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("pytest", "_pytest"):
+            return "imports from pytest"
+    return ""
+
+
+def _unlike_plain_tests(tree: ast.Module) -> str:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            return f"a test class ({node.name})"
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.name in PYTEST_NAMES:
+                return f"{node.name}"
+            if fnmatch.fnmatch(node.name, TEST_FUNCTIONS):
+                if isinstance(node, ast.AsyncFunctionDef):
+                    return f"{node.name} is async"
+                if _required(node.args) not in ([], ["student"]):
+                    return f"{node.name} takes fixtures other than student"
+                if any(isinstance(inner, (ast.Yield, ast.YieldFrom)) for inner in ast.walk(node)):
+                    return f"{node.name} is a generator"
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            named = [t.id for t in targets if isinstance(t, ast.Name) and t.id in PYTEST_NAMES]
+            if named:
+                return named[0]
+    return ""
+
+
+def _required(args: ast.arguments) -> list[str]:
+    """The parameters pytest fills with fixtures: those without a default value."""
+    positional = [*args.posonlyargs, *args.args]
+    required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
+    return required + [a.arg for a, default in zip(args.kwonlyargs, args.kw_defaults) if default is None]
+
+
+def run_direct(tests_dir: Path, session: TestSession) -> ExitCode:
+    """Collect and run the plain test functions in ``tests_dir`` (on sys.path, as for pytest)."""
+    collected: list[tuple[str, object]] = []
+    for path in sorted(p for p in tests_dir.iterdir() if p.is_file() and fnmatch.fnmatch(p.name, TEST_FILES)):
+        try:
+            module = importlib.import_module(path.stem)
+        except Exception as exc:  # the module's own error: the instructor's to fix
+            session.collection_errors.append(f"{path.name}: {_error_text(exc)}")
+            continue
+        for name, fn in list(vars(module).items()):
+            if (
+                fnmatch.fnmatch(name, TEST_FUNCTIONS)
+                and inspect.isfunction(fn)
+                and getattr(fn, "__test__", True)
+            ):
+                collected.append((f"{path.name}::{name}", fn))
+    functions = dict(collected)
+    kept = session.plan(
+        [(test_id, planned(fn, test_id.split("::")[0], test_id.split("::")[1])) for test_id, fn in collected]
+    )
+    if session.collection_errors:
+        return ExitCode.INTERRUPTED  # as pytest: no test runs when one module could not be loaded
+    if not kept:
+        return ExitCode.NO_TESTS_COLLECTED
+    failed = False
+    for test_id in kept:
+        fn = functions[test_id]
+        result = session.results[test_id]
+        session.starting(test_id, fn)
+        try:
+            _call(fn, session)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            failed = True
+            detail = "" if isinstance(exc, AssertionError) else _error_in_test(tests_dir, exc)
+            session.raised(test_id, result, fn, exc, detail)
+            release(exc)
+            del exc
+        else:
+            session.passed(result, fn)
+    return ExitCode.TESTS_FAILED if failed else ExitCode.OK
+
+
+def _call(fn: object, session: TestSession) -> None:
+    assert callable(fn)
+    required = [
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if required == ["student"]:
+        fn(session.student)
+    elif not required:
+        fn()
+    else:  # made without a def (the folder's check saw none): pytest's fixtures are not here
+        raise TypeError(f"the test takes {required}; only the student fixture is available")
+
+
+def _error_in_test(folder: Path, error: BaseException) -> str:
+    """An error of the test's own code, at the last line of the tests' folder it went through."""
+    own = [
+        frame for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename).parent == folder
+    ]
+    if not own:
+        return _error_text(error)
+    last = own[-1]
+    return f"{type(error).__name__}: {error} at {Path(last.filename).name} line {last.lineno}: {last.line or ''}"[
+        :2000
+    ]
+
+
+def _error_text(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error))[-2000:]
