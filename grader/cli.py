@@ -171,6 +171,8 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
                 f"grader: note: {committed} is not what `grader build {name}` writes now: run it",
                 file=sys.stderr,
             )
+        for problem in found.numbering:
+            print(f"{name} numbering: {problem} WRONG", file=sys.stderr)
         for case in found.cases:
             results = case.results
             verdict = (

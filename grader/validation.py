@@ -45,10 +45,28 @@ class Validation:
     cases: list[Case] = field(default_factory=list)
     build_error: str = ""  # why the stub cannot be built ("" when it can)
     stale: bool = False  # the committed handout is missing or not what build writes now
+    numbering: list[str] = field(default_factory=list)  # tests sharing a number, or left without one
 
     @property
     def ok(self) -> bool:
-        return not self.build_error and all(case.ok for case in self.cases)
+        return not self.build_error and not self.numbering and all(case.ok for case in self.cases)
+
+
+def numbering_problems(results: GradingResults) -> list[str]:
+    """Test numbers order the feedback and name tests in the notebook's self-check: each must be
+    unique, and either every test has one or none does."""
+    seen: dict[str, str] = {}
+    problems = []
+    for test in results.tests:
+        if test.number is None:
+            continue
+        if test.number in seen:
+            problems.append(f"tests {seen[test.number]!r} and {test.name!r} are both numbered {test.number}")
+        seen.setdefault(test.number, test.name)
+    unnumbered = [test.name for test in results.tests if test.number is None]
+    if seen and unnumbered:
+        problems.append(f"{len(unnumbered)} tests have no @number while others do, e.g. {unnumbered[0]!r}")
+    return problems
 
 
 def validate(
@@ -74,4 +92,6 @@ def validate(
             with contextlib.redirect_stderr(captured):
                 results = grade_notebook(path, spec.name, solutions_root=solutions_root, settings=settings)
             found.cases.append(Case(label, path, results, full, captured.getvalue()))
+            if full:
+                found.numbering = numbering_problems(results)
     return found

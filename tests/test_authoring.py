@@ -351,3 +351,18 @@ def test_grader_validate_proves_the_reference_scores_full_marks_and_the_stub_zer
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{name} reference:" in run.stdout and f"{name} stub: 0/" in run.stdout
     assert "WRONG" not in run.stdout
+
+
+def test_validate_finds_two_tests_with_one_number():
+    from grader.results import GradingResults, TestResult
+    from grader.validation import numbering_problems
+
+    def results(*numbers: str | None) -> GradingResults:
+        return GradingResults(
+            tests=[TestResult(name=f"t{i}", max_score=1, number=n) for i, n in enumerate(numbers)]
+        )
+
+    assert numbering_problems(results("1.1", "1.2", "2.1")) == []
+    assert numbering_problems(results(None, None)) == []
+    assert numbering_problems(results("1.1", "1.2", "1.1")) == ["tests 't0' and 't2' are both numbered 1.1"]
+    assert numbering_problems(results("1.1", None)) == ["1 tests have no @number while others do, e.g. 't1'"]

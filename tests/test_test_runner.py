@@ -78,13 +78,13 @@ def test_the_course_assignments_need_nothing_of_pytest():
     ("name", "text", "reason"),
     [
         ("conftest.py", "", "conftest.py"),
-        ("test_a.py", "import pytest\ndef test_x(student):\n    pytest.skip('later')\n", "imports pytest"),
-        ("helpers.py", "from pytest import approx\n", "imports from pytest"),
+        ("test_a.py", "import pytest\ndef test_x(student):\n    pytest.skip('later')\n", "mentions pytest"),
+        ("helpers.py", "from pytest import approx\n", "mentions pytest"),
         ("test_a.py", "def test_x(student, tmp_path):\n    pass\n", "fixtures other than student"),
         ("test_a.py", "def test_x(*, tmp_path):\n    pass\n", "fixtures other than student"),
         ("test_a.py", "class TestThings:\n    def test_x(self):\n        pass\n", "a test class"),
         ("test_a.py", "def setup_module():\n    pass\n", "setup_module"),
-        ("test_a.py", "pytestmark = []\n", "pytestmark"),
+        ("test_a.py", "pytestmark = []\n", "mentions pytest"),
         ("test_a.py", "def test_x():\n    yield 1\n", "a generator"),
     ],
 )
@@ -146,3 +146,19 @@ def test_grading_a_notebook_never_imports_pytest():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["False", "False"]
+
+
+def test_two_folders_with_a_test_file_of_one_name_never_mix_even_given_relative_paths(tmp_path, monkeypatch):
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "test_same.py").write_text(
+            f"def test_{name}(student):\n    pass\n", encoding="utf-8"
+        )
+    monkeypatch.chdir(tmp_path)
+    for through_pytest in (False, True):
+        seen = []
+        for name in ("first", "second"):
+            session = TestSession(Student(Unavailable("no notebook")))
+            run_tests(Path(name), session, through_pytest=through_pytest)
+            seen.append(list(session.results))
+        assert seen == [["test_same.py::test_first"], ["test_same.py::test_second"]], through_pytest

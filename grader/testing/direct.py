@@ -5,7 +5,7 @@ with ``expect`` and ``assert``. For those, importing pytest and starting its ses
 than the tests themselves; this runner collects them as pytest would (files ``test_*.py`` of the
 tests folder in name order, functions ``test_*`` in the order the module defines them) and records
 each outcome through the same :class:`~.outcomes.TestSession`. Tests that use anything of pytest's
-(an import of it, ``conftest.py``, other fixtures, classes, module set-up, sub-folders) are run
+(any mention of it, ``conftest.py``, other fixtures, classes, module set-up, sub-folders) are run
 by pytest instead: :func:`pytest_needed` says why.
 """
 
@@ -22,7 +22,8 @@ from .outcomes import ExitCode, TestSession, planned, release
 
 TEST_FILES = "test_*.py"  # as the grader's pytest.ini: python_files
 TEST_FUNCTIONS = "test_*"  # python_functions
-# Module-level names pytest gives a meaning to: set-up and tear-down, marks for the whole module.
+# Module-level names pytest gives a meaning to: set-up and tear-down (pytestmark and pytest_plugins
+# mention pytest, which alone sends a folder to pytest).
 PYTEST_NAMES = frozenset(
     {
         "setup_module",
@@ -32,7 +33,6 @@ PYTEST_NAMES = frozenset(
         "setUpModule",
         "tearDownModule",
     }
-    | {"pytestmark", "pytest_plugins"}
 )
 
 
@@ -46,29 +46,25 @@ def pytest_needed(tests_dir: Path) -> str:
         if path.suffix != ".py" or not path.is_file():
             continue
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        except (SyntaxError, UnicodeDecodeError, ValueError):
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return f"{path.name} cannot be read (pytest reports it)"
+        # Any mention, a comment's too: a plain search costs nothing, and pytest is never wrong.
+        if "pytest" in text:
+            return f"{path.name}: mentions pytest"
+        if not fnmatch.fnmatch(path.name, TEST_FILES):
+            continue
+        try:
+            tree = ast.parse(text, filename=str(path))
+        except (SyntaxError, ValueError):
             return f"{path.name} does not parse (pytest reports it)"
-        reason = _uses_pytest(tree) or (
-            _unlike_plain_tests(tree) if fnmatch.fnmatch(path.name, TEST_FILES) else ""
-        )
+        reason = _unlike_plain_tests(tree, generators="yield" in text)
         if reason:
             return f"{path.name}: {reason}"
     return ""
 
 
-def _uses_pytest(tree: ast.Module) -> str:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(
-            alias.name.split(".")[0] in ("pytest", "_pytest") for alias in node.names
-        ):
-            return "imports pytest"
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("pytest", "_pytest"):
-            return "imports from pytest"
-    return ""
-
-
-def _unlike_plain_tests(tree: ast.Module) -> str:
+def _unlike_plain_tests(tree: ast.Module, generators: bool) -> str:
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             return f"a test class ({node.name})"
@@ -80,7 +76,9 @@ def _unlike_plain_tests(tree: ast.Module) -> str:
                     return f"{node.name} is async"
                 if _required(node.args) not in ([], ["student"]):
                     return f"{node.name} takes fixtures other than student"
-                if any(isinstance(inner, (ast.Yield, ast.YieldFrom)) for inner in ast.walk(node)):
+                if generators and any(
+                    isinstance(inner, (ast.Yield, ast.YieldFrom)) for inner in ast.walk(node)
+                ):
                     return f"{node.name} is a generator"
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]

@@ -17,7 +17,7 @@ from .outcomes import ExitCode, TestSession
 def run_tests(tests_dir: Path, session: TestSession, *, through_pytest: bool | None = None) -> ExitCode:
     """Run the tests in ``tests_dir`` into ``session``. ``through_pytest``: None decides by the
     tests (:func:`.direct.pytest_needed`); True or False forces one way (to compare them)."""
-    tests_dir = Path(tests_dir)
+    tests_dir = Path(tests_dir).resolve()  # modules' __file__ are absolute: compared below
     if through_pytest is None:
         through_pytest = bool(pytest_needed(tests_dir))
     # Helper modules next to the tests (an assignment's oracle) are imported by name.
