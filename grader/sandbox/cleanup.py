@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import leftovers
-from .ids import sweep_user
+from .identity import sweep_user
 
 
 class CleanupStep(enum.Enum):

@@ -14,7 +14,7 @@ import os
 import signal
 
 from ..settings import single_threaded
-from .ids import drop_capabilities, drop_privileges
+from .privileges import drop_capabilities, drop_privileges
 from .isolation import Isolation
 from .kernel import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
 from .namespaces import (

@@ -21,7 +21,7 @@ from typing import Literal
 from ..config import Limits
 from . import imports, leftovers, reaper, replies
 from .cleanup import CleanupProblem, CleanupStep, Step, run_steps, uid_steps
-from .ids import claim_identity
+from .identity import claim_identity
 from .isolation import Isolation
 from .protocol import (
     CallOutcome,

@@ -4,17 +4,15 @@ given up by the grading process, and everything a uid still runs, killed at once
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import os
 import pwd
 import signal
 import sys
-from typing import ClassVar, NamedTuple
+from typing import NamedTuple
 
 from ..errors import GraderError
 from . import reaper
-from .kernel import libc
 
 FALLBACK_UID = 61000  # used when the dedicated user does not exist (outside the image)
 SLOT_DIR = "/tmp/grader-slots"
@@ -94,35 +92,6 @@ def claim_slot() -> tuple[int, int]:
         except BlockingIOError:
             os.close(fd)
     raise NoFreeSlot("no free sandbox slot")
-
-
-def drop_privileges(uid: int | None, gid: int | None) -> None:
-    if uid is None:
-        return
-    if gid is None:  # a uid without its group: refuse to start rather than keep root's groups
-        raise GraderError("a sandbox uid without a gid")
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_: ClassVar = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_: ClassVar = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
-
-
-def drop_capabilities() -> bool:
-    """Give up every capability (those a user namespace grants its creator included)."""
-    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-    data = (_CapData * 2)()
-    return bool(libc.capset(ctypes.byref(header), data) == 0)
 
 
 def sweep_user(uid: int) -> None:
