@@ -12,11 +12,11 @@
 #
 # Gradescope's harness supplies CMD and ENTRYPOINT: this file must not set them.
 # The layout and steps are those of the zip route (`grader package`): the same setup.sh and
-# run_autograder, from grader/templates/.
+# run_autograder, from grader/gradescope/templates/.
 ARG BASE_IMAGE=gradescope/autograder-base:ubuntu-22.04
 
 # Stage 1: the assignment's requirements file, pyproject.toml's pins with its [environment]
-# applied (grader/environment.py). Only this small file reaches the image, so assignments that
+# applied (grader/gradescope/environment.py). Only this small file reaches the image, so assignments that
 # install the same list share the large layer below.
 FROM ${BASE_IMAGE} AS requirements
 ARG PIP_CERT=
@@ -24,9 +24,9 @@ ARG PIP_FIND_LINKS=
 ARG PIP_INDEX_URL=
 ARG ASSIGNMENT=
 RUN test -n "$ASSIGNMENT" || { echo "Dockerfile: pass --build-arg ASSIGNMENT=NAME (one image per assignment)" >&2; exit 1; }
-COPY grader/templates/setup.sh /autograder/source/setup.sh
+COPY grader/gradescope/templates/setup.sh /autograder/source/setup.sh
 COPY pyproject.toml /autograder/source/
-COPY grader/environment.py /autograder/source/grader/environment.py
+COPY grader/gradescope/environment.py /autograder/source/grader/gradescope/environment.py
 COPY solutions/${ASSIGNMENT}/assignment.toml /autograder/assignment.toml
 RUN sed -i 's/\r$//' /autograder/source/setup.sh && bash /autograder/source/setup.sh system \
     && ASSIGNMENT_TOML=/autograder/assignment.toml GRADER_VENV=/tmp/requirements-venv \
@@ -41,7 +41,7 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_CERT=
 ARG PIP_FIND_LINKS=
 ARG PIP_INDEX_URL=
-COPY grader/templates/setup.sh /autograder/source/setup.sh
+COPY grader/gradescope/templates/setup.sh /autograder/source/setup.sh
 
 # System packages (python3-venv, ...) and the unprivileged user that runs student code.
 RUN sed -i 's/\r$//' /autograder/source/setup.sh && bash /autograder/source/setup.sh system user
@@ -59,7 +59,7 @@ COPY pyproject.toml README.md /autograder/source/
 COPY grader /autograder/source/grader
 COPY solutions/${ASSIGNMENT} /autograder/source/solutions/${ASSIGNMENT}
 RUN bash /autograder/source/setup.sh grader protect \
-    && /autograder/venv/bin/python -c "import sys, grader.packaging as p; \
+    && /autograder/venv/bin/python -c "import sys, grader.gradescope.packaging as p; \
           sys.stdout.buffer.write(p.render_run_autograder(sys.argv[1]))" "$ASSIGNMENT" > /autograder/run_autograder \
     && chmod 755 /autograder/run_autograder
 

@@ -11,11 +11,14 @@ grader count once), sampled every 10 ms while it runs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -48,8 +51,8 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree_memory(root: int) -> int:
-    """Memory of ``root`` and all its descendants together (summed PSS), in bytes."""
+def _tree_memory(root: int) -> tuple[int, int]:
+    """Memory of ``root`` and of all its descendants together (summed PSS), in bytes."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -60,26 +63,31 @@ def _tree_memory(root: int) -> int:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, stack = 0, [root]
+    total, stack = 0, list(children.get(root, []))
     while stack:
         pid = stack.pop()
         total += _pss(pid)
         stack += children.get(pid, [])
-    return total
+    return _pss(root), total
 
 
-def measure(command: list[str], env: dict | None = None) -> tuple[float, int, float]:
-    """(CPU seconds of the command and its children, peak memory of its tree in bytes, wall seconds)."""
+Measured = tuple[float, int, float, int, int]
+
+
+def measure(command: list[str], env: dict | None = None) -> Measured:
+    """(CPU seconds of the command and its children, peak memory of its tree in bytes, wall seconds,
+    peak memory of the command's own process, peak memory of its descendants: the worker)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
+    peak = own = rest = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, own, rest
         while not done.is_set():
-            peak = max(peak, _tree_memory(proc.pid))
+            mine, theirs = _tree_memory(proc.pid)
+            peak, own, rest = max(peak, mine + theirs), max(own, mine), max(rest, theirs)
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -92,16 +100,33 @@ def measure(command: list[str], env: dict | None = None) -> tuple[float, int, fl
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed with exit code {proc.returncode}")
-    return cpu, peak, wall
+    return cpu, peak, wall, own, rest
 
 
-def median_of(command: list[str], runs: int, env: dict | None = None) -> tuple[float, int, float]:
+def median_of(command: list[str], runs: int, env: dict | None = None) -> Measured:
     samples = [measure(command, env) for _ in range(runs)]
     return (
         statistics.median(s[0] for s in samples),
         max(s[1] for s in samples),
         statistics.median(s[2] for s in samples),
+        max(s[3] for s in samples),
+        max(s[4] for s in samples),
     )
+
+
+# A notebook as Colab leaves it: an install line, the inline-plots magic, pyplot imported at the
+# top, and a plot of a result at the end.
+COLAB_TOP = "!pip install -q numpy\n%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+COLAB_END = "plt.plot([1, 2, 3], [2, 1, 3])\nplt.title('a result')\nplt.show()\n"
+
+
+def colab_style(reference: Path, out: Path) -> Path:
+    """The reference with Colab's usual first and last cells."""
+    notebook = json.loads(reference.read_text(encoding="utf-8"))
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": []}
+    notebook["cells"] = [{**cell, "source": COLAB_TOP}, *notebook["cells"], {**cell, "source": COLAB_END}]
+    out.write_text(json.dumps(notebook), encoding="utf-8")
+    return out
 
 
 def main() -> None:
@@ -118,47 +143,57 @@ def main() -> None:
         "numpy (1 BLAS thread)": median_of([PYTHON, "-c", "import numpy"], args.runs, one_thread),
         "numpy+torch": median_of([PYTHON, "-c", "import numpy, torch"], args.runs, default_env),
     }
+    pyplot = "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
+    floors["numpy+pyplot"] = median_of([PYTHON, "-c", f"import numpy; {pyplot}"], args.runs, default_env)
+    floors["numpy+torch+pyplot"] = median_of(
+        [PYTHON, "-c", f"import numpy, torch; {pyplot}"], args.runs, default_env
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     cases = []
     for assignment in args.assignments:
         reference = REPO / "solutions" / assignment / f"{assignment}.ipynb"
         # The floor of what the assignment's own reference imports.
         floor = "numpy+torch" if "import torch" in reference.read_text(encoding="utf-8") else "numpy"
         stub = REPO / "assignments" / assignment / f"{assignment}.ipynb"
-        for label, path in (("reference", reference), ("stub", stub)):
+        colab = colab_style(reference, scratch / f"{assignment}.ipynb")
+        for label, path, its_floor in (
+            ("reference", reference, floor),
+            ("stub", stub, floor),
+            ("Colab-style", colab, f"{floor}+pyplot"),
+        ):
             if path.exists():
-                cases.append(
-                    (
-                        f"{assignment} {label}",
-                        floor,
-                        median_of([*GRADER, "grade", str(path)], args.runs, default_env),
-                    )
-                )
+                command = [*GRADER, "grade", str(path), "--assignment", assignment]
+                cases.append((f"{assignment} {label}", its_floor, median_of(command, args.runs, default_env)))
         if assignment == "nn_basics" and reference.exists():
             measured = next(c[2] for c in cases if c[0] == "nn_basics reference")
             hardening = (median_of([*UNHARDENED, "grade", str(reference)], args.runs, default_env), measured)
 
     print(f"Grading cost, median of {args.runs} runs (CPU = user + system of all processes)")
-    print(f"{'command':<34} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7}   (peak: summed PSS of all processes)")
-    for name, (cpu, peak, wall) in floors.items():
-        print(f"{'floor: import ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
-    for name, _floor, (cpu, peak, wall) in cases:
-        print(f"{'grade ' + name:<34} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
+    print(f"{'command':<40} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7} {'grader':>7} {'worker':>7}")
+    for name, (cpu, peak, wall, _own, _rest) in floors.items():
+        print(f"{'floor: import ' + name:<40} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
+    for name, _floor, (cpu, peak, wall, own, rest) in cases:
+        print(
+            f"{'grade ' + name:<40} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f} {own / 2**20:7.0f} {rest / 2**20:7.0f}"
+        )
+    print("(peak: summed PSS of all processes; grader: the grading process alone; worker: its children)")
     if "nn_basics" in args.assignments:
-        (plain_cpu, _, _), (hard_cpu, _, _) = hardening
+        (plain_cpu, *_), (hard_cpu, *_) = hardening
         print(f"{'grade nn_basics reference, unhardened':<34} {plain_cpu:7.3f}")
     print("\nRatios to the floor (CPU time):")
-    for name, floor, (cpu, _peak, _wall) in cases:
+    for name, floor, (cpu, *_) in cases:
         base = floors[floor][0]
-        line = f"  grade {name:<22} {cpu / base:5.2f}x  import {floor}"
+        line = f"  grade {name:<26} {cpu / base:5.2f}x  import {floor}"
         if floor == "numpy":
             line += f"   ({cpu / floors['numpy (1 BLAS thread)'][0]:.2f}x the single-thread floor)"
         print(line)
     base_case = next((c for c in cases if c[0] == "nn_basics reference"), None)
     if base_case is not None:
         print("\nAgainst grading the nn_basics reference (CPU time):")
-        for name, _floor, (cpu, _peak, _wall) in cases:
+        for name, _floor, (cpu, *_) in cases:
             if name.endswith("reference"):
-                print(f"  grade {name:<22} {cpu / base_case[2][0]:5.2f}x")
+                print(f"  grade {name:<26} {cpu / base_case[2][0]:5.2f}x")
+    shutil.rmtree(scratch, ignore_errors=True)
     if "nn_basics" in args.assignments:
         print(
             f"\nSandbox hardening (namespaces, hidden files, socket filter) on the nn_basics reference: "

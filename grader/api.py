@@ -1,6 +1,6 @@
 """The grader's core API: grade one notebook, in-process, into a :class:`GradingResults`.
 
-The command line (:mod:`grader.cli`), the Gradescope entry (:mod:`grader.gradescope`) and batch
+The command line (:mod:`grader.cli`), the Gradescope entry (:mod:`grader.gradescope.entry`) and batch
 grading are thin layers over :func:`grade_notebook` and :func:`grade_prepared`. Neither raises for
 anything a submission does: every path ends in results a student can read.
 """
@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cell_report, messages
 from .config import Assignment, ConfigError, resolve_assignment
+from .grading import cell_report, messages
+from .grading.notes import REPORT, Graded, Note, render, student
 from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_or_error
-from .notes import REPORT, Graded, Note, render, student
 from .results import INTERNAL_PROBLEM, GradingResults
-from .sandbox.session import CannotHide, CellRun, Sandbox
-from .sandbox.spec import IsolationSpec
+from .sandbox.supervisor.session import CannotHide, CellRun, Sandbox
+from .sandbox.supervisor.spec import IsolationSpec
 from .settings import Settings
 from .text import plain
 

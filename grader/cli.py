@@ -50,8 +50,8 @@ def cmd_grade(args: argparse.Namespace, settings: Settings, public_only: bool = 
 
 def _hidden_note(results: GradingResults, args: argparse.Namespace) -> str:
     """What the visible score leaves out: the hidden tests' number and points, read from their source."""
+    from .authoring.selfcheck import hidden_sentence, hidden_total
     from .config import ConfigError, load_assignment
-    from .selfcheck import hidden_sentence, hidden_total
 
     try:
         spec = load_assignment(str(results.extra_data.get("assignment", "")), args.solutions)
@@ -66,7 +66,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace, settings: Settings) -> int:
-    from .gradescope import run_gradescope
+    from .gradescope.entry import run_gradescope
 
     root = Path(args.root)
     results = run_gradescope(
@@ -78,7 +78,7 @@ def cmd_gradescope(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
     from .config import ConfigError
-    from .packaging import build_autograder_zip
+    from .gradescope.packaging import build_autograder_zip
 
     if getattr(args, "student", False):
         return _package_student(args)
@@ -94,9 +94,9 @@ def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _package_student(args: argparse.Namespace) -> int:
-    from .authoring import BuildError, build_stub
+    from .authoring.build import BuildError, build_stub
+    from .authoring.selfcheck import write_student_kit
     from .config import ConfigError, load_assignment
-    from .selfcheck import write_student_kit
 
     out = Path(args.out or f"{args.assignment}-student")
     try:
@@ -125,10 +125,10 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from . import selfcheck
-    from .authoring import BuildError, build_stub, stub_path, write_stub
+    from .authoring import selfcheck
+    from .authoring.build import BuildError, build_stub, stub_path, write_stub
+    from .authoring.handout import render
     from .config import ConfigError, load_assignment
-    from .handout import render
 
     status = 0
     for name in _names(args):
@@ -151,9 +151,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from .authoring import stub_path
+    from .authoring.build import stub_path
+    from .authoring.validation import validate
     from .config import ConfigError, load_assignment
-    from .validation import validate
 
     status, seen = 0, set[str]()
     for name in _names(args):
@@ -236,7 +236,7 @@ def cmd_grade_all(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.internal_errors} internal errors."
     )
     if summary.comparison is not None:
-        from .regrade import as_text
+        from .batch.regrade import as_text
 
         print(as_text(summary.comparison))
     print(f"Grades: {summary.grades_csv}")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .environment import Environment, EnvironmentTableError, parse_environment
 from .errors import GraderError
+from .gradescope.environment import Environment, EnvironmentTableError, parse_environment
 from .settings import HIDDEN_ENV as HIDDEN_ENV  # still imported from here by the sandbox and batch
 
 if sys.version_info >= (3, 11):

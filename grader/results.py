@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .grid import Grid, markdown, unfenced
+from .grading.grid import Grid, markdown, unfenced
 from .text import plain
 
 # Gradescope truncates at 100,000 characters; our caps keep whole messages well under that.

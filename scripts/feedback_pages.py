@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from test_selfcheck import CNN_MISTAKES, mistaken_notebook  # noqa: E402
 
 from grader.api import grade_notebook  # noqa: E402
-from grader.authoring import build_stub  # noqa: E402
+from grader.authoring.build import build_stub  # noqa: E402
 from grader.config import load_assignment  # noqa: E402
 
 STYLE = """<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:20px auto;color:#222}

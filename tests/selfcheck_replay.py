@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from grader.sandbox.imports import ALIASES
+from grader.sandbox.runtime.imports import ALIASES
 
 CELL_SECONDS = 10
 ENGINE_HEADERS = ("# @title Self-check engine:", "# Self-check engine:")
@@ -57,7 +57,7 @@ def verdicts(engine: str, functions: list[str], path: Path) -> dict[str, bool]:
     torch.set_default_dtype(torch.float32)  # each notebook in a fresh kernel: undo the last one's
     namespace: dict = {"__name__": "__main__"}
     # The student's kernel had run the imports of cells since deleted: the grader's worker gives
-    # a notebook the same usual aliases (grader.sandbox.imports.ALIASES).
+    # a notebook the same usual aliases (grader.sandbox.runtime.imports.ALIASES).
     for alias, module in ALIASES.items():
         if alias not in namespace:
             namespace[alias] = importlib.import_module(module)

@@ -37,9 +37,9 @@ import grader
 from grader.api import grade_notebook
 from grader.config import default_solutions_root
 from grader.results import GradingResults
-from grader.sandbox import kernel, seccomp
-from grader.sandbox.session import Sandbox
-from grader.sandbox.spec import IsolationSpec
+from grader.sandbox.jail import kernel, seccomp
+from grader.sandbox.supervisor.session import Sandbox
+from grader.sandbox.supervisor.spec import IsolationSpec
 from grader.settings import HIDDEN_ENV, Settings
 from nbtools import write_notebook
 
@@ -1130,7 +1130,7 @@ def limited_solutions(arena: Arena, folder: Path, **limits) -> Path:
 
 
 def test_a_peer_that_stops_reading_makes_a_deadline_carrying_send_time_out():
-    from grader.sandbox.wire import PeerTimedOut, send_message
+    from grader.sandbox.wire.messages import PeerTimedOut, send_message
 
     ours, theirs = socket.socketpair()
     try:
@@ -1145,7 +1145,7 @@ def test_a_peer_that_stops_reading_makes_a_deadline_carrying_send_time_out():
 
 STOP_READING = """
 import time as _time
-import grader.sandbox.worker as _worker
+import grader.sandbox.runtime.worker as _worker
 if True:  # one statement with the raise: a replay after a restart does not patch again
     _real_reader = _worker.recv_message
     def _asleep(*args, **kwargs):
@@ -1167,7 +1167,7 @@ def test_a_worker_that_stops_reading_costs_its_cell_no_more_than_the_limit_and_g
 
 
 FORGED_REPLY = """
-import grader.sandbox.worker as _worker
+import grader.sandbox.runtime.worker as _worker
 def _forge(value, blobs):
     real = _worker.send_message
     def forged(sock, reply, reply_blobs=()):
@@ -1293,7 +1293,7 @@ def test_functions_that_kill_the_worker_stop_at_the_restart_cap(arena, stub_scor
 
 
 MALFORMED = """
-import grader.sandbox.worker as _worker
+import grader.sandbox.runtime.worker as _worker
 _worker.Worker.signatures = lambda self: ({"status": "ok", "data": {"relu": 7, "scale": 8, "count": 9}}, [])
 def _forge(value):
     real = _worker.send_message
@@ -1316,7 +1316,7 @@ def count(n):
 
 WITHHELD_AFTER = """
 import numpy as np
-import grader.sandbox.worker as _worker
+import grader.sandbox.runtime.worker as _worker
 _real = _worker.send_message
 def _without_after(sock, reply, reply_blobs=()):
     if isinstance(reply, dict):
@@ -1351,7 +1351,7 @@ def test_huge_parameter_shapes_are_unreadable_answers_not_test_errors(arena):
     settings = Settings(hidden_paths=tuple(map(str, arena.hidden_paths)))
     spec = IsolationSpec.from_settings(settings, secret=[arena.solutions])
     cell = """
-import grader.sandbox.worker as _worker
+import grader.sandbox.runtime.worker as _worker
 class Model:
     def named_parameters(self):
         return []
@@ -1416,7 +1416,7 @@ def test_a_restart_keeps_what_an_unfinished_cell_defined_and_names_what_a_crashe
 
 # ---- round two: isolation, cleanup, batch, text ---------------------------------------------------------
 from grader import terminal  # noqa: E402
-from grader.sandbox import leftovers  # noqa: E402
+from grader.sandbox.supervisor import leftovers  # noqa: E402
 from without_namespaces import refuse_namespaces  # noqa: E402
 
 NO_NAMESPACES = [sys.executable, str(Path(__file__).parent / "without_namespaces.py")]

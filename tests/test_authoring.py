@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.authoring import BuildError, build_stub
+from grader.authoring.build import BuildError, build_stub
+from grader.authoring.handout import render
+from grader.authoring.selfcheck import SelfCheckError
 from grader.config import available_assignments, load_assignment
-from grader.handout import render
-from grader.selfcheck import SelfCheckError
 from nbtools import ASSIGNMENTS, REPO, SOLUTIONS
 
 ASSIGNMENT_NAMES = available_assignments(SOLUTIONS)
@@ -354,8 +354,8 @@ def test_grader_validate_proves_the_reference_scores_full_marks_and_the_stub_zer
 
 
 def test_validate_finds_two_tests_with_one_number():
+    from grader.authoring.validation import numbering_problems
     from grader.results import GradingResults, TestResult
-    from grader.validation import numbering_problems
 
     def results(*numbers: str | None) -> GradingResults:
         return GradingResults(

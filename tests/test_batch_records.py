@@ -9,7 +9,7 @@ from pathlib import Path
 from grader.batch.collect import load_records
 from grader.batch.inputs import Submission
 from grader.batch.pool import server_environ
-from grader.records import Record, column_name
+from grader.batch.records import Record, column_name
 from grader.results import GradingResults, TestResult
 from grader.settings import HIDDEN_ENV, THREAD_LIMITS, Settings
 

@@ -179,7 +179,7 @@ def test_the_oracle_cnn_forward_pass_equals_torch_with_the_same_float32_weights(
     ],
 )
 def test_the_oracle_counts_the_trainable_parameters_of_build_model_specs(layers):
-    from grader.sandbox.models import _build
+    from grader.sandbox.runtime.models import _build
 
     want = oracle.layer_spec_params(layers)
     model = _build(copy.deepcopy(layers))  # _build consumes the options dicts

@@ -166,12 +166,12 @@ def test_no_grader_module_imports_one_that_imports_it_back():
 
 # Exceptions that must not be GraderErrors: the worker's own time-out is a BaseException so that
 # student code catching Exception cannot swallow it; a failed check is an AssertionError, which is
-# what pytest records as a failure. grader.environment runs on its own, with the image's bare
+# what pytest records as a failure. grader.gradescope.environment runs on its own, with the image's bare
 # interpreter, before the grader is installed: it cannot import the root (config wraps its error).
 NOT_GRADER_ERRORS = {
-    "grader.sandbox.worker.SoftTimeout",
+    "grader.sandbox.runtime.worker.SoftTimeout",
     "grader.testing.failure.GradingFailure",
-    "grader.environment.EnvironmentTableError",
+    "grader.gradescope.environment.EnvironmentTableError",
     # Raised by a CPU-time signal inside intake's child and caught there: it never leaves it.
     "grader.notebook.isolated._OutOfTime",
 }
@@ -186,7 +186,7 @@ def test_every_exception_the_grader_defines_is_a_grader_error_or_says_why_not():
     for name in modules():
         # Not importable as modules: the handout's and the kit's copies (they run without the grader,
         # on data beside them), and the command line itself.
-        if name.endswith(("selfcheck_runtime", "__main__")) or name.startswith("grader.templates"):
+        if name.endswith(("selfcheck_runtime", "__main__")) or ".templates." in name:
             continue
         module = importlib.import_module(name)
         for value in vars(module).values():
@@ -202,7 +202,7 @@ def test_every_exception_the_grader_defines_is_a_grader_error_or_says_why_not():
 
 def test_the_import_graph_sees_every_module_a_statement_imports():
     graph = import_graph(whole=True)
-    worker = next(edges for name, edges in graph.items() if name.endswith("sandbox.worker"))
+    worker = next(edges for name, edges in graph.items() if name.endswith("runtime.worker"))
     # `from . import cells, imports, ipython_shim, models`: all four, not the first only.
     assert {name.rsplit(".", 1)[1] for name in worker} >= {
         "cells",
@@ -210,3 +210,36 @@ def test_the_import_graph_sees_every_module_a_statement_imports():
         "ipython_shim",
         "models",
     }
+
+
+# What runs student code, or confines it, or carries its answers, never reaches into the grading
+# process's side: a worker that imported the supervisor would hold what it is kept from.
+OUTSIDE_THE_GRADING_PROCESS = ("grader.sandbox.runtime", "grader.sandbox.jail", "grader.sandbox.wire")
+GRADING_PROCESS_ONLY = (
+    "grader.sandbox.supervisor",
+    "grader.testing",
+    "grader.api",
+    "grader.grading",
+    "grader.batch",
+    "grader.gradescope",
+    "grader.authoring",
+)
+
+
+def test_nothing_the_worker_runs_imports_the_grading_processs_side():
+    graph = import_graph(whole=True)
+    crossing = {
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if name.startswith(OUTSIDE_THE_GRADING_PROCESS)
+        for target in targets
+        if target.startswith(GRADING_PROCESS_ONLY)
+    }
+    assert crossing == set()
+
+
+def test_each_package_of_the_grader_says_what_it_is_for():
+    for path in GRADER.rglob("*"):
+        if path.is_dir() and path.name not in ("__pycache__", "schema", "templates"):
+            init = path / "__init__.py"
+            assert init.is_file() and ast.get_docstring(parsed(init)), path

@@ -9,10 +9,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader import gradescope, late, pipeline
-from grader.gradescope import run_gradescope
+from grader.gradescope import entry as gradescope
+from grader.gradescope import late
+from grader.gradescope.entry import run_gradescope
+from grader.grading import pipeline
 
-SCHEMA = json.loads((Path(gradescope.__file__).parent / "schema" / "results.schema.json").read_text())
+SCHEMA = json.loads((Path(gradescope.__file__).parents[1] / "schema" / "results.schema.json").read_text())
 
 DUE = "2025-03-07T23:59:00.000000-08:00"
 LATE_DUE = "2025-03-10T23:59:00.000000-08:00"
@@ -335,7 +337,7 @@ def test_rerunning_later_gives_the_same_result(autograder, solutions):
 def test_student_code_cannot_read_the_submission_metadata(solutions, monkeypatch):
     # As in Gradescope's containers: no namespaces (so nothing is hidden and /tmp is shared), and a
     # world-traversable /autograder stand-in. Only the file's own mode can keep the worker out.
-    from grader.sandbox import confine
+    from grader.sandbox.jail import confine
 
     monkeypatch.setattr(confine, "enter_namespaces", lambda as_root: [])
     root = Path(tempfile.mkdtemp(prefix="grader-meta-"))

@@ -109,7 +109,7 @@ def test_hidden_tests_are_counted_for_the_student_without_their_content(grade_de
 
 
 def test_notes_are_rendered_once_lines_within_a_paragraph_and_blank_lines_between():
-    from grader.notes import REPORT, Graded, instructor, student
+    from grader.grading.notes import REPORT, Graded, instructor, student
     from grader.results import GradingResults
 
     graded = Graded(

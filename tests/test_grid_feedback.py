@@ -8,7 +8,7 @@ import json
 import numpy as np
 from conftest import assert_schema_valid
 
-from grader.grid import fenced, grid_of, grid_text, markdown, unfenced
+from grader.grading.grid import fenced, grid_of, grid_text, markdown, unfenced
 from grader.results import GradingResults, TestResult
 
 

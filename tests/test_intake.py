@@ -9,7 +9,7 @@ from conftest import CORE, DEMO_OK, assert_schema_valid
 
 from grader.api import grade_notebook
 from grader.notebook import NotebookError, prepare, read_notebook
-from grader.sandbox.cells import python_source
+from grader.sandbox.runtime.cells import python_source
 from nbtools import write_notebook
 
 

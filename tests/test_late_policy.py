@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from grader.config import LatePolicy
-from grader.late import assess, days_late, parse_timestamp
+from grader.gradescope.late import assess, days_late, parse_timestamp
 
 DUE = "2025-03-07T23:59:00.000000-08:00"
 LATE_DUE = "2025-03-10T23:59:00.000000-08:00"
@@ -161,7 +161,7 @@ def test_a_group_gets_the_most_generous_extension_only_when_every_member_has_one
 
 
 def test_the_result_does_not_depend_on_the_clock(monkeypatch):
-    import grader.late as late_module
+    import grader.gradescope.late as late_module
 
     class FrozenAtEpoch(datetime):
         @classmethod
@@ -176,6 +176,6 @@ def test_the_result_does_not_depend_on_the_clock(monkeypatch):
     "text", ["2026-03-01T12:00:00-0800", "2026-03-01T12:00:00 -08:00", "2026-03-01 12:00:00-08:00"]
 )
 def test_offsets_without_a_colon_or_after_a_space_are_read_on_every_python(text):
-    from grader.late import parse_timestamp
+    from grader.gradescope.late import parse_timestamp
 
     assert parse_timestamp(text).isoformat() == "2026-03-01T12:00:00-08:00"

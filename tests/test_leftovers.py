@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from grader.sandbox.leftovers import remove_tree
+from grader.sandbox.supervisor.leftovers import remove_tree
 
 
 def _deep(root, levels: int) -> None:

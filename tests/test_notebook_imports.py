@@ -15,7 +15,7 @@ import sys
 import pytest
 from conftest import grade_valid
 
-from grader.sandbox import imports
+from grader.sandbox.runtime import imports
 from nbtools import SOLUTIONS, write_notebook
 
 

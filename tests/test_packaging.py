@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from grader.config import ConfigError
-from grader.packaging import PROJECT_DIR, TEMPLATES_DIR, build_autograder_zip, render_run_autograder
+from grader.gradescope.packaging import (
+    PROJECT_DIR,
+    TEMPLATES_DIR,
+    build_autograder_zip,
+    render_run_autograder,
+)
 
 
 def _assignment(root: Path, name: str) -> None:
@@ -84,8 +89,8 @@ def test_zip_contains_solutions_only_for_the_packaged_assignment(archive):
 def test_zip_carries_the_grader_source_and_its_pinned_dependencies(archive):
     names = set(archive.namelist())
     assert {"pyproject.toml", "README.md", "grader/__init__.py", "grader/config.py"} <= names
-    assert "grader/packaging.py" in names
-    assert "grader/templates/setup.sh" in names
+    assert "grader/gradescope/packaging.py" in names
+    assert "grader/gradescope/templates/setup.sh" in names
 
 
 def test_zip_leaves_out_bytecode_and_caches(archive):
@@ -288,7 +293,7 @@ def test_an_environment_that_cannot_be_installed_as_written_is_refused_with_the_
 def test_setup_script_applies_the_assignments_environment_with_the_same_code_as_the_zip(tmp_path):
     toml = tmp_path / "assignment.toml"
     toml.write_text('[environment]\nadd = ["librosa==0.11.0"]\nomit = ["torch"]\n', encoding="utf-8")
-    from grader.environment import requirements_text
+    from grader.gradescope.environment import requirements_text
 
     wanted = requirements_text((PROJECT_DIR / "pyproject.toml").read_text(), toml.read_text())
     assert requirements_written(tmp_path, ASSIGNMENT_TOML=str(toml)) == wanted

@@ -23,7 +23,7 @@ import pytest
 from nbtools import REPO, SOLUTIONS, write_notebook
 
 CORPUS = Path(__file__).parent / "corpus"
-SETUP = REPO / "grader" / "templates" / "setup.sh"
+SETUP = REPO / "grader" / "gradescope" / "templates" / "setup.sh"
 SYSTEM_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 # What students import in the first cell of a Colab notebook (issue reports and real notebooks).
 COLAB_PREAMBLE = """%matplotlib inline

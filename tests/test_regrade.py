@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.regrade import Comparison, FlippedTest, ScoreChange, as_html, as_text, compare, was_graded
+from grader.batch.regrade import Comparison, FlippedTest, ScoreChange, as_html, as_text, compare, was_graded
 from nbtools import write_notebook
 
 CORE = Path(__file__).parent / "fixtures" / "core"

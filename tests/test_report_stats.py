@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grader.records import Record, Submitter
-from grader.report import stats
+from grader.batch.records import Record, Submitter
+from grader.batch.report import stats
 from grader.results import GradingResults, TestResult
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.selfcheck_record import DIGITS, rounded
+from grader.authoring.selfcheck_record import DIGITS, rounded
 from nbtools import REPO
 
 _FLAGS = (

@@ -17,10 +17,10 @@ import pytest
 from nbclient import NotebookClient
 
 from grader.api import grade_notebook
-from grader.authoring import build_stub
+from grader.authoring.build import build_stub
+from grader.authoring.selfcheck import SelfCheckError, hidden_sentence, hidden_total, hidden_totals, record
+from grader.authoring.selfcheck_record import load_visible
 from grader.config import load_assignment
-from grader.selfcheck import SelfCheckError, hidden_sentence, hidden_total, hidden_totals, record
-from grader.selfcheck_record import load_visible
 from nbtools import REPO
 
 NO_GRADER = "import sys\nsys.modules['grader'] = None  # as in Colab: the grader is not installed"
@@ -302,7 +302,7 @@ def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_
     assert set(shown) == set(failed)
     for number, text in shown.items():
         assert text == failed[number].output, number
-    # The hidden tests in the words and numbers Gradescope states them (grader.messages.hidden_summary).
+    # The hidden tests in the words and numbers Gradescope states them (grader.grading.messages.hidden_summary).
     count, points = hidden_total(load_assignment(name).tests_dir)
     assert output.splitlines()[-1].endswith(hidden_sentence(count, points))
 

@@ -16,8 +16,8 @@ import pytest
 from conftest import graded_once
 from test_corpus import CORPUS, MANIFEST
 
+from grader.authoring.selfcheck import engine_source, record
 from grader.config import load_assignment
-from grader.selfcheck import engine_source, record
 
 ASSIGNMENTS = sorted({key.split("/", 1)[0] for key in MANIFEST})
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from grader import late
-from grader.cell_report import cell_report
 from grader.config import LatePolicy
-from grader.sandbox.session import CellRun
-from grader.submission import choose, submitted_files
+from grader.gradescope import late
+from grader.grading.cell_report import cell_report
+from grader.notebook.choice import choose, submitted_files
+from grader.sandbox.supervisor.session import CellRun
 
 
 def test_a_library_that_cannot_be_mapped_after_a_memory_hog_is_reported_as_out_of_memory():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.submission import choose, handout_fingerprints, submitted_files
+from grader.notebook.choice import choose, handout_fingerprints, submitted_files
 
 
 def write_notebook(

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from test_gradescope_entry import ASSIGNMENT_TOML, BOTH, TESTS, submit_notebook, written
 
-from grader import resubmission
 from grader.config import ConfigError, SubmissionLimit, load_assignment
-from grader.gradescope import read_metadata, run_gradescope
-from grader.resubmission import Attempt, decide
+from grader.gradescope import submission_limit as resubmission
+from grader.gradescope.entry import read_metadata, run_gradescope
+from grader.gradescope.submission_limit import Attempt, decide
 
 FIXTURES = Path(__file__).parent / "fixtures" / "submission_limit"
 T0 = datetime(2025, 3, 5, 9, 0, tzinfo=timezone.utc)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from grader.api import grade_notebook
-from grader.sandbox.session import CallOutcome
-from grader.sandbox.values import Value
+from grader.sandbox.supervisor.session import CallOutcome
+from grader.sandbox.wire.values import Value
 from grader.testing import (
     FailureKind,
     GradingFailure,

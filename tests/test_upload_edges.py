@@ -13,9 +13,9 @@ import pytest
 from test_gradescope_entry import BOTH, grade, submit_notebook, write_metadata
 
 from grader.notebook import Notebook
-from grader.sandbox.leftovers import remove_tree
-from grader.submission import MAX_CANDIDATES, choose, submitted
-from grader.walk import MAX_DEPTH, walk
+from grader.notebook.choice import MAX_CANDIDATES, choose, submitted
+from grader.notebook.walk import MAX_DEPTH, walk
+from grader.sandbox.supervisor.leftovers import remove_tree
 
 ON_TIME = "2025-03-07T20:00:00.000000-08:00"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.sandbox.values import EncodeError, Encoder, decode_plain, decode_value
+from grader.sandbox.wire.values import EncodeError, Encoder, decode_plain, decode_value
 
 
 def roundtrip(value):
@@ -144,7 +144,7 @@ def test_integers_beyond_float_range_keep_only_their_sign_whatever_their_length(
     ids=["Infinity", "a float", "text", "negative", "huge", "too many axes"],
 )
 def test_a_layer_description_from_the_worker_is_read_as_strictly_as_any_value(shape):
-    from grader.sandbox import replies
+    from grader.sandbox.wire import replies
 
     good = {"fc": {"type": "Linear", "params": [["weight", [11, 2048], True], ["bias", [11], True]]}}
     assert replies.layers(good, ["fc", "conv1"]) == {

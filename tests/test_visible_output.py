@@ -57,7 +57,7 @@ def test_a_notebook_that_patches_the_workers_own_checks_still_loses_points_for_c
         "fake.changed = lambda *args: []\n"
         "fake.snapshots = lambda *args: []\n"
         "sys.modules['grader.sandbox.mutations'] = fake\n"
-        "import grader.sandbox.worker as _worker\n"
+        "import grader.sandbox.runtime.worker as _worker\n"
         "_worker.mutations = fake\n"
     )
     results = grade_demo(patch, "def relu(z):\n    z[z < 0] = 0\n    return z")

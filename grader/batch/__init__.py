@@ -6,7 +6,7 @@ Input is one of
 * a Gradescope "Export Submissions" zip, or the folder it unpacks to: one folder per submission
   (``submission_123456/``) with the student's files, and ``submission_metadata.yml`` naming the
   submitters. Within a submission folder the notebook is chosen by the same rules as on
-  Gradescope (:mod:`grader.submission`).
+  Gradescope (:mod:`grader.notebook.choice`).
 
 Output, under ``out``: ``<submission>/results.json`` (exactly what ``grader grade --out`` writes for
 the same notebook), ``grades.csv`` (one row per submission, one column per test) and
@@ -25,11 +25,11 @@ Modules: :mod:`~grader.batch.inputs` (what to grade), :mod:`~grader.batch.protoc
 
 from __future__ import annotations
 
-from ..records import Record, Submitter, column_name
 from .collect import GRADES_FILE, load_records, spreadsheet_text, write_grades_csv
 from .grading import RESULTS_FILE, batch_assignment, grade_submission, internal_error_results
 from .inputs import METADATA_FILE, Submission, discover, parse_metadata, safe_id, unpack_zip
 from .protocol import SUBMISSION_SECONDS, Fault
+from .records import Record, Submitter, column_name
 from .run import (
     ISOLATION_NEEDED,
     REPORT_FILE,

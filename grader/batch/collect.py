@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..files import write_atomic
-from ..records import Record, SortKey, column_key, column_name
 from ..results import GradingResults
 from .grading import RESULTS_FILE, internal_error_results
 from .inputs import Submission
+from .records import Record, SortKey, column_key, column_name
 
 GRADES_FILE = "grades.csv"
 # A spreadsheet runs a cell starting with one of these (or a tab or carriage return before them)

@@ -39,8 +39,8 @@ def _grade_folder(
 ) -> GradingResults:
     from ..api import grade_notebook, results_for_problem
     from ..config import ConfigError, load_assignment
-    from ..pipeline import grade_folder
-    from ..submission import choose, submitted_files
+    from ..grading.pipeline import grade_folder
+    from ..notebook.choice import choose, submitted_files
 
     name = batch_assignment(assignment, solutions_root)
     try:
@@ -59,8 +59,8 @@ def batch_assignment(assignment: str | None, solutions_root: Path | None) -> str
 
     Raises ValueError when it is ambiguous: a batch never takes it from the notebooks' own
     metadata, which students write, nor mixes assignments."""
-    from .. import messages
     from ..config import assignment_name
+    from ..grading import messages
 
     return assignment_name(
         assignment, solutions_root=solutions_root, unknown=messages.batch_names_no_assignment

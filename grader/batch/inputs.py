@@ -18,9 +18,9 @@ from typing import Any, cast
 import yaml
 
 from ..errors import GraderError
-from ..records import Submitter
+from ..notebook.walk import newest_mtime
 from ..text import plain
-from ..walk import newest_mtime
+from .records import Submitter
 
 METADATA_FILE = "submission_metadata.yml"
 METADATA_BYTES = 16 << 20  # Gradescope's file for thousands of submissions is a few MB

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GraderError
-from ..records import Record
-from ..regrade import Comparison, was_graded
-from ..sandbox.leftovers import remove_tree
+from ..sandbox.supervisor.leftovers import remove_tree
 from ..settings import Settings
 from .collect import GRADES_FILE, load_records, write_grades_csv
 from .grading import RESULTS_FILE, batch_assignment
 from .inputs import Submission, discover, export_submissions
 from .pool import PoolConfig, grade_in_pool, server_environ
 from .protocol import Fault
+from .records import Record
+from .regrade import Comparison, was_graded
 
 REPORT_FILE = "report.html"
 TORCH_IMPORT = re.compile(r"^\s*(import torch|from torch)\b", re.MULTILINE)
@@ -64,7 +64,7 @@ ISOLATION_NEEDED = (
 def require_isolation() -> None:
     """Without mount and PID namespaces a worker can find the batch's input in /proc and read
     (and run) a classmate's notebook: batch grading refuses rather than grade like that."""
-    from ..sandbox.confine import namespaces_available
+    from ..sandbox.jail.confine import namespaces_available
 
     if not namespaces_available():
         raise IsolationUnavailable(ISOLATION_NEEDED)
@@ -72,14 +72,14 @@ def require_isolation() -> None:
 
 def _named_assignments(subs: list[Submission]) -> set[str]:
     """The assignments the submissions' notebooks name in their metadata."""
-    from ..submission import notebook_assignments
+    from ..notebook.choice import notebook_assignments
 
     return {name for name in notebook_assignments(_some_notebooks(subs)) if name}
 
 
 def _some_notebooks(subs: list[Submission], per_submission: int = 3) -> list[Path]:
     """A few notebooks of each submission, found within the walk's caps."""
-    from ..walk import walk
+    from ..notebook.walk import walk
 
     notebooks = []
     for sub in subs:
@@ -236,7 +236,7 @@ def _collect(summary: BatchSummary, records: list[Record], compare: Path | None,
     summary.scores = {r.id: r.score for r in records}
     summary.grades_csv = write_grades_csv(out / GRADES_FILE, records)
     if compare is not None:
-        from ..regrade import compare as compare_batches
+        from .regrade import compare as compare_batches
 
         names = {
             r.id: ", ".join(p.name or p.email for p in r.submitters if p.name or p.email) for r in records
@@ -245,7 +245,7 @@ def _collect(summary: BatchSummary, records: list[Record], compare: Path | None,
     if report:
         report_started = time.monotonic()
         try:
-            from ..report import write_report
+            from .report import write_report
 
             summary.report = write_report(out / REPORT_FILE, records, comparison=summary.comparison)
         except ImportError as exc:

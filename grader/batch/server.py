@@ -58,9 +58,11 @@ def _load_once(preload: tuple[str, ...]) -> None:
     each child, after its sandbox worker forked."""
     import numpy  # noqa: F401
 
-    from .. import api, results, submission  # noqa: F401
+    from .. import api, results  # noqa: F401
+    from ..notebook import choice as submission  # noqa: F401
     from ..notebook import intake  # noqa: F401
-    from ..sandbox import session, start  # noqa: F401
+    from ..sandbox.runtime import start  # noqa: F401
+    from ..sandbox.supervisor import session  # noqa: F401
     from ..testing import explain, feedback, proxy, run  # noqa: F401
 
     # A notebook's plots go nowhere in grading: pyplot imported here must pick the headless backend

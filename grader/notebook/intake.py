@@ -146,7 +146,7 @@ def too_many(count: int) -> str:
     return f"the notebook has {count:,} code cells; only the first {MAX_CELLS:,} are run"
 
 
-# Magics and shell lines are turned into Python by the worker (grader/sandbox/cells.py), within
+# Magics and shell lines are turned into Python by the worker (grader/sandbox/runtime/cells.py), within
 # the cell's deadline: IPython's transformer costs too much on hostile cells to run here.
 DEFAULT_STEPS: tuple[Step, ...] = (drop_empty_cells, cap_cell_sizes)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sandbox.values import Value
+from ..sandbox.wire.values import Value
 
 MAX_DEPTH = 6
 

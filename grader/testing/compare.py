@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sandbox.values import Value
+from ..sandbox.wire.values import Value
 from .structure import first_mismatch
 
 RTOL = 1e-5

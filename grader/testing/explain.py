@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..sandbox.session import CallOutcome
-from ..sandbox.values import Value
+from ..sandbox.supervisor.session import CallOutcome
+from ..sandbox.wire.values import Value
 from ..text import one_line, quoted
 
 

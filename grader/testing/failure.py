@@ -8,8 +8,8 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from ..grid import Grid
-from ..sandbox.session import CallOutcome
+from ..grading.grid import Grid
+from ..sandbox.supervisor.session import CallOutcome
 from .explain import call_failure, unfinished_function
 
 

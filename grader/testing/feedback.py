@@ -17,8 +17,8 @@ from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
 
-from ..grid import Grid, grid_of, grid_text
-from ..sandbox.values import Value
+from ..grading.grid import Grid, grid_of, grid_text
+from ..sandbox.wire.values import Value
 from ..text import QUOTE, quoted
 from . import explain
 from .compare import (

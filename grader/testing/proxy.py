@@ -1,6 +1,6 @@
 """What hidden tests hold instead of student code: proxies that call into the worker.
 
-``student.relu(z)`` sends ``z`` to the worker and returns a :class:`~grader.sandbox.values.Value`
+``student.relu(z)`` sends ``z`` to the worker and returns a :class:`~grader.sandbox.wire.values.Value`
 decoded in the grading process. Every way a call can go wrong surfaces as a
 :class:`~grader.testing.failure.GradingFailure` whose message is written for the student and whose
 ``kind`` says what happened.
@@ -14,9 +14,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from ..sandbox import replies
-from ..sandbox.session import CallOutcome, Sandbox
-from ..sandbox.values import Encoder, Value
+from ..sandbox.supervisor.session import CallOutcome, Sandbox
+from ..sandbox.wire import replies
+from ..sandbox.wire.values import Encoder, Value
 from .changed import changed_arguments
 from .explain import error_text
 from .failure import FailureKind, GradingFailure, failed_call

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sandbox.values import Value
+from ..sandbox.wire.values import Value
 
 # Deeper structures are refused by the test API: an answer's parts are what a contract names.
 MAX_DEPTH = 4
