@@ -123,3 +123,16 @@ def test_notes_are_rendered_once_lines_within_a_paragraph_and_blank_lines_betwee
         ],
     )
     assert graded.rendered().output == "intro\n\nGraded x.\nhidden"
+
+
+def test_a_short_lived_child_answers_only_in_time_small_and_without_raising():
+    import time
+
+    from grader.forked import in_child
+
+    assert in_child(lambda: {"due": "2026-12-01"}) == {"due": "2026-12-01"}
+    assert in_child(lambda: 1 / 0) is None
+    assert in_child(lambda: "x" * 5000, max_bytes=1000) is None
+    started = time.monotonic()
+    assert in_child(lambda: time.sleep(30), seconds=0.5) is None
+    assert time.monotonic() - started < 5

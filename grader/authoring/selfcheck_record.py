@@ -19,6 +19,7 @@ import numpy as np
 from ..config import Assignment
 from ..errors import GraderError
 from ..testing import Builtin, Handle
+from ..testing.outcomes import planned
 from ..testing.structure import is_structured, map_leaves
 
 PUBLIC_PREFIX = "test_public"
@@ -369,8 +370,8 @@ def record(spec: Assignment) -> list[RecordedTest]:
             start = len(log)
             line = getattr(getattr(fn, "__code__", None), "co_firstlineno", "?")
             where = f"{path.parent.name}/{path.name}, line {line}, {name}"
-            doc = (fn.__doc__ or "").strip().splitlines()[0].strip() if (fn.__doc__ or "").strip() else ""
-            if ":" not in doc:
+            planned_test = planned(fn, path.name, name)  # name, points and function, as grading reads them
+            if planned_test.function is None:
                 raise SelfCheckError(
                     f"{where}: its docstring's first line must start with the function it checks, "
                     f'e.g. """relu: negatives become 0""" (the self-check cell of that function runs it)'
@@ -385,14 +386,14 @@ def record(spec: Assignment) -> list[RecordedTest]:
                 ) from None
             except Exception as exc:  # a mistake in the test itself: say where, not a traceback
                 raise SelfCheckError(f"{where} raised {_test_error(exc, path)}") from None
-            number = getattr(fn, "__number__", None)
+            number, doc = planned_test.number, planned_test.name
             tests.append(
                 {
                     "label": f"{number} {doc}" if number else doc,
                     "number": number,
                     "name": doc,
-                    "function": doc.split(":", 1)[0].strip(),
-                    "points": float(getattr(fn, "__weight__", 1.0)),
+                    "function": planned_test.function,
+                    "points": planned_test.max_score,
                     "calls": log[start:],
                 }
             )

@@ -14,17 +14,13 @@ RESULTS_FILE = "results.json"  # each submission's, in its folder under the batc
 
 
 def grade_submission(
-    source: Path,
-    assignment: str | None = None,
-    *,
-    solutions_root: Path | None = None,
-    settings: Settings | None = None,
+    source: Path, assignment: str, *, solutions_root: Path | None, settings: Settings
 ) -> GradingResults:
-    """Grade one submission: a notebook file, or a folder of submitted files. Never raises."""
+    """Grade one submission (a notebook file, or a folder of submitted files) for ``assignment``,
+    which the batch's entry resolved once, with the policy its server read once. Never raises."""
     from ..api import grade_notebook
 
     source = Path(source)
-    settings = settings or Settings.from_environ()
     if not source.is_dir():
         return grade_notebook(source, assignment, solutions_root=solutions_root, settings=settings)
     try:
@@ -34,15 +30,12 @@ def grade_submission(
         return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
 
 
-def _grade_folder(
-    folder: Path, assignment: str | None, solutions_root: Path | None, settings: Settings
-) -> GradingResults:
+def _grade_folder(folder: Path, name: str, solutions_root: Path | None, settings: Settings) -> GradingResults:
     from ..api import grade_notebook, results_for_problem
     from ..config import ConfigError, load_assignment
     from ..grading.pipeline import grade_folder
     from ..notebook.choice import choose, submitted_files
 
-    name = batch_assignment(assignment, solutions_root)
     try:
         spec = load_assignment(name, solutions_root)
     except ConfigError:

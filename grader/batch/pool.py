@@ -37,7 +37,7 @@ class PoolConfig:
     """What every task of one batch shares."""
 
     out: Path
-    assignment: str | None
+    assignment: str  # resolved once, by grade_all
     solutions_root: Path | None
     env: Mapping[str, str]  # the servers' environment
     preload: tuple[str, ...] = ()  # modules the servers import once for every child (torch, pyplot)

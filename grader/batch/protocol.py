@@ -25,7 +25,7 @@ class _TaskFields(TypedDict):
     id: str
     source: str  # the notebook, or the submission's folder
     results: str  # where its results.json goes
-    assignment: str | None
+    assignment: str  # resolved once by the batch's entry
     solutions: str | None
     timeout: float  # seconds the child may take
 

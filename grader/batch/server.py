@@ -122,7 +122,7 @@ def _child(task: Task, result_path: Path, log_fd: int, proto_fd: int, settings: 
         solutions = task.get("solutions")
         results = grade_submission(
             Path(task["source"]),
-            task.get("assignment"),
+            str(task["assignment"]),
             solutions_root=Path(solutions) if solutions else None,
             settings=settings,
         )
