@@ -347,3 +347,13 @@ def test_only_a_failure_of_the_timeout_kind_is_recorded_as_a_time_out():
     assert failure_outcome(GradingFailure("slow", FailureKind.TIMEOUT)) == "timeout"
     assert failure_outcome(GradingFailure("it did not finish in time")) == "failed"
     assert failure_outcome(AssertionError("timeout")) == "failed"
+
+
+def test_the_advice_on_a_warning_names_only_the_cause_the_warning_states():
+    from grader.testing.explain import warning_advice
+
+    assert "np.exp" in warning_advice(["RuntimeWarning: overflow encountered in exp"])
+    log_zero = warning_advice(["RuntimeWarning: divide by zero encountered in log"])
+    assert "np.log(0)" in log_zero and "overflow" not in log_zero
+    assert "0 / 0" in warning_advice(["RuntimeWarning: invalid value encountered in multiply"])
+    assert "overflow" not in warning_advice(["RuntimeWarning: divide by zero encountered in divide"])

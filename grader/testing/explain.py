@@ -172,3 +172,20 @@ def mutation_note(mutated: Sequence[str]) -> str:
         f"Your function changed its input {names} in place. Functions must not modify their "
         "inputs: compute a new array instead (an expression such as w - lr * dw makes one; x.copy() copies)."
     )
+
+
+def warning_advice(warnings: Sequence[str]) -> str:
+    """What NumPy's warning during the call points at; a cause is named only when the warning says it."""
+    text = " ".join(warnings[:3]).lower()
+    if "overflow" in text:
+        return (
+            "An overflow: np.exp (or a power) of a large number is inf. Use a numerically stable form "
+            "that never exponentiates a large positive number."
+        )
+    if "divide by zero" in text and "log" in text:
+        return "np.log(0) is -inf: keep the argument of the log away from 0 (clip it into [eps, 1 - eps])."
+    if "divide by zero" in text:
+        return "A division by 0: check what the divisor can be for these inputs."
+    if "invalid value" in text:
+        return "An invalid operation (0 / 0, inf − inf, 0 · inf or a log of a negative number) gave nan."
+    return "Look for an overflow (np.exp of a large number), a log of 0 or a division by 0."

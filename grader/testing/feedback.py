@@ -333,7 +333,7 @@ class Expectation(Invocation):
             self._fail(
                 f"{self.fn.name} returned nan or inf.",
                 f"got: {explain.show_value(self.value)}",
-                "An overflow (e.g. np.exp of a large number) usually causes this. Use a numerically stable form.",
+                explain.warning_advice(self.outcome.warnings),
             )
         return got
 
@@ -346,8 +346,7 @@ class Expectation(Invocation):
         if self.outcome.warnings:
             self._fail(
                 f"{self.fn.name} issued a warning: {self.outcome.warnings[0]}",
-                "An overflow warning usually means np.exp got a large argument; use a "
-                "numerically stable form that never exponentiates a large positive number.",
+                explain.warning_advice(self.outcome.warnings),
             )
 
 
