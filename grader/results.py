@@ -262,8 +262,9 @@ def _within(results: GradingResults, limit: int) -> bytes:
     return data
 
 
-def write_atomically(results: GradingResults, path: Path) -> None:
-    """Write results.json at once (a :class:`ResultsFile` reserved and written on the spot)."""
+def write_results_now(results: GradingResults, path: Path) -> None:
+    """results.json written at once: a :class:`ResultsFile` reserved and written on the spot (the one
+    way results.json is written; :func:`grader.files.write_atomic` writes the batch's other files)."""
     target = ResultsFile(path, reserve=max(4096, len(results.to_json().encode("utf-8"))))
     try:
         target.write(results)

@@ -7,7 +7,7 @@ import os
 
 from conftest import assert_schema_valid
 
-from grader.results import MAX_TEST_OUTPUT, GradingResults, TestResult, write_atomically
+from grader.results import MAX_TEST_OUTPUT, GradingResults, TestResult, write_results_now
 
 
 def sample() -> GradingResults:
@@ -57,7 +57,7 @@ def test_writing_replaces_an_existing_file_and_never_follows_a_planted_link(tmp_
     victim = tmp_path / "victim.txt"
     victim.write_text("keep")
     os.symlink(victim, target)
-    write_atomically(sample(), target)
+    write_results_now(sample(), target)
     assert victim.read_text() == "keep"
     assert not target.is_symlink() and json.loads(target.read_text())["score"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "victim.txt"]

@@ -25,7 +25,7 @@ from typing import Any
 from ..config import Assignment
 from ..errors import GraderError
 from . import selfcheck
-from .handout import Notebook, StubCell, render
+from .handout import NotebookJson, StubCell, render
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -138,7 +138,7 @@ def _near_copy(stub_line: str, solution_shapes: dict[str, str]) -> str | None:
     return None
 
 
-def build_stub(spec: Assignment) -> Notebook:
+def build_stub(spec: Assignment) -> NotebookJson:
     """The student notebook for ``spec``, as notebook JSON."""
     solution = json.loads(spec.reference_notebook.read_text(encoding="utf-8"))
     cells: list[StubCell] = []
@@ -155,7 +155,9 @@ def build_stub(spec: Assignment) -> Notebook:
     metadata["grader"] = {"assignment": spec.name}
     # Cell ids exist from nbformat 4.5 on: a stub that has them must say so to be a valid notebook.
     minor = max(int(solution.get("nbformat_minor", 5)), 5)
-    stub = Notebook(cells=selfcheck.fill(spec, cells), metadata=metadata, nbformat=4, nbformat_minor=minor)
+    stub = NotebookJson(
+        cells=selfcheck.fill(spec, cells), metadata=metadata, nbformat=4, nbformat_minor=minor
+    )
     _refuse_leaks(spec, stub, removed)
     return stub
 
@@ -181,7 +183,7 @@ def _stub_cell(position: int, cell: dict[str, Any], tags: list[str]) -> tuple[St
     return new, gone
 
 
-def _cell_of(stub: Notebook, line: str) -> str:
+def _cell_of(stub: NotebookJson, line: str) -> str:
     """Where a stub line is, as the instructor finds it: the cell's number and its first line."""
     for number, cell in enumerate(stub["cells"], start=1):
         if line in (text.strip() for text in _source(cell).splitlines()):
@@ -190,7 +192,7 @@ def _cell_of(stub: Notebook, line: str) -> str:
     return "a cell"
 
 
-def _given(stub: Notebook) -> set[str]:
+def _given(stub: NotebookJson) -> set[str]:
     """Lines the notebook's own text shows students on purpose: the contract table and the formulas
     of markdown cells (``w, b = gd_step(w, b, *neuron_gradients(X, y, w, b), lr)``)."""
     lines: set[str] = set()
@@ -202,7 +204,7 @@ def _given(stub: Notebook) -> set[str]:
     return lines
 
 
-def _refuse_leaks(spec: Assignment, stub: Notebook, removed: list[str]) -> None:
+def _refuse_leaks(spec: Assignment, stub: NotebookJson, removed: list[str]) -> None:
     text = "\n".join(_source(c) for c in stub["cells"])
     for line in text.splitlines():
         if _MARKER_TEXT.search(line):

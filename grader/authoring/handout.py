@@ -21,7 +21,7 @@ class StubCell(_Cell, total=False):
     attachments: dict[str, Any]
 
 
-class Notebook(TypedDict):
+class NotebookJson(TypedDict):
     """A student notebook, as nbformat 4 JSON."""
 
     cells: list[StubCell]
@@ -30,5 +30,5 @@ class Notebook(TypedDict):
     nbformat_minor: int
 
 
-def render(notebook: Notebook) -> str:
+def render(notebook: NotebookJson) -> str:
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"

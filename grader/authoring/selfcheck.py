@@ -25,7 +25,7 @@ from ..config import Assignment
 from ..grading.messages import hidden_sentence
 from ..sandbox.runtime.imports import ENGINE_HEADER
 from ..testing.outcomes import planned
-from .handout import Notebook, StubCell, render
+from .handout import NotebookJson, StubCell, render
 from .selfcheck_record import PUBLIC_PREFIX, SelfCheckError, load_module, record
 
 __all__ = [
@@ -199,7 +199,7 @@ KIT_TESTS = "selfcheck_tests.json"
 KIT_TEMPLATE = Path(__file__).with_name("templates") / "test_public_kit.py"
 
 
-def write_student_kit(spec: Assignment, stub: Notebook, out: Path) -> Path:
+def write_student_kit(spec: Assignment, stub: NotebookJson, out: Path) -> Path:
     """A folder students may have: ``out/<name>/`` with the notebook, assignment.toml and tests that
     replay the recorded visible tests (no oracle, no solution, no hidden test), plus the hidden
     tests' number and points. ``grader --solutions out check NOTEBOOK`` runs them."""

@@ -7,7 +7,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..results import INTERNAL_PROBLEM, GradingResults, write_atomically
+from ..results import INTERNAL_PROBLEM, GradingResults, write_results_now
 from ..settings import Settings
 
 RESULTS_FILE = "results.json"  # each submission's, in its folder under the batch's output
@@ -67,6 +67,6 @@ def internal_error_results(detail: str) -> GradingResults:
 def write_internal_error(path: Path, detail: str) -> None:
     """Leave the student the internal-problem result; a write that fails is logged, not raised."""
     try:
-        write_atomically(internal_error_results(detail), path)
+        write_results_now(internal_error_results(detail), path)
     except OSError:
         traceback.print_exc(file=sys.stderr)

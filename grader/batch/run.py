@@ -249,5 +249,7 @@ def _collect(summary: BatchSummary, records: list[Record], compare: Path | None,
 
             summary.report = write_report(out / REPORT_FILE, records, comparison=summary.comparison)
         except ImportError as exc:
-            summary.report_problem = f"no report: {exc} (install the 'report' extra for matplotlib)"
+            summary.report_problem = (
+                f"no report: {exc} (report.html draws its plots with matplotlib: pip install matplotlib)"
+            )
         summary.report_seconds = time.monotonic() - report_started

@@ -20,7 +20,7 @@ from ..forked import in_child
 from ..grading import messages
 from ..grading.notes import Graded, Note, for_instructor, instructor, student
 from ..grading.pipeline import GradescopeRun, grade_folder, ungradable_folder
-from ..results import GradingResults, ResultsFile, write_atomically
+from ..results import GradingResults, ResultsFile, write_results_now
 from ..settings import Settings
 
 
@@ -67,7 +67,7 @@ def _write(results: GradingResults, path: Path, target: ResultsFile | None) -> N
     if target is not None and target.fd is not None:
         target.write(results)
     else:
-        write_atomically(results, path)
+        write_results_now(results, path)
 
 
 def _finish(
