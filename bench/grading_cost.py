@@ -32,7 +32,7 @@ UNHARDENED = [
     PYTHON,
     "-c",
     (
-        "import sys; from grader.sandbox import confine; "
+        "import sys; from grader.sandbox.jail import confine; "
         "confine.enter_namespaces = lambda as_root: []; confine.forbid_sockets = lambda: False; "
         "from grader.cli import main; sys.exit(main(sys.argv[1:]))"
     ),
