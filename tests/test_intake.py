@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import CORE, DEMO_OK, assert_schema_valid
 
 from grader.api import grade_notebook
 from grader.notebook import NotebookError, prepare, read_notebook
+from grader.notebook.intake import CodeCell, Notebook
 from grader.sandbox.runtime.cells import python_source
-from nbtools import write_notebook
+from nbtools import REPO, write_notebook
 
 
 def test_magics_and_shell_lines_become_harmless_calls():
@@ -147,3 +149,57 @@ def test_an_execution_count_that_is_not_a_small_positive_integer_is_not_shown(tm
         cell["execution_count"] = count
     path.write_text(json.dumps(data), encoding="utf-8")
     assert [c.execution_count for c in read_notebook(path).cells] == [None, None, None]
+
+
+def _handout_cells(assignment: str) -> list[str]:
+    notebook = json.loads(
+        (REPO / "assignments" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8")
+    )
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in notebook["cells"]
+        if c["cell_type"] == "code"
+    ]
+
+
+@pytest.mark.parametrize("assignment", ["nn_basics", "cnn", "training"])
+def test_the_handouts_self_check_engine_is_not_run_in_grading_but_stood_in_for(assignment):
+    from grader.notebook.self_checks import STAND_IN, is_engine_cell
+
+    engines = [source for source in _handout_cells(assignment) if is_engine_cell(source)]
+    assert len(engines) == 1
+    prepared = prepare(Notebook(Path("n.ipynb"), (CodeCell(1, engines[0]),), {}))
+    assert prepared.cells[0].source == STAND_IN
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s: s + "\nimport os",  # a statement added at the end
+        lambda s: s.replace(
+            "    _RTOL, _ATOL = 1e-5, 1e-7", "    _RTOL, _ATOL = 1e-1, 1e-1"
+        ),  # the runtime edited
+        lambda s: s.replace("selfcheck, summary = _selfcheck_engine(", "selfcheck, summary = print("),
+        lambda s: s.replace("__import__('json').loads(", "__import__('os').system(", 1),
+        lambda s: "x = 1\n" + s,  # code before the header
+    ],
+)
+def test_an_edited_engine_cell_runs_as_written(edit):
+    from grader.notebook.self_checks import is_engine_cell
+
+    engine = next(source for source in _handout_cells("nn_basics") if is_engine_cell(source))
+    assert not is_engine_cell(edit(engine))
+
+
+def test_a_self_check_call_on_a_function_that_never_returns_costs_its_cell_nothing(tmp_path):
+    cells = [
+        source.replace("    # YOUR CODE HERE\n    raise NotImplementedError", "    while True:\n        pass")
+        if source.startswith("def relu(")
+        else source
+        for source in _handout_cells("nn_basics")
+    ]
+    path = write_notebook(tmp_path / "nn_basics.ipynb", cells, assignment="nn_basics")
+    results = grade_notebook(path, "nn_basics")
+    relu_check = next(i + 1 for i, source in enumerate(cells) if 'selfcheck("relu"' in source)
+    assert results.extra_data["cells"][relu_check] == "ok", results.output
+    assert any(t.outcome == "timeout" for t in results.tests if t.function == "relu")

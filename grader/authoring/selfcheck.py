@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..config import Assignment
 from ..grading.messages import hidden_sentence
-from ..sandbox.runtime.imports import ENGINE_HEADER
+from ..notebook.self_checks import ENGINE_HEADER, engine_function
 from ..testing.outcomes import planned
 from .handout import NotebookJson, StubCell, render
 from .selfcheck_record import PUBLIC_PREFIX, SelfCheckError, load_module, record
@@ -91,20 +91,16 @@ def engine_source(spec: Assignment) -> str:
     tests = record(spec)
     hidden = {name: (t.count, t.points) for name, t in hidden_totals(spec.tests_dir).items()}
     data = ",\n".join(json.dumps(test, ensure_ascii=False, separators=(",", ":")) for test in tests)
-    runtime = RUNTIME.read_text(encoding="utf-8").split('"""', 2)[2].lstrip("\n")
     count, points = sum(v[0] for v in hidden.values()), sum(v[1] for v in hidden.values())
     # The runtime runs inside one function: its names are that function's, out of the notebook's
     # globals, so a student's own `_np` or `_show` cannot break it. Only selfcheck and summary are
-    # defined in the notebook.
-    body = "\n".join(f"    {line}" if line.strip() else "" for line in runtime.rstrip("\n").splitlines())
+    # defined in the notebook. Grading recognises this cell by that function's text (self_checks).
     return "\n".join(
         [
             f"{ENGINE_HEADER} run this cell once. It holds the visible tests of this assignment (the",
             "# same checks, and the same messages, as the visible tests on Gradescope). Do not edit it.",
             f"# {hidden_sentence(count, points)}",
-            "def _selfcheck_engine(_TESTS, _HIDDEN):",
-            body,
-            "    return selfcheck, summary",
+            engine_function(RUNTIME.read_text(encoding="utf-8")),
             "",
             "",
             "selfcheck, summary = _selfcheck_engine(",

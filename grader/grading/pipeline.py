@@ -20,6 +20,7 @@ from ..gradescope import late
 from ..gradescope import submission_limit as resubmission
 from ..notebook import Notebook, NotebookError
 from ..notebook.choice import choose, handout_fingerprints, submitted, submitted_files
+from ..notebook.self_checks import as_graded
 from ..results import GradingResults
 from ..settings import Settings
 from . import messages
@@ -129,7 +130,8 @@ def handout_of(assignment: Assignment) -> frozenset[str] | None:
         from ..authoring.build import build_stub
 
         stub = build_stub(assignment)
-        sources = [c["source"] for c in stub["cells"] if c.get("cell_type") == "code"]
+        # As intake prepares a submission's cells: the engine cell stood in for.
+        sources = [as_graded(c["source"]) for c in stub["cells"] if c.get("cell_type") == "code"]
         return sorted(handout_fingerprints(sources))
 
     found = in_child(fingerprints)

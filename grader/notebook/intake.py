@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GraderError
+from .self_checks import as_graded
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 METADATA_KEY = "grader"
@@ -148,7 +149,15 @@ def too_many(count: int) -> str:
 
 # Magics and shell lines are turned into Python by the worker (grader/sandbox/runtime/cells.py), within
 # the cell's deadline: IPython's transformer costs too much on hostile cells to run here.
-DEFAULT_STEPS: tuple[Step, ...] = (drop_empty_cells, cap_cell_sizes)
+def stand_in_for_self_checks(notebook: Notebook) -> Notebook:
+    """The handout's self-check engine cell, unedited, becomes a stand-in that checks nothing
+    (:mod:`.self_checks`): grading runs the visible tests itself."""
+    return replace(
+        notebook, cells=tuple(replace(cell, source=as_graded(cell.source)) for cell in notebook.cells)
+    )
+
+
+DEFAULT_STEPS: tuple[Step, ...] = (drop_empty_cells, cap_cell_sizes, stand_in_for_self_checks)
 
 
 def prepare(notebook: Notebook, steps: tuple[Step, ...] = DEFAULT_STEPS) -> Notebook:

@@ -195,11 +195,6 @@ class _LazyAlias:
 
 
 PRELOADABLE = ("torch",)
-# The first words of the handout's self-check engine cell (grader/authoring/selfcheck.py): it mentions torch
-# for the checks of models, which is no sign that the student's notebook uses torch.
-# The engine cell's first line: Colab shows a cell whose first line is a @title as that title alone.
-ENGINE_HEADER = "# @title Self-check engine:"
-ENGINE_HEADERS = (ENGINE_HEADER, "# Self-check engine:")  # and handouts built before the @title
 
 
 def preload(name: str) -> None:

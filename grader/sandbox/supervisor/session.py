@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from ...config import Limits
+from ...notebook.self_checks import ENGINE_HEADERS
 from ..jail.isolation import Isolation
-from ..runtime import imports
 from ..wire import replies
 from ..wire.messages import (
     Message,
@@ -249,7 +249,8 @@ class Sandbox:
         if not any(
             HEAVY_IMPORT.search(source)
             for source in self.cells.values()
-            if not source.startswith(imports.ENGINE_HEADERS)
+            # The engine cell mentions torch for its checks of models: no sign the notebook uses it.
+            if not source.startswith(ENGINE_HEADERS)
         ):
             return
         preload: QueryRequest = {"op": "preload", "modules": ["torch"]}
