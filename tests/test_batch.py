@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from bounded import bounded
+from conftest import CORE
 
 from grader import cli
 from grader.api import grade_notebook
 from grader.batch import discover, grade_all, parse_metadata
-from nbtools import ASSIGNMENTS, REPO, SOLUTIONS, replace_function
+from nbtools import ASSIGNMENTS, REPO, SOLUTIONS, replace_function, write_notebook
 
 REFERENCE = SOLUTIONS / "nn_basics" / "nn_basics.ipynb"
 STUB = ASSIGNMENTS / "nn_basics" / "nn_basics.ipynb"
@@ -421,3 +422,17 @@ def test_a_colab_notebook_grades_the_same_in_a_batch_whose_servers_preloaded_its
     single = tmp_path / "single.json"
     cli.main(["grade", str(inputs / "colab.ipynb"), "--assignment", "nn_basics", "--out", str(single)])
     assert without_time(single) == without_time(tmp_path / "out" / "colab" / "results.json")
+
+
+def test_an_assignment_that_cannot_be_loaded_is_said_once_the_same_way_for_files_and_folders(tmp_path):
+    from grader.batch.grading import grade_submission
+    from grader.settings import Settings
+
+    solutions = tmp_path / "solutions"
+    shutil.copytree(CORE, solutions)
+    (solutions / "demo" / "assignment.toml").write_text("this is = = not toml\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    notebook = write_notebook(tmp_path / "sub" / "demo.ipynb", ["x = 1"], assignment="demo")
+    for source in (notebook, notebook.parent):
+        results = grade_submission(source, "demo", solutions_root=solutions, settings=Settings())
+        assert results.score == 0 and "could not be loaded" in results.output, results.output

@@ -19,32 +19,24 @@ def grade_submission(
     """Grade one submission (a notebook file, or a folder of submitted files) for ``assignment``,
     which the batch's entry resolved once, with the policy its server read once. Never raises."""
     from ..api import grade_notebook
+    from ..config import ConfigError, load_assignment
+    from ..grading import messages
+    from ..grading.pipeline import grade_folder, ungradable_folder
 
     source = Path(source)
+    try:
+        spec = load_assignment(assignment, solutions_root)
+    except ConfigError as exc:
+        # The one path for an assignment that cannot be loaded, as on Gradescope: the results say
+        # that grading is not set up, and why, for course staff (or that the notebook is missing).
+        return ungradable_folder(source, assignment, messages.not_loaded(assignment, exc)).rendered()
     if not source.is_dir():
         return grade_notebook(source, assignment, solutions_root=solutions_root, settings=settings)
     try:
-        return _grade_folder(source, assignment, solutions_root, settings)
+        return grade_folder(source, spec, settings=settings).rendered()
     except Exception:
         traceback.print_exc(file=sys.stderr)
         return GradingResults(output=INTERNAL_PROBLEM, score_override=0.0)
-
-
-def _grade_folder(folder: Path, name: str, solutions_root: Path | None, settings: Settings) -> GradingResults:
-    from ..api import grade_notebook, results_for_problem
-    from ..config import ConfigError, load_assignment
-    from ..grading.pipeline import grade_folder
-    from ..notebook.choice import choose, submitted_files
-
-    try:
-        spec = load_assignment(name, solutions_root)
-    except ConfigError:
-        # Graded all the same, so that the submission's results say what is wrong with the setup.
-        choice = choose(submitted_files(folder), name, None, folder)
-        if choice.notebook is None:
-            return results_for_problem(None, choice.message)
-        return grade_notebook(choice.notebook, name, solutions_root=solutions_root, settings=settings)
-    return grade_folder(folder, spec, settings=settings).rendered()
 
 
 def batch_assignment(assignment: str | None, solutions_root: Path | None) -> str:

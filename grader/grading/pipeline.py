@@ -86,9 +86,13 @@ def grade_folder(
 
 
 def ungradable_folder(folder: Path, name: str | None, why: str) -> Graded:
-    """What a submission gets when the deployment's assignment is unknown (``why``, for course
-    staff): the missing notebook explained if it has none, else that grading is not set up."""
-    choice = choose(submitted_files(folder), name, None, folder)
+    """What a submission (a folder, or a notebook file) gets when the deployment's assignment is
+    unknown or cannot be loaded (``why``, for course staff): the missing notebook explained if it
+    has none, else that grading is not set up."""
+    if folder.is_dir():
+        choice = choose(submitted_files(folder), name, None, folder)
+    else:
+        choice = choose([folder], name, None, None)
     if choice.notebook is None:
         return _problem(None, [student(choice.message)])
     return _problem(None, [student(messages.SETUP_ERROR), student(messages.for_course_staff(why))])
