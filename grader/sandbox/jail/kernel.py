@@ -7,7 +7,6 @@ Each wrapper returns whether the call succeeded instead of raising: every caller
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 CLONE_NEWNS = 0x00020000
@@ -30,11 +29,14 @@ MS_PRIVATE = 1 << 18
 
 
 def _load_libc() -> ctypes.CDLL:
-    # find_library runs ldconfig in a subprocess: only when the usual name is not there.
+    # find_library runs ldconfig in a subprocess (and importing it imports subprocess): only when
+    # the usual name is not there.
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
-        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        from ctypes.util import find_library
+
+        return ctypes.CDLL(find_library("c"), use_errno=True)
 
 
 libc = _load_libc()
