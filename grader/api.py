@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import Assignment, ConfigError, resolve_assignment
 from .grading import cell_report, messages
-from .grading.notes import REPORT, Graded, Note, render, student
+from .grading.notes import REPORT, Graded, Note, instructor, render, student
 from .notebook import Notebook, NotebookError
 from .notebook.isolated import read_or_error
 from .results import INTERNAL_PROBLEM, GradingResults
@@ -170,9 +170,8 @@ def _grade_read(
     isolation = IsolationSpec.from_settings(settings, [Path(p).resolve() for p in secret])
     run = _run(read, spec, isolation, public_only)
     if isinstance(run, CannotHide):
-        print(f"grader: {run}", file=sys.stderr)
         results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
-        return Graded(results, [student(INTERNAL_PROBLEM)])
+        return Graded(results, [student(INTERNAL_PROBLEM), instructor(str(run))])
     sandbox = run.sandbox
     names = {
         cell.number: cell_report.cell_name(cell.number, cell.source, cell.execution_count)
@@ -194,17 +193,14 @@ def _grade_read(
     )
     if read.assignment and read.assignment != spec.name:  # students write it: shown, never obeyed
         results.extra_data["made_for"] = plain(read.assignment)[:100]
+    # The scores stand when clean-up fails (the grading process computed them); the instructor is told.
     if sandbox.cleanup_problems:
-        # The scores stand (the grading process computed them); the instructor is told.
         results.extra_data["cleanup_problems"] = [problem.step.value for problem in sandbox.cleanup_problems]
-        for problem in sandbox.cleanup_problems:
-            print(
-                plain(
-                    f"grader: after grading, {problem.step.value} could not be cleaned up: {problem.detail}"
-                ),
-                file=sys.stderr,
-            )
-    return Graded(results, [*(student(line, REPORT) for line in report), *run.tested.notes])
+    staff = [
+        instructor(plain(f"after grading, {problem.step.value} could not be cleaned up: {problem.detail}"))
+        for problem in sandbox.cleanup_problems
+    ]
+    return Graded(results, [*(student(line, REPORT) for line in report), *run.tested.notes, *staff])
 
 
 _tests_have_run = False  # in this process: later sandboxes start fresh interpreters, not forks
@@ -232,15 +228,14 @@ def _run_tests(
     broken = (ExitCode.INTERNAL_ERROR, ExitCode.USAGE_ERROR)
     if exit_code in broken or (exit_code == ExitCode.NO_TESTS_COLLECTED and not public_only):
         # An internal or usage error of pytest's, or no tests at all: the assignment is broken.
-        print(f"grader: the tests ended with {exit_code.name} for {spec.tests_dir}", file=sys.stderr)
         results = GradingResults(score_override=0.0, extra_data={"assignment": spec.name})
-        return Graded(results, [student(INTERNAL_PROBLEM, REPORT)])
-    notes = []
+        why = instructor(f"the tests ended with {exit_code.name} for {spec.tests_dir}")
+        return Graded(results, [student(INTERNAL_PROBLEM, REPORT), why])
+    notes: list[Note] = []
     if session.collection_errors:
         notes.append(student(messages.TESTS_NOT_LOADED, REPORT))
-        for error in session.collection_errors:
-            print(f"grader: collection error: {error}", file=sys.stderr)
-    for note in session.instructor_notes:
-        print(plain(f"grader: test error: {note}"), file=sys.stderr)  # may quote what student code raised
+        notes += [instructor(f"collection error: {error}") for error in session.collection_errors]
+    # A test's error may quote what student code raised: made plain.
+    notes += [instructor(plain(f"test error: {note}")) for note in session.instructor_notes]
     notes.append(student(messages.hidden_summary(tests), REPORT))
     return Graded(GradingResults(tests=tests, extra_data={"assignment": spec.name}), notes)

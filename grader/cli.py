@@ -38,6 +38,8 @@ def cmd_grade(args: argparse.Namespace, settings: Settings, public_only: bool = 
     finally:
         if target is not None:
             target.discard()
+    for note in staff_notes(results):
+        print(f"grader: {note}", file=sys.stderr)
     if getattr(args, "json", False):
         print(results.to_json(), end="")
     else:
@@ -181,7 +183,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
             print(
                 f"{name} {case.label}: {results.score:g}/{results.max_score:g}{verdict} {'ok' if case.ok else 'WRONG'}"
             )
-            _print_once(case.stderr, seen)
+            _print_once(staff_notes(case.results), seen)
             if not case.ok:
                 print(terminal.summary(str(case.path), results), file=sys.stderr)
         if not found.ok:
@@ -189,19 +191,21 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     return status
 
 
-def _print_once(text: str, seen: set[str]) -> None:
-    """The grader's notes on stderr, each once: a test that errors on the reference usually errors
-    on the stub too, with the same traceback."""
-    for block in text.split("\ngrader: "):
-        block = block.strip()
-        if not block:
-            continue
-        block = block if block.startswith("grader: ") else "grader: " + block
+def staff_notes(results: GradingResults) -> list[str]:
+    """What grading had to tell course staff (a test's own error, a clean-up that failed)."""
+    notes = results.extra_data.get("instructor_notes", [])
+    return [str(note) for note in notes] if isinstance(notes, list) else []
+
+
+def _print_once(notes: list[str], seen: set[str]) -> None:
+    """Notes for course staff on stderr, each once: a test that errors on the reference usually
+    errors on the stub too, with the same message."""
+    for note in notes:
         # Object addresses differ between the two runs of one traceback.
-        key = re.sub(r" at 0x[0-9a-fA-F]+", "", block)
+        key = re.sub(r" at 0x[0-9a-fA-F]+", "", note)
         if key not in seen:
             seen.add(key)
-            print(block, file=sys.stderr)
+            print(f"grader: {note}", file=sys.stderr)
 
 
 def cmd_grade_all(args: argparse.Namespace, settings: Settings) -> int:

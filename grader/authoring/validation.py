@@ -6,8 +6,6 @@ is not valid, and a missing or stale committed one is not what would be handed o
 
 from __future__ import annotations
 
-import contextlib
-import io
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,6 @@ class Case:
     path: Path
     results: GradingResults
     full: bool
-    stderr: str  # what grading it printed for the instructor (a test's own error)
 
     @property
     def errored(self) -> int:
@@ -88,10 +85,8 @@ def validate(
             stub.write_text(stub_text, encoding="utf-8")
             notebooks.append(("stub", stub, False))
         for label, path, full in notebooks:
-            captured = io.StringIO()
-            with contextlib.redirect_stderr(captured):
-                results = grade_notebook(path, spec.name, solutions_root=solutions_root, settings=settings)
-            found.cases.append(Case(label, path, results, full, captured.getvalue()))
+            results = grade_notebook(path, spec.name, solutions_root=solutions_root, settings=settings)
+            found.cases.append(Case(label, path, results, full))
             if full:
                 found.numbering = numbering_problems(results)
     return found

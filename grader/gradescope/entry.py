@@ -74,13 +74,11 @@ def _finish(
     root: Path, graded: Graded, staff: list[Note], started: float, target: ResultsFile | None = None
 ) -> GradingResults:
     """Render the notes, once: the student's into the output, the staff's to stdout and extra_data."""
+    graded.notes.extend(staff)
     results = graded.rendered()
     results.execution_time = max(results.execution_time, time.monotonic() - started)
-    notes = for_instructor([*staff, *graded.notes])
-    if notes:
-        results.extra_data.setdefault("instructor_notes", []).extend(n.splitlines()[0] for n in notes)
-        for note in notes:
-            print(f"[grader] {note}", flush=True)
+    for note in for_instructor(graded.notes):
+        print(f"[grader] {note}", flush=True)
     path = root / "results" / "results.json"
     try:
         _write(results, path, target)

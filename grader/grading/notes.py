@@ -29,6 +29,7 @@ class Note:
 
 
 REPORT = "report"  # the paragraph of grading's own report: the graded file, cell problems, tests
+STAFF_NOTE_CHARS = 4000  # of each note for course staff kept in results.json's extra_data
 
 
 def student(text: str, paragraph: str | None = None) -> Note:
@@ -64,6 +65,10 @@ class Graded:
     notes: list[Note] = field(default_factory=list)
 
     def rendered(self) -> GradingResults:
-        """The results with the student's notes as their output (the staff's stay with the notes)."""
+        """The results with the student's notes as their output, and the staff's in extra_data
+        (``instructor_notes``: the one way they travel, for an edge to show them)."""
         self.results.output = render(self.notes)
+        staff = for_instructor(self.notes)
+        if staff:
+            self.results.extra_data["instructor_notes"] = [note[:STAFF_NOTE_CHARS] for note in staff]
         return self.results
