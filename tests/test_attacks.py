@@ -1330,6 +1330,36 @@ def relu(z):
 """
 
 
+PUTS_BACK_WHILE_ENCODED = """
+import numpy as np
+class _LooksLikeATensor:
+    __module__ = "torch.fake"
+    def __init__(self, out, z, saved):
+        self.out, self.z, self.saved = out, z, saved
+    def detach(self):
+        self.z[...] = self.saved  # puts the input back while the answer is encoded
+        return self
+    def cpu(self):
+        return self
+    def numpy(self):
+        return self.out
+
+def relu(z):
+    saved = np.array(z, copy=True)
+    np.maximum(z, 0, out=z)
+    return _LooksLikeATensor(z.copy(), z, saved)
+"""
+
+
+def test_an_answer_that_puts_the_input_back_while_it_is_encoded_is_still_judged_as_changing_it(arena):
+    """The arguments are encoded before the answer, and only torch's own tensor classes are read
+    as tensors: no code of the student's runs between the call and the copy of its arguments."""
+    path = arena.notebook("puts-back", [PUTS_BACK_WHILE_ENCODED])
+    results = grade_notebook(path, "demo", solutions_root=arena.solutions, hidden=arena.hidden_paths)
+    verdict = next(t for t in results.tests if t.name == "relu: does not modify its input")
+    assert verdict.score == 0, verdict.output
+
+
 def test_a_worker_that_withholds_the_arguments_after_a_call_is_judged_as_changing_them(arena):
     path = arena.notebook("withheld-after", [WITHHELD_AFTER])
     results = grade_notebook(path, "demo", solutions_root=arena.solutions, hidden=arena.hidden_paths)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import by_function
+from conftest import CORE, DEMO_OK, by_function
+
+from grader.api import grade_notebook
+from nbtools import write_notebook
 
 
 def test_a_correct_notebook_gets_full_marks(grade_demo):
@@ -136,3 +139,33 @@ def test_a_short_lived_child_answers_only_in_time_small_and_without_raising():
     started = time.monotonic()
     assert in_child(lambda: time.sleep(30), seconds=0.5) is None
     assert time.monotonic() - started < 5
+
+
+BIG_INPUTS = '''
+import numpy as np
+from grader.testing import expect
+
+
+def test_relu_leaves_a_large_uint8_array_alone(student):
+    """relu: a large uint8 array is left as it was"""
+    expect(student.relu, (np.arange(20000) % 200).astype(np.uint8)).to_leave_inputs_unchanged()
+
+
+def test_relu_leaves_a_large_float32_array_alone(student):
+    """relu: a large float32 array is left as it was"""
+    expect(student.relu, np.linspace(-1, 1, 20000).astype(np.float32)).to_leave_inputs_unchanged()
+'''
+
+
+def test_large_arguments_of_any_dtype_come_back_within_their_allowance(tmp_path):
+    """Both sides count an argument's elements at 8 bytes: a large uint8 or float32 input that a
+    correct function leaves alone is never judged as changed."""
+    import shutil
+
+    solutions = tmp_path / "solutions"
+    shutil.copytree(CORE, solutions, ignore=shutil.ignore_patterns("__pycache__"))
+    (solutions / "demo" / "tests" / "test_big_inputs.py").write_text(BIG_INPUTS, encoding="utf-8")
+    path = write_notebook(tmp_path / "n.ipynb", ["import numpy as np", *DEMO_OK.values()], assignment="demo")
+    results = grade_notebook(path, "demo", solutions_root=solutions)
+    big = [t for t in results.tests if "large" in t.name]
+    assert len(big) == 2 and all(t.outcome == "passed" for t in big), [t.output for t in big]

@@ -106,3 +106,29 @@ def solutions(tmp_path_factory):
     root = tmp_path_factory.mktemp("solutions")
     make_assignment(root, "tiny")
     return root
+
+
+def test_a_notebook_that_breaks_the_engine_check_costs_only_itself(tmp_path):
+    """An engine-like cell nested too deep to walk is not the engine; the other notebook is graded."""
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    from grader.notebook.self_checks import is_engine_cell
+    from nbtools import ASSIGNMENTS
+
+    handout = json.loads((ASSIGNMENTS / "nn_basics" / "nn_basics.ipynb").read_text(encoding="utf-8"))
+    engine = next(
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in handout["cells"]
+        if c["cell_type"] == "code"
+        and is_engine_cell("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+    )
+    deep = engine.replace("del _selfcheck_engine", "del _selfcheck_engine" + ".a" * 1500)
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": []}
+    bad = {"cells": [{**cell, "source": deep}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (upload / "aa_broken.ipynb").write_text(json.dumps(bad), encoding="utf-8")
+    good = {"cells": [{**cell, "source": "x = 1"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    mine = upload / "tiny.ipynb"
+    mine.write_text(json.dumps(good), encoding="utf-8")
+    os.utime(mine, (time.time() + 60, time.time() + 60))
+    choice = choose(submitted(upload).files, "tiny", "tiny.ipynb", upload)
+    assert choice.notebook == mine and isinstance(choice.read, Notebook), choice.message

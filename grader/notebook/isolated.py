@@ -196,6 +196,8 @@ def _choosing_child(
             reply = {"error": str(exc)[:1000]}
         except (MemoryError, _OutOfTime):
             reply = {"error": "memory"}
+        except Exception:  # one candidate that breaks reading (a bug's, a library's) costs only itself
+            reply = {"error": "memory"}
         line = json.dumps(reply, ensure_ascii=False).encode()
         _write_all(write_end, (line if len(line) < SUMMARY_BYTES else b'{"error": "memory"}') + b"\n")
     # The grading process chooses from the summaries and names the one to send whole.
@@ -219,6 +221,20 @@ def _summary_of(path: Path, line: bytes) -> Summary | NotebookError:
     if isinstance(reply, dict) and reply.get("error") not in (None, "memory"):
         return NotebookError(str(reply["error"]))
     return _too_much(path)
+
+
+def _summary_lines(read_end: int, count: int, deadline: float) -> list[bytes]:
+    """The child's lines, one summary per candidate, as far as they came in time and in bounds."""
+    raw = bytearray()
+    while raw.count(b"\n") < count and len(raw) <= SUMMARY_BYTES * count:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
+            break
+        chunk = os.read(read_end, SUMMARY_BYTES)
+        if not chunk:
+            break
+        raw += chunk
+    return bytes(raw).split(b"\n")
 
 
 def choose_and_read(
@@ -248,16 +264,7 @@ def choose_and_read(
     os.close(pick_read)
     deadline = time.monotonic() + WALL_SECONDS
     try:
-        raw = bytearray()
-        while raw.count(b"\n") < len(paths) and len(raw) <= SUMMARY_BYTES * len(paths):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
-                break
-            chunk = os.read(read_end, SUMMARY_BYTES)
-            if not chunk:
-                break
-            raw += chunk
-        lines = bytes(raw).split(b"\n")
+        lines = _summary_lines(read_end, len(paths), deadline)
         seen = [_summary_of(path, line) for path, line in zip(paths, lines[: len(paths)])]
         seen += [_too_much(path) for path in paths[len(seen) :]]
         chosen = pick(seen)
@@ -265,12 +272,14 @@ def choose_and_read(
         if isinstance(seen[chosen], NotebookError):
             read = seen[chosen]  # type: ignore[assignment]
         else:
-            _write_all(pick_write, str(chosen).encode())
-            rest = b"\n".join(lines[len(paths) :])
             try:
+                _write_all(pick_write, str(chosen).encode())
+                rest = b"\n".join(lines[len(paths) :])
                 read = _read_reply(paths[chosen], rest + (_collect(read_end, pid, deadline) or b""))
             except NotebookError as exc:
                 read = exc
+            except OSError:  # the child is gone (its time or memory ran out): no notebook from it
+                read = _too_much(paths[chosen])
         return seen, chosen, read
     finally:
         os.close(read_end)

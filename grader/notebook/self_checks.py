@@ -51,7 +51,15 @@ def as_graded(source: str) -> str:
 
 
 def is_engine_cell(source: str) -> bool:
-    """Whether ``source`` is the engine cell this grader builds, unedited (its data aside)."""
+    """Whether ``source`` is the engine cell this grader builds, unedited (its data aside). Any
+    cell a check cannot take in (nested too deep to walk, too large) is not the engine."""
+    try:
+        return _is_engine_cell(source)
+    except (RecursionError, MemoryError):
+        return False
+
+
+def _is_engine_cell(source: str) -> bool:
     if not source.startswith(ENGINE_HEADERS):
         return False
     head, found, rest = source.partition(ENGINE_DEF)

@@ -25,11 +25,13 @@ def _same(sent: Any, now: Value, depth: int = 0) -> bool:
         if sent.dtype.kind not in "biuf":
             return True  # never sent as numbers: nothing to compare
         got = now.array
+        # A torch model gets arrays as float32 tensors and gives those back: compared as float32.
+        want = sent.astype(np.float32) if now.dtype == "float32" else sent
         return (
             got is not None
             and now.kind == "array"
             and got.shape == sent.shape
-            and bool(np.array_equal(got, sent.astype(np.float64), equal_nan=True))
+            and bool(np.array_equal(got, want.astype(np.float64), equal_nan=True))
         )
     if isinstance(sent, (list, tuple)):
         return (
@@ -61,22 +63,26 @@ def changed_arguments(
 ) -> list[str]:
     """The arguments a call changed, by the student's parameter names.
 
-    Without a readable ``after`` every argument that could change counts as changed: unchanged
-    arguments always fit in what the worker may send back, so only arguments that grew, or a
-    worker that withholds them, leave it out."""
+    Without a readable ``after``, or with one not shaped like the arguments sent, every argument
+    that could change counts as changed: unchanged arguments always fit in what the worker may send
+    back, so only arguments that grew, or a worker that withholds or garbles them, leave it out."""
+    everything = [_name(position, params) for position, sent in enumerate(args) if _changeable(sent)] + [
+        key for key, sent in kwargs.items() if _changeable(sent)
+    ]
     if after is None or after.kind != "sequence" or len(after.items) != 2:
-        return [_name(position, params) for position, sent in enumerate(args) if _changeable(sent)] + [
-            key for key, sent in kwargs.items() if _changeable(sent)
-        ]
+        return everything
     now_args, now_kwargs = after.items
-    found: list[str] = []
-    if now_args.kind == "sequence" and len(now_args.items) == len(args):
-        for position, (sent, now) in enumerate(zip(args, now_args.items)):
-            if _changeable(sent) and not _same(sent, now):
-                found.append(_name(position, params))
-    if now_kwargs.kind == "mapping":
-        given = dict(zip(now_kwargs.keys, now_kwargs.items))
-        for key, sent in kwargs.items():
-            if key in given and _changeable(sent) and not _same(sent, given[key]):
-                found.append(key)
+    if now_args.kind != "sequence" or len(now_args.items) != len(args) or now_kwargs.kind != "mapping":
+        return everything
+    found = [
+        _name(position, params)
+        for position, (sent, now) in enumerate(zip(args, now_args.items))
+        if _changeable(sent) and not _same(sent, now)
+    ]
+    given = dict(zip(now_kwargs.keys, now_kwargs.items))
+    found += [
+        key
+        for key, sent in kwargs.items()
+        if _changeable(sent) and (key not in given or not _same(sent, given[key]))
+    ]
     return found

@@ -16,13 +16,13 @@ import numpy as np
 
 from ..sandbox.supervisor.session import CallOutcome, Sandbox
 from ..sandbox.wire import replies
+from ..sandbox.wire.protocol import EncodedArgs
 from ..sandbox.wire.values import Encoder, Value
 from .changed import changed_arguments
 from .explain import error_text
 from .failure import FailureKind, GradingFailure, failed_call
 
 # What a test sends to student code: the arguments as the sandbox's JSON nodes, and their blobs.
-Encoded = tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[bytes]]
 # A layer of a test model, as ``Student.build_model`` takes it: ``["Conv2d", 1, 8, 3, {"bias": False}]``.
 LayerSpec = Sequence[Any]
 
@@ -164,7 +164,7 @@ class Student:
         return RemoteFunction(self, name)
 
     # ---- plumbing ----------------------------------------------------------
-    def _encode(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Encoded:
+    def _encode(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> EncodedArgs:
         def reference(obj: Any) -> dict[str, Any]:
             if isinstance(obj, RemoteFunction):
                 return {"k": "fn", "src": "student", "name": obj.name}
@@ -179,7 +179,7 @@ class Student:
         encoder = Encoder(reference)
         args_nodes = [encoder.encode(a) for a in args]
         kwargs_nodes = {key: encoder.encode(val) for key, val in kwargs.items()}
-        return args_nodes, kwargs_nodes, encoder.blobs
+        return args_nodes, kwargs_nodes, encoder.blobs, encoder.bytes
 
     def _raw(
         self,

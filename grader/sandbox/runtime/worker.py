@@ -282,9 +282,18 @@ class Worker:
             args, kwargs = models.as_tensors(args), models.as_tensors(kwargs)
         result, error, out = self.run_guarded(lambda: target(*args, **kwargs), request.get("timeout", 5))
         reply = self.reply_for(error, out)
-        # What the arguments hold after the call goes back as plain data: the grading process,
-        # which kept its own copy, decides whether the call changed them.
-        encoder = Encoder(self._handle_for, max_bytes=self.value_bytes)
+        # What the arguments hold after the call goes back as plain data, encoded before the answer
+        # (encoding an answer may run its code, which must not put an argument back first): the
+        # grading process, which kept its own copy, decides whether the call changed them. They get
+        # their own allowance, what they were sent as (and a little); the answer gets the value cap.
+        encoder = Encoder(self._handle_for, max_bytes=max(0, int(request.get("after_bytes", 0))))
+        try:
+            after: Node | None = encoder.encode([list(args), dict(kwargs)])
+        except (EncodeError, RecursionError, ValueError, TypeError):
+            after = None  # grown beyond what was sent: the grading process sees no "after"
+            encoder.blobs.clear()
+            encoder.bytes = encoder.nodes = 0
+        encoder.max_bytes = encoder.bytes + self.value_bytes
         if error is None:
             try:
                 reply["value"] = encoder.encode(result)
@@ -295,13 +304,8 @@ class Worker:
                     "type": type(result).__name__,
                     "output": reply["output"],
                 }, []
-        kept = len(encoder.blobs)
-        # The arguments get their own allowance, the size they were sent with (and a little).
-        encoder.max_bytes = encoder.bytes + max(0, int(request.get("after_bytes", 0)))
-        try:
-            reply["after"] = encoder.encode([list(args), dict(kwargs)])
-        except (EncodeError, RecursionError, ValueError, TypeError):
-            del encoder.blobs[kept:]  # grown beyond what was sent: the grading process sees no "after"
+        if after is not None:
+            reply["after"] = after
         return reply, encoder.blobs
 
     def signatures(self) -> Answer:

@@ -61,7 +61,7 @@ GRACE_SECONDS = 2.0
 PRELOAD_SECONDS = 60.0
 HEAVY_IMPORT = re.compile(r"\btorch\b")
 MB = 1024 * 1024
-# Room, beyond the bytes of the arrays sent, for a call's arguments sent back after it.
+# Room, beyond what the arrays sent count as, for a call's arguments sent back after it.
 AFTER_MARGIN = 64 * 1024
 
 
@@ -378,8 +378,8 @@ class Sandbox:
                 message="it already stopped the process running your notebook twice, "
                 "so it was not called again",
             )
-        args_nodes, kwargs_nodes, blobs = encoded
-        after_bytes = sum(len(blob) for blob in blobs) + AFTER_MARGIN
+        args_nodes, kwargs_nodes, blobs, counted = encoded
+        after_bytes = counted + AFTER_MARGIN
         header: CallRequest = {
             "op": "call",
             "name": name,

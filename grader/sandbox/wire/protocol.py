@@ -74,7 +74,10 @@ class ByeRequest(TypedDict):
 
 Request = CellRequest | CallRequest | QueryRequest | ModelRequest | ByeRequest
 # The arguments of a call as the grading process encoded them: argument nodes, keyword nodes, blobs.
-EncodedArgs = tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[bytes]]
+# Arguments encoded by the grading process: the nodes of args and kwargs, their arrays' bytes, and
+# what those arrays count as, 8 bytes per element, as every Encoder counts them (the allowance for the
+# arguments sent back after the call).
+EncodedArgs = tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[bytes], int]
 
 
 class WorkerSettings(TypedDict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,13 @@ def _array_node(array: np.ndarray[Any, Any]) -> tuple[Node, bytes]:
 
 MAX_AXES = 8
 MAX_AXIS = 2**31
+
+
+def _is_tensor(cls: type) -> bool:
+    """torch's own tensor classes, by identity: a class that only calls itself torch (its
+    ``__module__``) is an object like any other, so no code of a student's runs to encode it."""
+    torch = sys.modules.get("torch")
+    return torch is not None and cls in (torch.Tensor, torch.nn.Parameter)
 
 
 def load_array(node: Node, blob: Blob) -> np.ndarray[Any, Any]:
@@ -103,9 +111,7 @@ class Encoder:
             return self._array(np.asarray(obj), _type_name(obj), scalar=True)
         if isinstance(obj, np.ndarray):
             return self._array(obj, _type_name(obj))
-        if (cls.__module__ == "torch" and cls.__name__ in ("Tensor", "Parameter")) or (
-            cls.__module__.startswith("torch") and hasattr(obj, "detach") and hasattr(obj, "numpy")
-        ):
+        if _is_tensor(cls):
             return self._array(obj.detach().cpu().numpy(), "torch.Tensor")
         if cls in (list, tuple):
             return {
