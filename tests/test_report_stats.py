@@ -145,3 +145,15 @@ def test_a_notebook_that_never_ran_is_ungraded_and_an_internal_error_is_only_an_
 def test_the_slowest_submissions_come_first_and_no_more_than_asked_for():
     records = [record("quick", seconds=0.5), record("slow", seconds=9.0), record("middling", seconds=3.0)]
     assert [r.id for r in stats.slowest(records, top=2)] == ["slow", "middling"]
+
+
+def test_the_report_lists_what_grading_had_to_tell_course_staff(tmp_path):
+    from grader.batch.report.page import write_report
+
+    notes = ["test error: test_x.py::test_y: KeyError: 'k' at line 3", "more"]
+    page = write_report(
+        tmp_path / "a.html", [record("alice", passed("1"), instructor_notes=notes)]
+    ).read_text()
+    assert "Notes for course staff" in page and "KeyError: &#x27;k&#x27;" in page and "(and 1 more)" in page
+    quiet = write_report(tmp_path / "b.html", [record("bob", passed("1"))]).read_text()
+    assert "Notes for course staff" not in quiet

@@ -193,6 +193,20 @@ def _problems(records: list[Record]) -> list[str]:
         rows = [[_Link(r.id), _who(r), shorten(_first_line(r.results.output), 200)] for r in ungraded]
         rows += [[_Link(r.id), _who(r), "internal error: " + r.internal_error] for r in internal]
         parts.append(_table(["submission", "submitted by", "why"], rows))
+    staff = [(r, notes) for r in records if (notes := stats.staff_notes(r))]
+    if staff:
+        parts.append("<h2>Notes for course staff</h2>")
+        rows = [
+            [
+                _Link(r.id),
+                _who(r),
+                shorten(notes[0], 300) + (f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""),
+            ]
+            for r, notes in staff
+        ]
+        parts.append(
+            _table(["submission", "submitted by", "note (a test's own error, a clean-up that failed)"], rows)
+        )
     noted = [r for r in records if r.notes]
     if noted:
         parts.append("<h2>Submissions with files that could not be read</h2>")

@@ -126,6 +126,13 @@ def internal_errors(records: list[Record]) -> list[Record]:
     return [r for r in records if r.internal_error]
 
 
+def staff_notes(record: Record) -> list[str]:
+    """What grading had to tell course staff about one submission (a test's own error, a clean-up
+    that failed), as its results.json keeps it."""
+    notes = record.results.extra_data.get("instructor_notes")
+    return [str(note) for note in notes] if isinstance(notes, list) else []
+
+
 def unisolated(records: list[Record]) -> list[Record]:
     """Graded by a worker without a file view of its own (no mount namespace): its code could
     read what the grading user can, the other submissions included."""
