@@ -102,6 +102,7 @@ class Expectation(Invocation):
         helpers: Iterable[Helper] = (),
         names: Sequence[str] | None = None,
         consistent: Iterable[Consistent] = (),
+        overflow: str = "",
     ) -> Any:
         """The answer equals ``expected``; returns the student's answer as data (float64 arrays, and
         the tuples, lists and dicts that hold them).
@@ -114,6 +115,8 @@ class Expectation(Invocation):
         ``consistent``: ``(student.g, args, g's right answer, expected_from)``: when this function
         calls g, g is wrong on its own for ``args``, and the answer is ``expected_from(g's own
         answer)``, it passes: g's own tests take the points, once.
+        ``overflow``: words added to a wrong answer when the call warned of an overflow
+        (``{warning}`` stands for the warning), as the notebook's self-check adds them.
         """
         self.helpers = list(helpers)
         chances = list(consistent)
@@ -122,9 +125,18 @@ class Expectation(Invocation):
                 self._equal_parts(expected, rtol, atol, likely or {}, names)
                 return as_data(self.value)
             return self._equal_leaf(expected, rtol, atol, likely or {}, shape_hint)
-        except GradingFailure:
+        except GradingFailure as failure:
             if chances and self._right_given_wrong_helper(chances, rtol, atol):
                 return as_data(self.value) if is_structured(expected) else as_array(self.value)
+            overflows = [w for w in self.outcome.warnings if "overflow" in w] if overflow else []
+            if overflows:
+                raise GradingFailure(
+                    f"{failure}\n" + overflow.format(warning=overflows[0]),
+                    failure.kind,
+                    function=failure.function,
+                    mistakes=failure.mistakes,
+                    grid=failure.grid,
+                ) from None
             raise
 
     def _equal_leaf(
