@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..forked import end, fork_running, read_bounded, write_all
 from .intake import (
     MAX_CELLS,
     MAX_CODE_CHARS,
@@ -62,27 +63,7 @@ def _child(path: Path, write_end: int) -> None:
         reply = {"error": str(exc)}
     except MemoryError:
         reply = {"error": "memory"}
-    payload = json.dumps(reply, ensure_ascii=False).encode()
-    view = memoryview(payload)
-    while view:
-        view = view[os.write(write_end, view) :]
-
-
-def _collect(read_end: int, pid: int, deadline: float | None = None) -> bytes | None:
-    deadline = time.monotonic() + WALL_SECONDS if deadline is None else deadline
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([read_end], [], [], remaining)[0]:
-            return None
-        chunk = os.read(read_end, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            return None
-        chunks.append(chunk)
+    write_all(write_end, json.dumps(reply, ensure_ascii=False).encode())
 
 
 def _too_much(path: Path) -> NotebookError:
@@ -96,26 +77,13 @@ def _too_much(path: Path) -> NotebookError:
 def read_prepared(path: Path) -> Notebook:
     """``prepare(read_notebook(path))``, computed in a child within memory, CPU and time limits."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # never returns
-        code = 0
-        try:
-            os.close(read_end)
-            _child(Path(path), write_end)
-        except BaseException:
-            code = 70
-        finally:
-            os._exit(code)
+    pid = fork_running(lambda: _child(Path(path), write_end), [read_end])
     os.close(write_end)
     try:
-        raw = _collect(read_end, pid)
+        raw = read_bounded(read_end, time.monotonic() + WALL_SECONDS, MAX_REPLY_BYTES)
     finally:
         os.close(read_end)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
+        end(pid)
     return _read_reply(path, raw)
 
 
@@ -161,12 +129,6 @@ def _on_cpu_alarm(_signum: int, _frame: object) -> None:
     raise _OutOfTime
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def _limit_memory() -> None:
     limit = _data_in_use() + MEMORY_BYTES
     soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
@@ -199,7 +161,7 @@ def _choosing_child(
         except Exception:  # one candidate that breaks reading (a bug's, a library's) costs only itself
             reply = {"error": "memory"}
         line = json.dumps(reply, ensure_ascii=False).encode()
-        _write_all(write_end, (line if len(line) < SUMMARY_BYTES else b'{"error": "memory"}') + b"\n")
+        write_all(write_end, (line if len(line) < SUMMARY_BYTES else b'{"error": "memory"}') + b"\n")
     # The grading process chooses from the summaries and names the one to send whole.
     chosen = int(os.read(pick_end, 16) or b"-1")
     if chosen in kept:
@@ -208,7 +170,7 @@ def _choosing_child(
             "cells": [[c.number, c.source, c.execution_count] for c in notebook.cells],
             "assignment": notebook.assignment,
         }
-        _write_all(write_end, json.dumps(cells, ensure_ascii=False).encode())
+        write_all(write_end, json.dumps(cells, ensure_ascii=False).encode())
 
 
 def _summary_of(path: Path, line: bytes) -> Summary | NotebookError:
@@ -249,17 +211,10 @@ def choose_and_read(
     child could not get to, or that took it down, is a NotebookError saying so."""
     read_end, write_end = os.pipe()
     pick_read, pick_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # never returns
-        code = 0
-        try:
-            os.close(read_end)
-            os.close(pick_write)
-            _choosing_child([Path(p) for p in paths], summary, write_end, pick_read)
-        except BaseException:
-            code = 70
-        finally:
-            os._exit(code)
+    chosen_paths = [Path(p) for p in paths]
+    pid = fork_running(
+        lambda: _choosing_child(chosen_paths, summary, write_end, pick_read), [read_end, pick_write]
+    )
     os.close(write_end)
     os.close(pick_read)
     deadline = time.monotonic() + WALL_SECONDS
@@ -273,9 +228,10 @@ def choose_and_read(
             read = seen[chosen]  # type: ignore[assignment]
         else:
             try:
-                _write_all(pick_write, str(chosen).encode())
+                write_all(pick_write, str(chosen).encode())
                 rest = b"\n".join(lines[len(paths) :])
-                read = _read_reply(paths[chosen], rest + (_collect(read_end, pid, deadline) or b""))
+                whole = read_bounded(read_end, deadline, MAX_REPLY_BYTES)
+                read = _read_reply(paths[chosen], rest + (whole or b""))
             except NotebookError as exc:
                 read = exc
             except OSError:  # the child is gone (its time or memory ran out): no notebook from it
@@ -284,8 +240,4 @@ def choose_and_read(
     finally:
         os.close(read_end)
         os.close(pick_write)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
+        end(pid)

@@ -18,7 +18,7 @@ import inspect
 import traceback
 from pathlib import Path
 
-from .outcomes import ExitCode, TestSession, planned, release
+from .outcomes import ExitCode, TestSession, error_in_test, planned, release
 
 TEST_FILES = "test_*.py"  # as the grader's pytest.ini: python_files
 TEST_FUNCTIONS = "test_*"  # python_functions
@@ -130,7 +130,9 @@ def run_direct(tests_dir: Path, session: TestSession) -> ExitCode:
             raise
         except BaseException as exc:
             failed = True
-            detail = "" if isinstance(exc, AssertionError) else _error_in_test(tests_dir, exc)
+            detail = (
+                "" if isinstance(exc, AssertionError) else (error_in_test(tests_dir, exc) or _error_text(exc))
+            )
             session.raised(test_id, result, fn, exc, detail)
             release(exc)
             del exc
@@ -152,19 +154,6 @@ def _call(fn: object, session: TestSession) -> None:
         fn()
     else:  # made without a def (the folder's check saw none): pytest's fixtures are not here
         raise TypeError(f"the test takes {required}; only the student fixture is available")
-
-
-def _error_in_test(folder: Path, error: BaseException) -> str:
-    """An error of the test's own code, at the last line of the tests' folder it went through."""
-    own = [
-        frame for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename).parent == folder
-    ]
-    if not own:
-        return _error_text(error)
-    last = own[-1]
-    return f"{type(error).__name__}: {error} at {Path(last.filename).name} line {last.lineno}: {last.line or ''}"[
-        :2000
-    ]
 
 
 def _error_text(error: BaseException) -> str:

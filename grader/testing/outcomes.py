@@ -10,6 +10,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, Literal
 
 from ..results import VISIBILITIES, TestResult
@@ -136,6 +137,19 @@ class TestSession:
             result.outcome, result.score = "error", 0.0
             result.output = INTERNAL_ERROR
             self.instructor_notes.append(f"{test_id} teardown: {detail}")
+
+
+def error_in_test(folder: Path, error: BaseException) -> str:
+    """An error of the test's own code, at the last line of the tests' folder it went through: the
+    instructor's to fix, without the library frames below it ("" when it went through none)."""
+    own = [
+        frame for frame in traceback.extract_tb(error.__traceback__) if Path(frame.filename).parent == folder
+    ]
+    if not own:
+        return ""
+    last = own[-1]
+    where = f"{Path(last.filename).name} line {last.lineno}: {last.line or ''}"
+    return f"{type(error).__name__}: {error} at {where}"[:2000]
 
 
 def release(exc: BaseException) -> None:

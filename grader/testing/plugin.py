@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..results import TestResult
-from .outcomes import ExitCode, TestSession, planned, release
+from .outcomes import ExitCode, TestSession, error_in_test, planned, release
 
 
 def planned_result(item: pytest.Item) -> TestResult:
@@ -81,25 +81,12 @@ class GradingPlugin:
             self.session.passed(result, fn)
         else:
             exc = call.excinfo.value if call.excinfo is not None else None
-            detail = "" if isinstance(exc, AssertionError) else _error_in_test(item, call)
+            detail = (
+                ""
+                if exc is None or isinstance(exc, AssertionError)
+                else error_in_test(Path(str(item.path)).parent, exc)
+            )
             self.session.raised(item.nodeid, result, fn, exc, detail or report.longreprtext[-2000:])
-
-
-def _error_in_test(item: pytest.Item, call: pytest.CallInfo[None]) -> str:
-    """An error of the test's own code, at the last line of the tests' folder it went through: the
-    instructor's to fix, without the library frames below it."""
-    if call.excinfo is None:
-        return ""
-    folder = Path(str(item.path)).parent
-    own = [entry for entry in call.excinfo.traceback if Path(str(entry.path)).parent == folder]
-    if not own:
-        return ""
-    last = own[-1]
-    error = call.excinfo.value
-    code = str(last.statement).strip().splitlines()[0] if str(last.statement).strip() else ""
-    return f"{type(error).__name__}: {error} at {Path(str(last.path)).name} line {last.lineno + 1}: {code}"[
-        :2000
-    ]
 
 
 class PlainFailureReports:
