@@ -10,6 +10,10 @@ import jsonschema
 import pytest
 
 from grader.api import grade_notebook
+from grader.batch.collect import read_results
+from grader.batch.grading import RESULTS_FILE
+from grader.batch.inputs import discover
+from grader.batch.run import grade_all
 from grader.results import GradingResults
 from nbtools import REPO, write_notebook
 
@@ -97,14 +101,36 @@ def grade_demo(tmp_path):
     return grade
 
 
-_CORPUS_RESULTS: dict[Path, GradingResults] = {}
+class CorpusGradings:
+    """The bundled corpus's results, graded once per test session. Each assignment's folder is graded
+    as one batch, as an instructor's `grade-all` grades it: the grading servers import numpy and
+    torch once and fork a grading process per notebook, on every core, which costs a fraction of
+    grading each notebook in a fresh interpreter."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.results: dict[Path, GradingResults] = {}
+
+    def __call__(self, path: Path, assignment: str) -> GradingResults:
+        path = path.resolve()
+        if path not in self.results:
+            self._grade_folder(path.parent, assignment)
+        return self.results[path]
+
+    def _grade_folder(self, folder: Path, assignment: str) -> None:
+        out = self.out / f"{assignment}-{len(self.results)}"
+        # Namespaces or not, as the session runs (a refused namespace is tested on purpose).
+        grade_all(folder, out, assignment=assignment, progress=False, report=False, without_namespaces=True)
+        for sub in discover(folder):
+            results = read_results(out / sub.id / RESULTS_FILE)
+            assert_schema_valid(results)
+            self.results[sub.source.resolve()] = results
 
 
-def graded_once(path: Path, assignment: str) -> GradingResults:
-    """A bundled notebook's results, graded once per test session (several test files read them)."""
-    if path not in _CORPUS_RESULTS:
-        _CORPUS_RESULTS[path] = grade_valid(path, assignment)
-    return _CORPUS_RESULTS[path]
+@pytest.fixture(scope="session")
+def corpus_graded(tmp_path_factory) -> CorpusGradings:
+    """``corpus_graded(path, assignment)``: a bundled notebook's results, its folder graded once per session."""
+    return CorpusGradings(tmp_path_factory.mktemp("corpus-batches"))
 
 
 def by_function(results: GradingResults) -> dict[str, float]:

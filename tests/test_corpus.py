@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import by_function, graded_once
+from conftest import by_function
 
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST: dict[str, dict] = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
@@ -62,10 +62,10 @@ def test_every_corpus_notebook_has_exactly_one_well_formed_manifest_entry():
 
 
 @pytest.mark.parametrize("key", sorted(MANIFEST), ids=sorted(MANIFEST))
-def test_a_notebook_written_from_the_contract_grades_as_its_manifest_says(key):
+def test_a_notebook_written_from_the_contract_grades_as_its_manifest_says(key, corpus_graded):
     entry = MANIFEST[key]
     assignment = key.split("/", 1)[0]
-    results = graded_once(CORPUS / key, assignment)
+    results = corpus_graded(CORPUS / key, assignment)
     lost = by_function(results)
     report = explain(key, entry, results, lost)
 

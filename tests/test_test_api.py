@@ -22,6 +22,8 @@ from grader.testing import (
     expect,
     expect_call,
     fail,
+    on_failure,
+    on_raise,
     pad_widths,
     pool_output_size,
     pool_shape_hint,
@@ -211,6 +213,8 @@ EXPORTS = [
     "fail",
     "identity",
     "matches",
+    "on_failure",
+    "on_raise",
     "pad_widths",
     "pool_output_size",
     "pool_shape_hint",
@@ -357,3 +361,40 @@ def test_the_advice_on_a_warning_names_only_the_cause_the_warning_states():
     assert "np.log(0)" in log_zero and "overflow" not in log_zero
     assert "0 / 0" in warning_advice(["RuntimeWarning: invalid value encountered in multiply"])
     assert "overflow" not in warning_advice(["RuntimeWarning: divide by zero encountered in divide"])
+
+
+# ---- notes declared around a call ---------------------------------------------------------------------
+def raised_with(message: str) -> CallOutcome:
+    frames = [{"cell": 1, "line": 2, "function": "f", "code": "raise"}]
+    return CallOutcome("raised", error={"type": "RuntimeError", "message": message, "frames": frames})
+
+
+def test_on_raise_adds_the_first_note_whose_words_the_error_holds_and_nothing_to_other_failures():
+    student = Student(FakeSandbox({"f": raised_with("mat1 and mat2 shapes cannot be multiplied (2x512)")}))
+    notes = ((("x8192",), "three pools"), (("x512",), "no padding"), "any error")
+    with pytest.raises(GradingFailure) as caught, on_raise(*notes):
+        expect(student.f, 0)
+    assert str(caught.value).endswith("\nno padding") and caught.value.kind is FailureKind.RAISED
+    wrong = Student(FakeSandbox({"f": returned(1.0)}))
+    with pytest.raises(GradingFailure) as caught, on_raise("any error"):
+        expect(wrong.f, 0).to_equal([2.0])
+    assert "any error" not in str(caught.value)
+
+
+def test_on_failure_ends_a_wrong_answer_but_not_a_named_mistake_a_stub_or_a_raise_with_its_own_note():
+    hint = "Hint: one row per input."
+
+    def failure(outcome: CallOutcome, *, likely=None, raise_note=None) -> str:
+        student = Student(FakeSandbox({"f": outcome}))
+        notes = [raise_note] if raise_note else []
+        with pytest.raises(GradingFailure) as caught, on_raise(*notes), on_failure(hint):
+            expect(student.f, 0).to_equal([-1.0], likely=likely)
+        return str(caught.value)
+
+    assert failure(returned(1.0)).endswith(hint)
+    assert failure(raised_with("boom")).endswith(hint)
+    assert hint not in failure(returned(1.0), likely={"the sign is flipped": [1.0]})
+    assert hint not in failure(raised("NotImplementedError"))
+    # The raise note wins, though its block is outside the hint's.
+    assert failure(raised_with("boom"), raise_note="a raise note").endswith("\na raise note")
+    assert hint not in failure(raised_with("boom"), raise_note="a raise note")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import Assignment
 from ..errors import GraderError
-from ..testing import Builtin, Handle
+from ..testing import Builtin, Handle, explaining
 from ..testing.outcomes import planned
 from ..testing.structure import is_structured, map_leaves
 
@@ -61,10 +61,10 @@ class RecordedCall(TypedDict):
     args: JSON
     kwargs: JSON
     checks: list[Check]
-    hint: str
-    consistent: list[list[JSON]]  # [helper name, its args, its right answer, the offset]
+    hint: str  # ends a failure that names no likely mistake (on_failure)
+    consistent: list[list[JSON]]  # [helper name, its args, its right answer, the offset, the scale]
     construct: Construct | None
-    raise_notes: list[list[Any]]  # [patterns, note]
+    raise_notes: list[list[Any]]  # [words, note], the first that applies follows a raise (on_raise)
 
 
 class RecordedTest(TypedDict):
@@ -141,15 +141,17 @@ class _Expectation:
     def __init__(self, log: list[RecordedCall], fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]):
         if not isinstance(fn, (_Function, _Method)):
             raise SelfCheckError("a visible test checks something other than a student function")
+        # The words the test's on_raise and on_failure blocks add around this call, replayed as such.
+        notes = explaining.active()
         self.call = RecordedCall(
             function=fn.name,
             args=_encode(list(args)),
             kwargs=_encode(dict(kwargs)),
             checks=[],
-            hint="",
+            hint=notes.hint,
             consistent=[],
             construct=None,
-            raise_notes=[],
+            raise_notes=[[list(n.words), n.note] for n in notes.raised],
         )
         if isinstance(fn, _Method):
             self.call["construct"] = {
@@ -204,24 +206,9 @@ class _Expectation:
         self.call["consistent"] += [_affine(*chance) for chance in consistent]
         return want
 
-    def explain_raise(self, patterns: Sequence[str], note: str) -> None:
-        """When the call raises with one of ``patterns`` in its message, ``note`` follows it."""
-        self.call["raise_notes"].append([list(patterns), note])
-
     def to_have_shape(self, shape: Sequence[int], hint: str = "") -> np.ndarray:
         self.call["checks"].append({"kind": "shape", "shape": list(shape), "hint": hint})
         return np.zeros(shape)
-
-    def record_options(self, *, hint: str = "", consistent: Iterable[Sequence[Any]] = ()) -> None:
-        """A wrapper's extras, repeated by the self-checks: ``hint`` ends a message that names no
-        likely mistake; ``consistent`` lists ``(helper name, args, its right answer, offset)``: an
-        answer equal to the student's own wrong helper's answer plus the offset passes (the helper's
-        own tests take the points)."""
-        self.call["hint"] = hint
-        self.call["consistent"] = [
-            [name, _encode(list(args)), _encode(want), _encode(offset)]
-            for name, args, want, offset in consistent
-        ]
 
     def to_be_a_number(self) -> float:
         self.call["checks"].append({"kind": "number"})

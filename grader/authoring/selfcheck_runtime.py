@@ -229,9 +229,15 @@ def _model_word(kind, sizes, options):
 
 
 class _Failed(Exception):
-    def __init__(self, message, grid=None):
+    def __init__(self, message, grid=None, *, error=None, unfinished=False, named=False):
         super().__init__(message)
         self.grid = grid  # a wrong 2-D answer beside the right one, shown as a table where it can be
+        self.error = error  # "Type: message" of the error the call raised, if it raised
+        self.unfinished = unfinished  # the function still raises NotImplementedError
+        self.named = named  # the message names a likely mistake
+
+    def plus(self, note):
+        return _Failed(f"{self}\n{note}", self.grid, error=self.error, unfinished=self.unfinished, named=self.named)
 
 
 class _Call:
@@ -253,9 +259,11 @@ class _Call:
                 self.value = fn(*args, **kwargs)
             self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
         except NotImplementedError:
-            raise _Failed(f"{name} is not implemented yet: it still raises NotImplementedError.") from None
+            raise _Failed(f"{name} is not implemented yet: it still raises NotImplementedError.",
+                          unfinished=True) from None
         except Exception as exc:  # the student's error, reported as the grader reports it
-            raise _Failed(f"{self.context}\nit raised {_error_text(exc)}") from None
+            raise _Failed(f"{self.context}\nit raised {_error_text(exc)}",
+                          error=f"{type(exc).__name__}: {str(exc)[:1000]}") from None
         self.printed = printed.getvalue()
         self.mutated = [self.params[i] if i < len(self.params) else f"argument {i + 1}"
                         for i, (old, new) in enumerate(zip(before, args))
@@ -268,7 +276,7 @@ class _Call:
             parts.append("Also: " + note)
         if self.printed.strip():
             parts.append("Your function printed:\n    " + self.printed.strip()[:600].replace("\n", "\n    "))
-        raise _Failed("\n".join(parts), grid)
+        raise _Failed("\n".join(parts), grid, named=any(d.startswith("Likely mistake") for d in details))
 
     def equal(self, check):
         try:
@@ -276,7 +284,7 @@ class _Call:
         except _Failed as failure:
             overflows = [w for w in self.warnings if "overflow" in w]
             if check.get("overflow") and overflows:
-                raise _Failed(f"{failure}\n" + check["overflow"].format(warning=overflows[0]), failure.grid) from None
+                raise failure.plus(check["overflow"].format(warning=overflows[0])) from None
             raise
 
     def _equal(self, check):
@@ -573,10 +581,11 @@ def _target(call, namespace):
     try:
         obj = cls(*_decode(made["args"]), **_decode(made["kwargs"]))
     except NotImplementedError:
-        raise _Failed(f"{made['class']} is not implemented yet: it still raises NotImplementedError.") from None
+        raise _Failed(f"{made['class']} is not implemented yet: it still raises NotImplementedError.",
+                      unfinished=True) from None
     except Exception as exc:  # the student's constructor failed: said as the grader says it
         raise _Failed(f"Calling {made['class']} with\n  argument 1 = {_show(_decode(made['args'])[0])}\n"
-                      f"it raised {_error_text(exc)}") from None
+                      f"it raised {_error_text(exc)}", error=f"{type(exc).__name__}: {str(exc)[:1000]}") from None
     return _forward(obj, made["method"]), call["function"]
 
 
@@ -590,11 +599,12 @@ def _run_call(fn, call, namespace):
                 if not _consistent(done, call.get("consistent", []), namespace):
                     raise
     except _Failed as failure:
-        for patterns, note in call.get("raise_notes", []):
-            if "it raised" in str(failure) and any(p in str(failure) for p in patterns):
-                raise _Failed(f"{failure}\n{note}", failure.grid) from None
-        if call.get("hint") and "Likely mistake" not in str(failure):
-            raise _Failed(f"{failure}\n{call['hint']}", failure.grid) from None
+        # As the grader's on_raise and on_failure add them: the first raise note that applies, or the hint.
+        for words, note in call.get("raise_notes", []) if failure.error is not None else []:
+            if not words or any(word in failure.error for word in words):
+                raise failure.plus(note) from None
+        if call.get("hint") and not failure.named and not failure.unfinished:
+            raise failure.plus(call["hint"]) from None
         raise
 
 

@@ -16,6 +16,7 @@ modules are the grader's own, free to change without notice.
 """
 
 from .compare import ATOL, RTOL, as_array, matches
+from .explaining import on_failure, on_raise
 from .failure import FailureKind, GradingFailure
 from .feedback import Expectation, expect, fail
 from .proxy import Builtin, Handle, RemoteFunction, Student
@@ -53,6 +54,8 @@ __all__ = [
     "fail",
     "identity",
     "matches",
+    "on_failure",
+    "on_raise",
     "pad_widths",
     "pool_output_size",
     "pool_shape_hint",

@@ -53,7 +53,8 @@ class GradingFailure(AssertionError):
     (or model call) concerned; ``exception``, the name of the exception the student's code raised;
     ``unfinished``, the function that still raises NotImplementedError (the one called, or a helper
     of the student's it calls); ``mistakes``, the likely mistakes the message names; ``outcome``,
-    the call's raw outcome; ``grid``, a wrong 2-D answer beside the right one, for Gradescope's table.
+    the call's raw outcome; ``grid``, a wrong 2-D answer beside the right one, for Gradescope's table;
+    ``noted``, whether a note of the test's (:mod:`grader.testing.explaining`) already follows the message.
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class GradingFailure(AssertionError):
         self.unfinished = unfinished
         self.mistakes = mistakes
         self.outcome = outcome
+        self.noted = False
 
 
 def call_kind(outcome: CallOutcome) -> FailureKind:

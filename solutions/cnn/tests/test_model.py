@@ -11,7 +11,7 @@ import cnn_oracle as oracle
 import numpy as np
 from gradescope_utils.autograder_utils.decorators import number, weight
 
-from grader.testing import FailureKind, GradingFailure, Handle, expect, fail
+from grader.testing import GradingFailure, Handle, expect, fail, on_raise
 
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "fc")
 FLATTEN_NOTE = ("After four 2×2 poolings a 64×64 input is 4×4 (64 → 32 → 16 → 8 → 4) with 128 channels, "
@@ -32,20 +32,10 @@ FEATURE_NOTES = ((("x512 and",), SHRUNK), (("x8192 and",), THREE_POOLS))
 
 
 def fit_notes(generic: str) -> list[tuple[tuple[str, ...], str]]:
-    """(patterns, note) in the order they are tried: the specific causes first, then ``generic``."""
+    """``on_raise``'s notes for features that do not fit fc, in the order they are tried: the specific
+    causes first, then ``generic``."""
     return [*[(patterns, f"The flattened features do not fit fc: {note}") for patterns, note in FEATURE_NOTES],
             (FIT_PATTERNS, generic)]
-
-
-def fit_note(message: str, generic: str) -> str:
-    return next((note for patterns, note in fit_notes(generic) if any(p in message for p in patterns)), generic)
-
-
-def features_do_not_fit(failure: GradingFailure) -> bool:
-    """Whether the student's forward raised torch's error for features that do not fit fc."""
-    error = failure.outcome.error if failure.outcome is not None else None
-    message = str((error or {}).get("message", ""))
-    return failure.kind is FailureKind.RAISED and any(pattern in message for pattern in FIT_PATTERNS)
 
 
 SOFTMAX = "softmax is applied; forward returns the raw scores (the loss applies softmax itself)."
@@ -124,12 +114,8 @@ def check_forward(student, n_classes: int, n: int, seed: int) -> None:
     x = batch(n, seed + 1)
     want = oracle.cnn_forward(state, x)
     shifted = np.exp(want - want.max(1, keepdims=True))
-    try:
+    with on_raise(*fit_notes("The flattened features do not fit fc. " + FLATTEN_NOTE)):
         call = expect(model.forward, x)
-    except GradingFailure as failure:
-        if features_do_not_fit(failure):
-            fail(f"{failure}\n{fit_note(str(failure), 'The flattened features do not fit fc. ' + FLATTEN_NOTE)}")
-        raise
     call.to_equal(want, rtol=1e-4, atol=1e-5, likely={
         NO_RELU: oracle.cnn_forward(state, x, activation=lambda z: z),
         AVERAGE: oracle.cnn_forward(state, x, pool=oracle.avg_pool2d),
