@@ -101,36 +101,41 @@ def grade_demo(tmp_path):
     return grade
 
 
-class CorpusGradings:
-    """The bundled corpus's results, graded once per test session. Each assignment's folder is graded
-    as one batch, as an instructor's `grade-all` grades it: the grading servers import numpy and
-    torch once and fork a grading process per notebook, on every core, which costs a fraction of
-    grading each notebook in a fresh interpreter."""
+class BatchGradings:
+    """Bundled and generated notebooks graded once per test session, a folder at a time, as an
+    instructor's `grade-all` grades it: the grading servers import numpy and torch once and fork a
+    grading process per notebook, on every core, which costs a fraction of grading each notebook
+    in a fresh interpreter."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.results: dict[Path, GradingResults] = {}
 
     def __call__(self, path: Path, assignment: str) -> GradingResults:
+        """A notebook's results; its whole folder is graded the first time one of it is asked for."""
         path = path.resolve()
         if path not in self.results:
-            self._grade_folder(path.parent, assignment)
+            self.folder(path.parent, assignment)
         return self.results[path]
 
-    def _grade_folder(self, folder: Path, assignment: str) -> None:
-        out = self.out / f"{assignment}-{len(self.results)}"
+    def folder(self, folder: Path, assignment: str) -> dict[Path, GradingResults]:
+        """The results of every notebook in ``folder``, by its resolved path."""
+        out = self.out / f"{assignment}-{len(list(self.out.iterdir()))}"
         # Namespaces or not, as the session runs (a refused namespace is tested on purpose).
         grade_all(folder, out, assignment=assignment, progress=False, report=False, without_namespaces=True)
+        graded = {}
         for sub in discover(folder):
             results = read_results(out / sub.id / RESULTS_FILE)
             assert_schema_valid(results)
-            self.results[sub.source.resolve()] = results
+            graded[sub.source.resolve()] = results
+        self.results.update(graded)
+        return graded
 
 
 @pytest.fixture(scope="session")
-def corpus_graded(tmp_path_factory) -> CorpusGradings:
-    """``corpus_graded(path, assignment)``: a bundled notebook's results, its folder graded once per session."""
-    return CorpusGradings(tmp_path_factory.mktemp("corpus-batches"))
+def batch_graded(tmp_path_factory) -> BatchGradings:
+    """``batch_graded(path, assignment)``: a notebook's results, its folder graded once per session."""
+    return BatchGradings(tmp_path_factory.mktemp("batches"))
 
 
 def by_function(results: GradingResults) -> dict[str, float]:

@@ -590,19 +590,19 @@ ALTERNATIVES |= {("cnn", name): build for name, build in CNN_ALTERNATIVES.items(
 
 # ==== grading ====================================================================================
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    # Grading forks the first worker from this process: with torch imported here once, the cnn
-    # notebooks' `import torch` costs nothing (the full suite imports torch in test_cnn_oracle.py).
-    import torch  # noqa: F401
-
+def graded(tmp_path_factory, batch_graded):
+    """Every alternative's results (each assignment's written into one folder, graded as a batch);
+    ``build`` makes a notebook graded on its own."""
     workdir = tmp_path_factory.mktemp("alternatives")
-    cache: dict[tuple[str, str], GradingResults] = {}
+    paths = {}
+    for (assignment, name), maker in ALTERNATIVES.items():
+        (workdir / assignment).mkdir(exist_ok=True)
+        paths[(assignment, name)] = maker(workdir / assignment / f"{name}.ipynb")
 
     def get(assignment: str, name: str, build=None) -> GradingResults:
-        if (assignment, name) not in cache:
-            maker = build or ALTERNATIVES[(assignment, name)]
-            cache[(assignment, name)] = grade_valid(maker(workdir / f"{assignment}-{name}.ipynb"), assignment)
-        return cache[(assignment, name)]
+        if build is not None:
+            return grade_valid(build(workdir / f"{assignment}-{name}.ipynb"), assignment)
+        return batch_graded(paths[(assignment, name)], assignment)
 
     return get
 

@@ -130,13 +130,11 @@ def stub() -> GradingResults:
 
 
 @pytest.fixture(scope="module")
-def bugged() -> dict[str, GradingResults]:
-    cache: dict[str, GradingResults] = {}
+def bugged(batch_graded):
+    """The one-bug notebooks' results (tests/fixtures/cnn, graded as one batch)."""
 
     def get(name: str) -> GradingResults:
-        if name not in cache:
-            cache[name] = grade(FIXTURES / f"{name}.ipynb")
-        return cache[name]
+        return batch_graded(FIXTURES / f"{name}.ipynb", "cnn")
 
     return get
 

@@ -62,10 +62,10 @@ def test_every_corpus_notebook_has_exactly_one_well_formed_manifest_entry():
 
 
 @pytest.mark.parametrize("key", sorted(MANIFEST), ids=sorted(MANIFEST))
-def test_a_notebook_written_from_the_contract_grades_as_its_manifest_says(key, corpus_graded):
+def test_a_notebook_written_from_the_contract_grades_as_its_manifest_says(key, batch_graded):
     entry = MANIFEST[key]
     assignment = key.split("/", 1)[0]
-    results = corpus_graded(CORPUS / key, assignment)
+    results = batch_graded(CORPUS / key, assignment)
     lost = by_function(results)
     report = explain(key, entry, results, lost)
 

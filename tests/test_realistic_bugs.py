@@ -7,7 +7,7 @@ its input through np.asarray, an overflow hidden in np.where's other branch, ste
 np.sign) and further ones (output sizes off by one, Python 2 style division, divisibility asserts,
 the kernel's height used for its width, pooling with stride 1, forgotten biases, counts with the
 biases in the wrong place). Each notebook is the reference with one snippet of one function
-replaced, made at test time; each is graded once per module.
+replaced, made at test time; each assignment's are graded as one batch.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import by_function, grade_valid
+from conftest import by_function
 
 from grader.results import GradingResults
 from nbtools import SOLUTIONS
@@ -264,18 +264,16 @@ def with_bug(name: str, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    # The first worker is forked from this process: with torch imported once here, the cnn
-    # notebooks' `import torch` costs nothing (the full suite imports torch in test_cnn_oracle.py).
-    import torch  # noqa: F401
-
+def graded(tmp_path_factory, batch_graded):
+    """Every bug's notebook, written into one folder per assignment that is graded as a batch."""
     workdir = tmp_path_factory.mktemp("bugs")
-    cache: dict[str, GradingResults] = {}
+    paths = {}
+    for name, (assignment, *_rest) in BUGS.items():
+        (workdir / assignment).mkdir(exist_ok=True)
+        paths[name] = with_bug(name, workdir / assignment / f"{name}.ipynb")
 
     def get(name: str) -> GradingResults:
-        if name not in cache:
-            cache[name] = grade_valid(with_bug(name, workdir / f"{name}.ipynb"), BUGS[name][0])
-        return cache[name]
+        return batch_graded(paths[name], BUGS[name][0])
 
     return get
 

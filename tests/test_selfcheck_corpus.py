@@ -23,7 +23,7 @@ ASSIGNMENTS = sorted({key.split("/", 1)[0] for key in MANIFEST})
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_visible_test_says_the_same_in_the_notebook_as_on_gradescope_for_every_corpus_notebook(
-    assignment, tmp_path, corpus_graded
+    assignment, tmp_path, batch_graded
 ):
     spec = load_assignment(assignment)
     engine = tmp_path / "engine.py"
@@ -50,7 +50,7 @@ def test_every_visible_test_says_the_same_in_the_notebook_as_on_gradescope_for_e
     for key in keys:
         notebook = in_notebooks[str(CORPUS / key)]
         assert "error" not in notebook, (key, notebook)
-        results = corpus_graded(CORPUS / key, assignment)
+        results = batch_graded(CORPUS / key, assignment)
         on_gradescope = {t.number: t.status == "passed" for t in results.tests if t.visibility == "visible"}
         for number, passed in on_gradescope.items():
             if notebook.get(number) is not passed:
