@@ -1,9 +1,13 @@
-"""Making notebook fixtures for tests: small notebooks from code, and one-bug variants of a reference."""
+"""Making notebook fixtures for tests (small notebooks from code, one-bug variants of a reference),
+and running the command line as an instructor or student does."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,3 +66,23 @@ def replace_function(reference: Path, name: str, new_definition: str, out: Path)
                 Path(out).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
                 return Path(out)
     raise ValueError(f"{name} is not defined at the top level of {reference}")
+
+
+def run_grader(
+    *args: str,
+    solutions: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    prefix: Sequence[str] = (),
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """`grader [--solutions SOLUTIONS] ARGS` in a process of its own, after ``prefix`` (runuser, ...)."""
+    chosen = ["--solutions", str(solutions)] if solutions is not None else []
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "grader", *chosen, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )

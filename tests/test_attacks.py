@@ -41,7 +41,7 @@ from grader.sandbox.jail import kernel, seccomp
 from grader.sandbox.supervisor.session import Sandbox
 from grader.sandbox.supervisor.spec import IsolationSpec
 from grader.settings import HIDDEN_ENV, Settings
-from nbtools import write_notebook
+from nbtools import run_grader, write_notebook
 
 AS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not AS_ROOT, reason="needs root or the container")
@@ -204,25 +204,6 @@ def attack(arena, stub_score):
         return results
 
     return run
-
-
-def run_grader(
-    *args: str,
-    solutions: Path,
-    env: dict[str, str],
-    cwd: Path,
-    prefix: Sequence[str] = (),
-    timeout: float = 120,
-) -> subprocess.CompletedProcess:
-    """`grader --solutions SOLUTIONS ARGS` in a process of its own, after ``prefix`` (runuser, ...)."""
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "grader", "--solutions", str(solutions), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
 
 
 def grade_as_nobody(

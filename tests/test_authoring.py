@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from grader.authoring.build import BuildError, build_stub
 from grader.authoring.handout import render
 from grader.authoring.selfcheck import SelfCheckError
 from grader.config import available_assignments, load_assignment
-from nbtools import ASSIGNMENTS, REPO, SOLUTIONS
+from nbtools import ASSIGNMENTS, REPO, SOLUTIONS, run_grader
 
 ASSIGNMENT_NAMES = available_assignments(SOLUTIONS)
 
@@ -341,13 +339,7 @@ def test_grader_build_reports_a_leak_and_writes_nothing(tmp_path, capsys):
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
 def test_grader_validate_proves_the_reference_scores_full_marks_and_the_stub_zero(name):
     # Its own process, as an instructor runs it: nothing graded earlier in this one can interfere.
-    run = subprocess.run(
-        [sys.executable, "-m", "grader", "validate", name],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
+    run = run_grader("validate", name, cwd=REPO, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{name} reference:" in run.stdout and f"{name} stub: 0/" in run.stdout
     assert "WRONG" not in run.stdout

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 from conftest import CORE, DEMO_OK, assert_schema_valid
 
-from nbtools import write_notebook
+from nbtools import run_grader, write_notebook
 
 
-def run_grader(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "grader", "--solutions", str(CORE), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def grader(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command line on the demo assignment's solutions."""
+    return run_grader(*args, solutions=CORE)
 
 
 def test_grade_prints_a_summary_writes_results_and_exits_zero_whatever_the_score(tmp_path):
@@ -25,7 +20,7 @@ def test_grade_prints_a_summary_writes_results_and_exits_zero_whatever_the_score
         tmp_path / "n.ipynb", ["import numpy as np", "def relu(z):\n    return z"], assignment="demo"
     )
     out = tmp_path / "out" / "results.json"
-    done = run_grader("grade", str(path), "--out", str(out))
+    done = grader("grade", str(path), "--out", str(out))
     assert done.returncode == 0
     assert "FAIL  1.1 relu: negatives become 0" in done.stdout
     assert "Score: 1/7" in done.stdout
@@ -35,28 +30,28 @@ def test_grade_prints_a_summary_writes_results_and_exits_zero_whatever_the_score
 
 def test_grade_json_prints_results_json(tmp_path):
     path = write_notebook(tmp_path / "n.ipynb", ["import numpy as np", *DEMO_OK.values()], assignment="demo")
-    done = run_grader("grade", str(path), "--json")
+    done = grader("grade", str(path), "--json")
     data = assert_schema_valid(json.loads(done.stdout))
     assert data["score"] == 7 and len(data["tests"]) == 5
 
 
 def test_check_runs_only_the_public_tests(tmp_path):
     path = write_notebook(tmp_path / "n.ipynb", ["import numpy as np", *DEMO_OK.values()], assignment="demo")
-    done = run_grader("check", str(path))
+    done = grader("check", str(path))
     assert done.returncode == 0
     assert "1.1 relu" in done.stdout and "2.1 scale" not in done.stdout
 
 
 def test_an_unknown_assignment_is_an_error_that_names_the_known_ones(tmp_path):
     path = write_notebook(tmp_path / "n.ipynb", ["x = 1"])
-    done = run_grader("grade", str(path), "--assignment", "nope")
+    done = grader("grade", str(path), "--assignment", "nope")
     assert done.returncode == 1
     assert "no assignment named 'nope' (known: demo)" in done.stdout
 
 
 def test_a_missing_notebook_file_still_produces_results(tmp_path):
     out = tmp_path / "results.json"
-    done = run_grader("grade", str(tmp_path / "absent.ipynb"), "--assignment", "demo", "--out", str(out))
+    done = grader("grade", str(tmp_path / "absent.ipynb"), "--assignment", "demo", "--out", str(out))
     assert done.returncode == 0
     data = assert_schema_valid(json.loads(out.read_text()))
     assert data["score"] == 0 and "was not found" in data["output"]
@@ -72,12 +67,7 @@ def test_grade_prints_every_line_of_a_failing_tests_message_wrapped_never_cut(tm
         f'    """f: a long message"""\n    fail("\\n".join(["line %d" % i for i in range(12)]) + "\\n{long_message}")\n'
     )
     path = write_notebook(tmp_path / "n.ipynb", ["x = 1"], assignment="wordy")
-    done = subprocess.run(
-        [sys.executable, "-m", "grader", "--solutions", str(solutions), "grade", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_grader("grade", str(path), solutions=solutions)
     assert "line 11" in done.stdout and "END" in done.stdout and "..." not in done.stdout
     assert max(len(line) for line in done.stdout.splitlines()) <= 100
 
@@ -118,12 +108,7 @@ def test_validate_counts_tests_that_errored_and_prints_each_traceback_once(tmp_p
         solutions / "tiny" / "tiny.ipynb",
         ["def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"],
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "grader", "--solutions", str(solutions), "validate"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_grader("validate", solutions=solutions)
     assert done.returncode == 1
     assert "tiny reference: 1/2, 1 test errored WRONG" in done.stdout
     assert "tiny stub: 0/2, 1 test errored WRONG" in done.stdout

@@ -18,7 +18,7 @@ from conftest import assert_schema_valid, by_function
 
 from grader.api import grade_notebook
 from grader.results import GradingResults
-from nbtools import ASSIGNMENTS, SOLUTIONS
+from nbtools import ASSIGNMENTS, SOLUTIONS, run_grader
 
 REFERENCE = SOLUTIONS / "cnn" / "cnn.ipynb"
 STUB = ASSIGNMENTS / "cnn" / "cnn.ipynb"
@@ -269,12 +269,7 @@ def test_the_gradescope_entry_grades_the_reference_in_full_and_the_stub_at_zero(
         root = tmp_path / notebook.parent.parent.name
         (root / "submission").mkdir(parents=True)
         (root / "submission" / "homework.ipynb").write_bytes(notebook.read_bytes())
-        done = subprocess.run(
-            [sys.executable, "-m", "grader", "gradescope", "--root", str(root), "--assignment", "cnn"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_grader("gradescope", "--root", str(root), "--assignment", "cnn", timeout=300)
         assert done.returncode == 0
         data = assert_schema_valid(json.loads((root / "results" / "results.json").read_text()))
         assert data["score"] == expected and len(data["tests"]) == 44

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from grader.authoring.selfcheck_record import DIGITS, rounded
-from nbtools import REPO
+from nbtools import REPO, run_grader
 
 _FLAGS = (
     set(Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split())
@@ -48,14 +46,7 @@ def _machines() -> list[dict[str, str]]:
 @pytest.mark.parametrize("machine", _machines(), ids=lambda m: ",".join(f"{k}={v}" for k, v in m.items()))
 def test_the_handouts_are_the_same_bytes_whatever_the_cpu_kernel_dispatch_or_thread_count(machine):
     env = {**os.environ, **machine}
-    done = subprocess.run(
-        [sys.executable, "-m", "grader", "build", "--check"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_grader("build", "--check", cwd=REPO, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
