@@ -50,6 +50,20 @@ SLOW_FILES = frozenset(
 INDEX_FILES = frozenset({"test_production_install.py"})
 
 
+def pytest_collection_finish(session):
+    # The production venv's dependencies install in the background while the tests before them run.
+    if any(item.path.name in INDEX_FILES for item in session.items):
+        import production_venv
+
+        production_venv.start()
+
+
+def pytest_sessionfinish(session):
+    import production_venv
+
+    production_venv.stop()
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_FILES:

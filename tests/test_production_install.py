@@ -9,22 +9,17 @@ implements-nothing family of the corpus.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import production_venv
 import pytest
 
 from nbtools import REPO, SOLUTIONS, write_notebook
 
 CORPUS = Path(__file__).parent / "corpus"
-SETUP = REPO / "grader" / "gradescope" / "templates" / "setup.sh"
-SYSTEM_PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
 # What students import in the first cell of a Colab notebook (issue reports and real notebooks).
 COLAB_PREAMBLE = """%matplotlib inline
 import matplotlib.pyplot as plt
@@ -35,42 +30,20 @@ from IPython.display import Audio, display
 PLOT = "plt.figure(); plt.plot(np.arange(3)); plt.show()\ndisplay(Audio(np.zeros(800), rate=8000))\n"
 
 
-def _source_copy(target: Path) -> Path:
-    """What the zip route unpacks to /autograder/source, copied so that building touches no checkout."""
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, target / name)
-    shutil.copytree(REPO / "grader", target / "grader", ignore=shutil.ignore_patterns("__pycache__"))
-    return target
-
-
 @pytest.fixture(scope="session")
 def production_grader(tmp_path_factory) -> Path:
-    """The `grader` command of a venv made by `setup.sh python slim grader`, as the image makes it.
-
-    The dependency layer is kept between runs (under .cache/, keyed by pyproject.toml and setup.sh);
-    the grader itself is always installed afresh from this checkout.
-    """
-    key = hashlib.sha256((REPO / "pyproject.toml").read_bytes() + SETUP.read_bytes()).hexdigest()[:16]
-    venv = REPO / ".cache" / f"production-venv-{key}"
-    source = _source_copy(tmp_path_factory.mktemp("source"))
-    if not (venv / ".dependencies-installed").exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        for stale in (REPO / ".cache").glob("production-venv-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        venv.parent.mkdir(exist_ok=True)
-        subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], check=True, timeout=300)
-        _setup(source, venv, "python", "slim")
-        (venv / ".dependencies-installed").write_text(key)
-    _setup(source, venv, "grader")
-    return venv / "bin" / "grader"
-
-
-def _setup(source: Path, venv: Path, *steps: str) -> None:
-    env = {**os.environ, "GRADER_SOURCE": str(source), "GRADER_VENV": str(venv), "TORCH_INDEX_URL": ""}
-    done = subprocess.run(["bash", str(SETUP), *steps], env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, (
-        f"setup.sh {' '.join(steps)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    """The `grader` command of a venv made by `setup.sh python slim grader`, as the image makes it."""
+    venv = production_venv.dependencies()
+    source = production_venv.source_copy(tmp_path_factory.mktemp("source"))
+    done = subprocess.run(
+        ["bash", str(production_venv.SETUP), "grader"],
+        env=production_venv.setup_env(source),
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
+    assert done.returncode == 0, f"setup.sh grader failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return venv / "bin" / "grader"
 
 
 def grade(grader: Path, notebook: Path, assignment: str) -> dict:
