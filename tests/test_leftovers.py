@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+
+import pytest
 
 from grader.sandbox.supervisor.leftovers import remove_tree
 
@@ -39,3 +42,46 @@ def test_removing_a_tree_never_follows_a_link_out_of_it(tmp_path):
 
 def test_removing_something_already_gone_is_not_an_error(tmp_path):
     remove_tree(str(tmp_path / "never-made"))
+
+
+def _waiter(new_pid_namespace: bool) -> int:
+    """A child standing for a worker's waiter: with a PID namespace, its child is that namespace's init."""
+    import ctypes
+    import time
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if new_pid_namespace:
+                ctypes.CDLL(None, use_errno=True).unshare(0x20000000)  # CLONE_NEWPID
+            if os.fork() == 0:
+                time.sleep(30)
+                os._exit(0)
+            time.sleep(30)
+        finally:
+            os._exit(0)
+    return pid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a PID namespace")
+def test_only_a_worker_seen_in_a_pid_namespace_of_its_own_spares_its_uid_the_sweep():
+    import time
+
+    from grader.sandbox.supervisor.spawn import WorkerProcess
+
+    for new_namespace in (True, False):
+        pid = _waiter(new_namespace)
+        worker = WorkerProcess(socket.socket(), pid)
+        try:
+            deadline = time.monotonic() + 10
+            while not _children(pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert worker.in_own_pid_namespace() is new_namespace
+        finally:
+            worker.kill()
+    assert not worker.in_own_pid_namespace()  # gone: the uid is swept
+
+
+def _children(pid: int) -> str:
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+        return handle.read().strip()

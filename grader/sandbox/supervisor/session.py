@@ -90,6 +90,8 @@ class Sandbox:
         self.isolation = self._isolation()
         self.worker: WorkerProcess | None = None
         self.protections: list[str] = []
+        # Every worker so far ran in a PID namespace of its own (see cleanup.uid_steps).
+        self.pid_namespaces_only = True
         self.cell_runs: list[CellRun] = []
         self.restarts = 0
         self.timeouts_by_name: dict[str, int] = {}
@@ -203,6 +205,9 @@ class Sandbox:
     def _hello(self, deadline: float) -> None:
         header, _ = recv_message(self._sock(), deadline=deadline)
         self.protections = list(header.get("protections", []))
+        # Seen by this process in /proc, not taken from the worker's word.
+        held = self.worker is not None and self.worker.in_own_pid_namespace()
+        self.pid_namespaces_only = self.pid_namespaces_only and held
 
     def _alive(self) -> bool:
         return self.worker is not None and self.worker.sock is not None
@@ -308,7 +313,7 @@ class Sandbox:
             (CleanupStep.DESCENDANTS, self._end_descendants),
         ]
         if self.uid is not None:
-            steps += uid_steps(self.uid)
+            steps += uid_steps(self.uid, processes=not self.pid_namespaces_only)
         steps += [
             (CleanupStep.SLOT, self._release_slot),
             (CleanupStep.SCRATCH, lambda: leftovers.remove_tree(self.scratch)),

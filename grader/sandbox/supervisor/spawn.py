@@ -42,6 +42,18 @@ class WorkerProcess:
         self.pid = None
         return status
 
+    def in_own_pid_namespace(self) -> bool:
+        """Whether the worker runs in a PID namespace other than this process's: it is then the
+        init of that namespace, a child of the waiter this object holds."""
+        if self.pid is None:
+            return False
+        inits = _children_of(self.pid)
+        try:
+            ours = os.readlink("/proc/self/ns/pid")
+            return bool(inits) and all(os.readlink(f"/proc/{init}/ns/pid") != ours for init in inits)
+        except OSError:  # gone, or not ours to look at: the uid is swept
+            return False
+
     def await_exit(self, seconds: float) -> None:
         """Let a worker that was asked to leave exit by itself: then it is reaped in order and its
         CPU time is accounted to the grading process (a killed PID-namespace init's is not)."""
