@@ -47,6 +47,10 @@ def unshare(flags: int) -> bool:
     return bool(libc.unshare(flags) == 0)
 
 
+def setns(fd: int, nstype: int) -> bool:
+    return bool(libc.setns(fd, nstype) == 0)
+
+
 def prctl(option: int, value: int) -> bool:
     """Whether the kernel took the setting."""
     return bool(libc.prctl(option, value, 0, 0, 0) == 0)

@@ -7,6 +7,7 @@ is best effort, and what held is returned for the grading process to report.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 
@@ -26,6 +27,7 @@ from .kernel import (
     MS_REC,
     MS_REMOUNT,
     mount,
+    setns,
     unshare,
 )
 from .own_root import build_root, seal_root
@@ -44,14 +46,19 @@ def _write(path: str, text: str) -> bool:
 
 
 def enter_namespaces(as_root: bool) -> list[str]:
-    """Detach from the network, the file system view, IPC and the PID space; returns what was achieved."""
+    """Detach from the network, the file system view, IPC and the PID space; returns what was achieved.
+
+    A process that is already PID 1 was forked into a new PID namespace by the grading process
+    (:func:`next_child_starts_a_pid_namespace`): it keeps that one, and needs no fork of its own."""
     uid, gid = os.getuid(), os.getgid()
     extra = 0 if as_root else CLONE_NEWUSER
+    init = ["pid"] if os.getpid() == 1 else []
+    new_pid = 0 if init else CLONE_NEWPID
     attempts = [
-        (CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC, ["network", "pid", "mount"]),
-        (CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC, ["network", "mount"]),
-        (CLONE_NEWNET, ["network"]),
-        (CLONE_NEWNS, ["mount"]),
+        (CLONE_NEWNET | new_pid | CLONE_NEWNS | CLONE_NEWIPC, ["network", "pid", "mount"]),
+        (CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC, ["network", "mount", *init]),
+        (CLONE_NEWNET, ["network", *init]),
+        (CLONE_NEWNS, ["mount", *init]),
     ]
     for flags, names in attempts:
         if unshare(flags | extra):
@@ -61,7 +68,37 @@ def enter_namespaces(as_root: bool) -> list[str]:
                 _write("/proc/self/uid_map", f"{uid} {uid} 1")
                 _write("/proc/self/gid_map", f"{gid} {gid} 1")
             return names
-    return []
+    return init
+
+
+def next_child_starts_a_pid_namespace() -> int | None:
+    """As root, make the next child this process forks the init of a new PID namespace: the worker
+    is then that child itself, where entering the namespace on its own would cost it a second fork
+    of this whole process. Returns a descriptor of this process's own namespace, which
+    :func:`back_to_own_pid_namespace` must be given right after the fork (in the parent only);
+    None where the kernel or a container refuses, and the worker tries on its own."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not unshare(CLONE_NEWPID):
+        os.close(own)
+        return None
+    return own
+
+
+def back_to_own_pid_namespace(own: int | None) -> None:
+    """Later children of this process are born in its own PID namespace again."""
+    if own is None:
+        return
+    try:
+        # Without this, every later fork would fail once the worker (that namespace's init) is gone.
+        if not setns(own, CLONE_NEWPID):
+            raise OSError(ctypes.get_errno(), "setns back to the grading process's PID namespace failed")
+    finally:
+        os.close(own)
 
 
 def namespaces_available() -> bool:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from ...processes import kill_group
 from ...settings import single_threaded
+from ..jail.namespaces import back_to_own_pid_namespace, next_child_starts_a_pid_namespace
 from ..wire.messages import WireError, send_message
 from ..wire.protocol import ByeRequest, ErrorInfo, WorkerSettings
 
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 
 class WorkerProcess:
-    """A running worker: the socket to it and the pid to kill (with a PID namespace, the waiter
-    whose child is the namespace's init)."""
+    """A running worker: the socket to it and the pid to kill (with a PID namespace the worker
+    entered itself, the waiter whose child is the namespace's init)."""
 
     def __init__(self, sock: socket.socket, pid: int, popen: subprocess.Popen[bytes] | None = None):
         self.sock: socket.socket | None = sock
@@ -44,12 +45,14 @@ class WorkerProcess:
 
     def in_own_pid_namespace(self) -> bool:
         """Whether the worker runs in a PID namespace other than this process's: it is then the
-        init of that namespace, a child of the waiter this object holds."""
+        init of that namespace, this object's process itself or a child of the waiter it is."""
         if self.pid is None:
             return False
-        inits = _children_of(self.pid)
         try:
             ours = os.readlink("/proc/self/ns/pid")
+            if os.readlink(f"/proc/{self.pid}/ns/pid") != ours:
+                return True
+            inits = _children_of(self.pid)
             return bool(inits) and all(os.readlink(f"/proc/{init}/ns/pid") != ours for init in inits)
         except OSError:  # gone, or not ours to look at: the uid is swept
             return False
@@ -109,7 +112,12 @@ def fork_worker(settings: WorkerSettings, debug_worker: str | None) -> WorkerPro
     # otherwise touch, and so copy, every page it shares with this process.
     already_frozen = gc.get_freeze_count() > 0  # a batch server froze its start-up objects
     gc.freeze()
-    pid = os.fork()
+    own_pid_namespace = next_child_starts_a_pid_namespace()
+    try:
+        pid = os.fork()
+    except OSError:
+        back_to_own_pid_namespace(own_pid_namespace)
+        raise
     if pid == 0:  # the worker; never returns
         code = 0
         try:
@@ -123,6 +131,7 @@ def fork_worker(settings: WorkerSettings, debug_worker: str | None) -> WorkerPro
             debug_note(debug_worker)
         finally:
             os._exit(code)
+    back_to_own_pid_namespace(own_pid_namespace)
     if not already_frozen:
         gc.unfreeze()  # the grading process keeps collecting as usual
     child.close()
