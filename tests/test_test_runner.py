@@ -86,6 +86,11 @@ def test_the_course_assignments_need_nothing_of_pytest():
         ("test_a.py", "def setup_module():\n    pass\n", "setup_module"),
         ("test_a.py", "pytestmark = []\n", "mentions pytest"),
         ("test_a.py", "def test_x():\n    yield 1\n", "a generator"),
+        # Beyond the quick check's usual form: decided by the syntax tree.
+        ("test_a.py", "def test_x(\n    student, tmp_path\n):\n    pass\n", "fixtures other than student"),
+        ("test_a.py", "def  test_x(tmp_path):\n    pass\n", "fixtures other than student"),
+        ("test_a.py", "async def test_x(student):\n    pass\n", "async"),
+        ("test_a.py", "def test_x(student):\n    pass\nsetUpModule = test_x\n", "setUpModule"),
     ],
 )
 def test_tests_that_use_anything_of_pytests_are_run_by_pytest(tmp_path, name, text, reason):
