@@ -15,7 +15,7 @@ from grader.batch.grading import RESULTS_FILE
 from grader.batch.inputs import discover
 from grader.batch.run import grade_all
 from grader.results import GradingResults
-from nbtools import REPO, write_notebook
+from nbtools import ASSIGNMENTS, REPO, SOLUTIONS, write_notebook
 
 if os.environ.get("GRADER_TEST_REFUSE_NAMESPACES") == "1":  # the whole session as in Docker or on Gradescope
     from without_namespaces import refuse_namespaces
@@ -96,6 +96,21 @@ def grade_valid(path: Path, assignment: str | None = None, **kwargs) -> GradingR
     results = grade_notebook(path, assignment, **kwargs)
     assert_schema_valid(results)
     return results
+
+
+@pytest.fixture(scope="session")
+def handout_graded():
+    """``handout_graded(assignment, "reference" | "stub")``: the reference solution's or the
+    handout's results, graded once per session (several test files read them)."""
+    cache: dict[tuple[str, str], GradingResults] = {}
+
+    def get(assignment: str, which: str = "reference") -> GradingResults:
+        if (assignment, which) not in cache:
+            root = SOLUTIONS if which == "reference" else ASSIGNMENTS
+            cache[(assignment, which)] = grade_valid(root / assignment / f"{assignment}.ipynb", assignment)
+        return cache[(assignment, which)]
+
+    return get
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from conftest import assert_schema_valid, by_function
 
-from grader.api import grade_notebook
 from grader.results import GradingResults
 from nbtools import ASSIGNMENTS, SOLUTIONS, run_grader
 
@@ -105,12 +104,6 @@ def write_fixtures() -> None:
         (FIXTURES / f"{name}.ipynb").write_text(expected_fixture(name), encoding="utf-8")
 
 
-def grade(path: Path) -> GradingResults:
-    results = grade_notebook(path, "cnn")
-    assert_schema_valid(results)
-    return results
-
-
 def failing(results: GradingResults) -> dict[str, str]:
     return {t.name: t.output for t in results.tests if t.status != "passed"}
 
@@ -120,13 +113,13 @@ def messages(results: GradingResults, function: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def reference() -> GradingResults:
-    return grade(REFERENCE)
+def reference(handout_graded) -> GradingResults:
+    return handout_graded("cnn")
 
 
 @pytest.fixture(scope="module")
-def stub() -> GradingResults:
-    return grade(STUB)
+def stub(handout_graded) -> GradingResults:
+    return handout_graded("cnn", "stub")
 
 
 @pytest.fixture(scope="module")

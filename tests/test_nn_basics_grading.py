@@ -125,13 +125,13 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference_results() -> GradingResults:
-    return grade(REFERENCE)
+def reference_results(handout_graded) -> GradingResults:
+    return handout_graded("nn_basics")
 
 
 @pytest.fixture(scope="module")
-def stub_results() -> GradingResults:
-    return grade(STUB)
+def stub_results(handout_graded) -> GradingResults:
+    return handout_graded("nn_basics", "stub")
 
 
 @pytest.fixture(scope="module")

@@ -308,8 +308,8 @@ def test_each_common_mistake_fails_its_self_check_and_its_visible_test_with_the_
 
 
 @pytest.mark.parametrize("name", ["nn_basics", "cnn", "training"])
-def test_the_notebook_the_kit_and_gradescope_state_the_same_hidden_count_and_points(name):
-    results = grade_notebook(REPO / "solutions" / name / f"{name}.ipynb", name)
+def test_the_notebook_the_kit_and_gradescope_state_the_same_hidden_count_and_points(name, handout_graded):
+    results = handout_graded(name)
     hidden = [t for t in results.tests if t.visibility != "visible"]
     sentence = hidden_sentence(len(hidden), sum(t.max_score for t in hidden))
     assert sentence in results.output
