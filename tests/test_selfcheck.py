@@ -210,6 +210,12 @@ NN_MORE_MISTAKES = [
 ]
 CNN_MORE_MISTAKES = [
     ("CNN", 'kernel_size=3, padding="same")', "kernel_size=3)", 'the convolutions have no padding="same"'),
+    (  # the columns' stride forgotten: a window past the edge is empty, and multiplying it raises
+        "conv2d",
+        "out_w = (padded.shape[1] - kw) // stride + 1",
+        "out_w = padded.shape[1] - kw + 1",
+        "the window has too few columns",
+    ),
     (  # a single example only: the batch of 3.5 fails inside np.pad
         "conv2d_layer",
         "padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))",

@@ -8,8 +8,6 @@ stride is a slice of the stride-1 result. ``tests/test_cnn_oracle.py`` proves th
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -343,35 +341,41 @@ def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()) 
     return "\n".join(lines)
 
 
-def raise_note(message: str, h: int, w: int, kh: int, kw: int, padding, stride: int) -> str:
-    """What a convolution that raised probably got wrong, from the error and this call's sizes."""
+def raise_notes(h: int, w: int, kh: int, kw: int, padding, stride: int) -> list[tuple[tuple[str, ...], str]]:
+    """What a convolution that raised probably got wrong, for ``on_raise``: (words of the error,
+    note), in the order they are tried, for this call's sizes. Written out as words rather than
+    read from the error so that the notebook's self-check adds the same note."""
     formula = ("The output size along each axis is floor((n + P − k) / s) + 1, where P is the total padding:\n"
                f"  rows:    {size_formula(h, kh, padding, stride, 'KH', 'H')}\n"
                f"  columns: {size_formula(w, kw, padding, stride, 'KW', 'W')}")
-    if "cannot be interpreted as an integer" in message or "slice indices must be integers" in message:
-        return ("Likely mistake: a size or an index computed with `/` is a float; use `//` (floor division), "
-                "which also rounds down as the output-size formula requires.\n" + formula)
-    if "AssertionError" in message:
-        rows = h + sum(pad_widths(kh, padding)) - kh
-        cols = w + sum(pad_widths(kw, padding)) - kw
-        for name, span, axis in (("H + P − KH", rows, "rows"), ("W + P − KW", cols, "columns")):
-            if span % stride:
-                return (f"Note: here {name} = {span} is not a multiple of the stride {stride}. That is allowed: "
-                        f"the {axis} where the window no longer fits are left out (floor), so no assert is needed.\n"
-                        + formula)
-        return ""
-    shapes = re.search(r"shapes \(([\d, ]*)\) \(([\d, ]*)\)", message)
-    if shapes:
-        window = [int(v) for v in shapes.group(1).split(",") if v.strip()][-2:]
-        kernel = [int(v) for v in shapes.group(2).split(",") if v.strip()][-2:]
-        if len(window) == 2 and len(kernel) == 2 and window == kernel[::-1] and window != kernel:
-            return (f"Likely mistake: the window taken from the input is {tuple(window)}, the kernel "
-                    f"{tuple(kernel)}: its rows and columns are swapped; take x[r:r + KH, c:c + KW].\n" + formula)
-        if len(window) == 2 and len(kernel) == 2 and (window[0] < kernel[0] or window[1] < kernel[1]):
-            axis = "rows" if window[0] < kernel[0] else "columns"
-            return (f"A {tuple(window)} window was multiplied with the {tuple(kernel)} kernel: the window has too few "
-                    f"{axis}. A window cut short at the edge of the input (an output larger than complete windows "
-                    "allow) or a slice sized with the other side of the kernel does this.\n" + formula)
-    if "could not be broadcast" in message or "operands" in message:
-        return formula
-    return ""
+    notes = [(("cannot be interpreted as an integer", "slice indices must be integers"),
+              "Likely mistake: a size or an index computed with `/` is a float; use `//` (floor division), "
+              "which also rounds down as the output-size formula requires.\n" + formula)]
+    rows = h + sum(pad_widths(kh, padding)) - kh
+    cols = w + sum(pad_widths(kw, padding)) - kw
+    for name, span, axis in (("H + P − KH", rows, "rows"), ("W + P − KW", cols, "columns")):
+        if span % stride:
+            notes.append((("AssertionError",),
+                          f"Note: here {name} = {span} is not a multiple of the stride {stride}. That is allowed: "
+                          f"the {axis} where the window no longer fits are left out (floor), so no assert is needed.\n"
+                          + formula))
+            break
+
+    def multiplied(windows) -> tuple[str, ...]:
+        """numpy's words for each (a, b) window multiplied with the kernel, in either order."""
+        k = f"({kh},{kw})"
+        return tuple(text for a, b in windows for text in (f"shapes ({a},{b}) {k}", f"shapes {k} ({a},{b})"))
+
+    kernel, side = (kh, kw), max(kh, kw)
+    if kh != kw:
+        notes.append((multiplied([(kw, kh)]),
+                      f"Likely mistake: the window taken from the input is {(kw, kh)}, the kernel {kernel}: its rows "
+                      "and columns are swapped; take x[r:r + KH, c:c + KW].\n" + formula))
+    for axis, windows in (("rows", [(a, b) for a in range(kh) for b in range(side + 1)]),
+                          ("columns", [(a, b) for a in range(kh, side + 1) for b in range(kw) if (a, b) != (kw, kh)])):
+        notes.append((multiplied(windows),
+                      f"Multiplied with the {kernel} kernel, the window has too few {axis}. A window cut short at "
+                      "the edge of the input (an output larger than complete windows allow) or a slice sized with the "
+                      "other side of the kernel does this.\n" + formula))
+    notes.append((("could not be broadcast", "operands"), formula))
+    return notes
