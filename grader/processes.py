@@ -1,4 +1,5 @@
-"""Stopping a process and everything it started, whatever it did to its process group."""
+"""Processes: stopping one and everything it started, whatever it did to its process group, and
+reading this process's own memory figures."""
 
 from __future__ import annotations
 
@@ -17,3 +18,15 @@ def kill_group(pid: int) -> None:
             kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def own_memory(field: str) -> int:
+    """A size this process's /proc status gives in kB (``VmSize``, ``VmData``), in bytes; 0 if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

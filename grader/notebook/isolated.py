@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..forked import end, fork_running, read_bounded, write_all
+from ..processes import own_memory
 from .intake import (
     MAX_CELLS,
     MAX_CODE_CHARS,
@@ -38,21 +39,9 @@ WALL_SECONDS = 20.0
 MAX_REPLY_BYTES = 6 * MAX_CODE_CHARS + 64 * (MAX_CELLS + 1) + 4096
 
 
-def _data_in_use() -> int:
-    """The data segment this process already has (RLIMIT_DATA counts it too)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmData:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def _child(path: Path, write_end: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
-    limit = _data_in_use() + MEMORY_BYTES
-    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    if soft == resource.RLIM_INFINITY or soft > limit:
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    _limit_memory()
     try:
         notebook = prepare(read_notebook(path))
         reply = {
@@ -130,7 +119,7 @@ def _on_cpu_alarm(_signum: int, _frame: object) -> None:
 
 
 def _limit_memory() -> None:
-    limit = _data_in_use() + MEMORY_BYTES
+    limit = own_memory("VmData") + MEMORY_BYTES  # RLIMIT_DATA counts what this process already has
     soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
     if soft == resource.RLIM_INFINITY or soft > limit:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 
+from ...processes import own_memory
 from .isolation import Isolation
 
 
@@ -42,14 +43,7 @@ def apply_limits(iso: Isolation, own_user_namespace: bool = False) -> None:
 
 
 def _address_space() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 1 << 30
+    return own_memory("VmSize") or 1 << 30
 
 
 def _tasks_of(uid: int) -> int:

@@ -7,11 +7,11 @@ follows a link: a student may have planted links to the grader's own files.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import stat
 
 from ...errors import GraderError
+from ..jail.kernel import libc
 
 # Where an unprivileged uid can leave files without a mount namespace of its own.
 SHARED_PLACES = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
@@ -115,7 +115,6 @@ def _remove_dir(parent: int, name: str) -> None:
 def remove_ipc_of(uid: int) -> int:
     """Remove every SysV shared memory segment, message queue and semaphore set ``uid`` owns or
     created (in this IPC namespace). Returns how many were removed."""
-    libc = ctypes.CDLL(None, use_errno=True)
     removed = 0
     refused: list[tuple[str, tuple[int, int, int | None]]] = []
     for table, id_column, control in _IPC_TABLES:
@@ -155,7 +154,6 @@ def _remove_as(uid: int, controls: list[tuple[str, tuple[int, int, int | None]]]
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-            libc = ctypes.CDLL(None, use_errno=True)
             code = 0 if all(getattr(libc, control)(*args) == 0 for control, args in controls) else 1
         finally:
             os._exit(code)

@@ -8,10 +8,11 @@ to init, so every one of them stays a descendant that can be listed and killed.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import time
+
+from ..jail.kernel import prctl
 
 PR_SET_CHILD_SUBREAPER = 36
 _ROUNDS = 50  # a fork bomb is bounded by RLIMIT_NPROC; each round kills everything it sees
@@ -20,8 +21,7 @@ _REAP_SECONDS = 2.0
 
 def become_subreaper(on: bool = True) -> bool:
     """Make this process (``on=False``: no longer) the reaper of its descendants' orphans."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0)
+    return prctl(PR_SET_CHILD_SUBREAPER, int(on))
 
 
 def children_of(pid: int) -> set[int]:

@@ -22,6 +22,7 @@ from ...settings import single_threaded
 from ..jail.namespaces import back_to_own_pid_namespace, next_child_starts_a_pid_namespace
 from ..wire.messages import WireError, send_message
 from ..wire.protocol import ByeRequest, ErrorInfo, WorkerSettings
+from .reaper import children_of
 
 if TYPE_CHECKING:
     import subprocess
@@ -52,7 +53,7 @@ class WorkerProcess:
             ours = os.readlink("/proc/self/ns/pid")
             if os.readlink(f"/proc/{self.pid}/ns/pid") != ours:
                 return True
-            inits = _children_of(self.pid)
+            inits = children_of(self.pid)
             return bool(inits) and all(os.readlink(f"/proc/{init}/ns/pid") != ours for init in inits)
         except OSError:  # gone, or not ours to look at: the uid is swept
             return False
@@ -77,7 +78,7 @@ class WorkerProcess:
         if self.pid is not None:
             # The PID namespace's init is the waiter's child: killed by its host pid, it takes the
             # whole namespace with it, even if student code moved it out of the process group.
-            for child in _children_of(self.pid):
+            for child in children_of(self.pid):
                 try:
                     os.kill(child, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
@@ -183,14 +184,6 @@ def death_note(status: int | None, memory_mb: int) -> ErrorInfo:
             }
         return {"type": "Crashed", "message": f"the process died from signal {signal.Signals(sig).name}"}
     return {"type": "Exited", "message": "it exited (exit(), os._exit() or a crash) before finishing"}
-
-
-def _children_of(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
-            return [int(n) for n in handle.read().split()]
-    except (OSError, ValueError):
-        return []
 
 
 def tests_loaded(hidden: tuple[str, ...]) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import GraderError
+from .values import MAX_AXES
 
 
 class ReplyError(GraderError):
@@ -18,7 +19,6 @@ class ReplyError(GraderError):
 
 
 MAX_ENTRIES = 10_000
-MAX_AXES = 8
 MAX_AXIS = 2**31
 
 
