@@ -43,6 +43,7 @@ lint: $(STAMP)
 ## Measure grading cost against the interpreter-and-numpy floor, and batch throughput.
 bench: $(STAMP) bytecode
 	$(BIN)/python bench/grading_cost.py
+	$(BIN)/python bench/batch.py --no-infinite-loops --assignments nn_basics
 	$(BIN)/python bench/batch.py
 
 clean:

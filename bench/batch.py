@@ -1,6 +1,7 @@
 """Batch grading throughput: a generated class of submissions, graded with grader.batch.grade_all.
 
-The batch is a realistic mix: mostly correct notebooks, many with one or two typical bugs (made
+The batch is a realistic mix: mostly correct notebooks (a third of them Colab-style: an install
+line, `%matplotlib inline`, pyplot imported and a plot drawn), many with one or two typical bugs (made
 with tests/nbtools.replace_function on the reference), some untouched stubs, and broken ones:
 invalid JSON, an infinite loop in a function, a cell that raises. Printed: submissions per second,
 the amortized wall-clock seconds per submission, the CPU seconds per submission, and their ratios
@@ -27,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+
+from grading_cost import colab_style  # noqa: E402
 
 from grader.batch import grade_all  # noqa: E402
 from nbtools import replace_function  # noqa: E402
@@ -141,6 +144,9 @@ def make_batch(
                 _buggy(reference, NN_BUGS, rng, out, rng.choice((1, 1, 2)))
             else:
                 shutil.copyfile(rng.choice(fixtures), out)
+        elif roll < 0.67:
+            kind = "Colab-style"
+            colab_style(reference, out)
         else:
             kind = "correct"
             shutil.copyfile(reference, out)
