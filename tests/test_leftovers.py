@@ -85,3 +85,26 @@ def test_only_a_worker_seen_in_a_pid_namespace_of_its_own_spares_its_uid_the_swe
 def _children(pid: int) -> str:
     with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
         return handle.read().strip()
+
+
+def _children_born_in_our_pid_namespace() -> bool:
+    return os.readlink("/proc/self/ns/pid_for_children") == os.readlink("/proc/self/ns/pid")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a PID namespace")
+def test_after_starting_a_worker_or_failing_to_this_processs_children_are_born_in_its_own_pid_namespace(
+    grade_demo, monkeypatch
+):
+    from grader.sandbox.supervisor import spawn
+
+    results = grade_demo()
+    assert results.tests and "pid" in results.extra_data["protections"]
+    assert _children_born_in_our_pid_namespace()
+
+    def refused() -> int:
+        raise OSError("fork refused")
+
+    monkeypatch.setattr(spawn.os, "fork", refused)
+    with pytest.raises(OSError):
+        spawn.fork_worker({}, None)  # type: ignore[arg-type]
+    assert _children_born_in_our_pid_namespace()

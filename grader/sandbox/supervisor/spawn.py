@@ -113,29 +113,33 @@ def fork_worker(settings: WorkerSettings, debug_worker: str | None) -> WorkerPro
     # otherwise touch, and so copy, every page it shares with this process.
     already_frozen = gc.get_freeze_count() > 0  # a batch server froze its start-up objects
     gc.freeze()
-    own_pid_namespace = next_child_starts_a_pid_namespace()
+    pid, own_pid_namespace = -1, None
     try:
+        own_pid_namespace = next_child_starts_a_pid_namespace()
         pid = os.fork()
-    except OSError:
-        back_to_own_pid_namespace(own_pid_namespace)
-        raise
-    if pid == 0:  # the worker; never returns
-        code = 0
-        try:
-            parent.close()
-            from ..runtime.start import serve_confined
+        if pid == 0:  # the worker; never returns
+            code = 0
+            try:
+                parent.close()
+                from ..runtime.start import serve_confined
 
-            forget_callers(sys._getframe())
-            serve_confined(child, settings)
-        except BaseException:
-            code = 70
-            debug_note(debug_worker)
-        finally:
-            os._exit(code)
-    back_to_own_pid_namespace(own_pid_namespace)
-    if not already_frozen:
-        gc.unfreeze()  # the grading process keeps collecting as usual
-    child.close()
+                forget_callers(sys._getframe())
+                serve_confined(child, settings)
+            except BaseException:
+                code = 70
+                debug_note(debug_worker)
+            finally:
+                os._exit(code)
+    except BaseException:
+        parent.close()  # no worker: neither end of its socket is anyone's
+        raise
+    finally:
+        # Whatever interrupted this process here; never in the worker, the init of its namespace.
+        if pid != 0:
+            back_to_own_pid_namespace(own_pid_namespace)
+            if not already_frozen:
+                gc.unfreeze()  # the grading process keeps collecting as usual
+            child.close()
     return WorkerProcess(parent, pid)
 
 
