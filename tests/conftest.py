@@ -151,11 +151,16 @@ class BatchGradings:
         """The results of every notebook in ``folder``, by its resolved path."""
         out = self.out / f"{assignment}-{len(list(self.out.iterdir()))}"
         # Namespaces or not, as the session runs (a refused namespace is tested on purpose).
-        grade_all(folder, out, assignment=assignment, progress=False, report=False, without_namespaces=True)
+        summary = grade_all(
+            folder, out, assignment=assignment, progress=False, report=False, without_namespaces=True
+        )
+        # A grading process that failed leaves results without tests, which proves nothing.
+        assert summary.internal_errors == 0 and summary.graded == summary.submissions > 0, summary
         graded = {}
         for sub in discover(folder):
             results = read_results(out / sub.id / RESULTS_FILE)
             assert_schema_valid(results)
+            assert "internal_error" not in results.extra_data, (sub.source, results.extra_data)
             graded[sub.source.resolve()] = results
         self.results.update(graded)
         return graded

@@ -9,6 +9,7 @@ The grader itself is always installed afresh from this checkout, when the tests 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from nbtools import REPO
@@ -27,8 +29,11 @@ VENV = REPO / ".cache" / f"production-venv-{KEY}"
 DONE = VENV / ".dependencies-installed"
 IDLE = ["nice", "-n", "19", *(["ionice", "-c", "3"] if shutil.which("ionice") else [])]
 
+LOCK = REPO / ".cache" / "production-venv.lock"
+
 _building: subprocess.Popen[bytes] | None = None
-_log: Path | None = None
+_scratch: Path | None = None
+_lock: int | None = None  # held (and passed to the build) while this session builds
 
 
 def source_copy(target: Path) -> Path:
@@ -44,36 +49,75 @@ def setup_env(source: Path) -> dict[str, str]:
     return {**os.environ, "GRADER_SOURCE": str(source), "GRADER_VENV": str(VENV), "TORCH_INDEX_URL": ""}
 
 
+def _take_lock(wait: float) -> bool:
+    """The build lock, within ``wait`` seconds. A build holds it for as long as it runs, also one
+    whose session was killed, so that no session deletes or builds over a build in progress."""
+    global _lock
+    VENV.parent.mkdir(exist_ok=True)
+    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock = fd
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return False
+            time.sleep(1.0)
+
+
+def _release_lock() -> None:
+    global _lock
+    if _lock is not None:
+        os.close(_lock)
+        _lock = None
+
+
 def start() -> None:
-    """Start installing the dependency layer, unless it is there or on its way."""
-    global _building, _log
-    if _building is not None or DONE.exists():
+    """Start installing the dependency layer, unless it is there or on its way (here or elsewhere)."""
+    global _building, _scratch
+    if _building is not None or DONE.exists() or not _take_lock(0):
+        return
+    if DONE.exists():  # finished by a build that held the lock a moment ago
+        _release_lock()
         return
     for stale in (REPO / ".cache").glob("production-venv-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    VENV.parent.mkdir(exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="production-venv-"))
-    _log = scratch / "build.log"
+    _scratch = Path(tempfile.mkdtemp(prefix="production-venv-"))
     script = f'"$1" -m venv "{VENV}" && bash "{SETUP}" python slim && echo {KEY} > "{DONE}"'
-    with open(_log, "wb") as log:
+    with open(_scratch / "build.log", "wb") as log:
         _building = subprocess.Popen(
             [*IDLE, "bash", "-c", script, "build", SYSTEM_PYTHON],
-            env=setup_env(source_copy(scratch / "source")),
+            env=setup_env(source_copy(_scratch / "source")),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            pass_fds=[_lock] if _lock is not None else [],  # the lock lives as long as the build
             start_new_session=True,  # its own group, so that stop() ends pip and its children too
         )
 
 
 def dependencies(timeout: float = 1800) -> Path:
-    """The venv with its dependency layer installed (waiting for the build, or making it now)."""
+    """The venv with its dependency layer installed (waiting for a build, or making it now)."""
     start()
+    if _building is None and not DONE.exists():  # another session's build holds the lock: wait for it
+        assert _take_lock(timeout), "another session's build of the production venv did not finish"
+        _release_lock()
+        start()
     if _building is not None:
         code = _building.wait(timeout=timeout)
-        log = _log.read_text(errors="replace")[-3000:] if _log is not None else ""
+        log = (_scratch / "build.log").read_text(errors="replace")[-3000:] if _scratch else ""
+        _finish()
         assert code == 0 and DONE.exists(), f"setup.sh python slim failed ({code}):\n{log}"
     return VENV
+
+
+def _finish() -> None:
+    _release_lock()
+    if _scratch is not None:
+        shutil.rmtree(_scratch, ignore_errors=True)
 
 
 def stop() -> None:
@@ -82,3 +126,4 @@ def stop() -> None:
         os.killpg(_building.pid, signal.SIGKILL)
         _building.wait()
         shutil.rmtree(VENV, ignore_errors=True)
+    _finish()

@@ -338,8 +338,10 @@ def test_student_code_cannot_read_the_submission_metadata(solutions, monkeypatch
     # As in Gradescope's containers: no namespaces (so nothing is hidden and /tmp is shared), and a
     # world-traversable /autograder stand-in. Only the file's own mode can keep the worker out.
     from grader.sandbox.jail import confine
+    from grader.sandbox.supervisor import spawn
 
     monkeypatch.setattr(confine, "enter_namespaces", lambda as_root: [])
+    monkeypatch.setattr(spawn, "next_child_starts_a_pid_namespace", lambda: None)
     root = Path(tempfile.mkdtemp(prefix="grader-meta-"))
     try:
         os.chmod(root, 0o755)

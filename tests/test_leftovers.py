@@ -7,7 +7,12 @@ import socket
 
 import pytest
 
+from grader.sandbox.jail.confine import namespaces_available
 from grader.sandbox.supervisor.leftovers import remove_tree
+
+needs_pid_namespace = pytest.mark.skipif(
+    os.geteuid() != 0 or not namespaces_available(), reason="needs root and a PID namespace"
+)
 
 
 def _deep(root, levels: int) -> None:
@@ -44,54 +49,48 @@ def test_removing_something_already_gone_is_not_an_error(tmp_path):
     remove_tree(str(tmp_path / "never-made"))
 
 
-def _waiter(new_pid_namespace: bool) -> int:
-    """A child standing for a worker's waiter: with a PID namespace, its child is that namespace's init."""
+def _sleeper(how: str) -> int:
+    """A child standing for a worker: "init" is forked straight into a new PID namespace, as the
+    grading process forks its first worker; "waiter" enters one itself and forks its init, as a
+    replacement does; "plain" stays in ours."""
     import ctypes
     import time
 
+    from grader.sandbox.jail.namespaces import back_to_own_pid_namespace, next_child_starts_a_pid_namespace
+
+    own = next_child_starts_a_pid_namespace() if how == "init" else None
     pid = os.fork()
     if pid == 0:
         try:
-            if new_pid_namespace:
+            if how == "waiter":
                 ctypes.CDLL(None, use_errno=True).unshare(0x20000000)  # CLONE_NEWPID
-            if os.fork() == 0:
-                time.sleep(30)
-                os._exit(0)
+                if os.fork() == 0:
+                    time.sleep(30)
             time.sleep(30)
         finally:
             os._exit(0)
+    back_to_own_pid_namespace(own)
     return pid
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a PID namespace")
-def test_only_a_worker_seen_in_a_pid_namespace_of_its_own_spares_its_uid_the_sweep():
-    import time
-
+@needs_pid_namespace
+@pytest.mark.parametrize(("how", "spared"), [("init", True), ("waiter", False), ("plain", False)])
+def test_only_a_worker_that_is_itself_the_init_of_a_pid_namespace_spares_its_uid_the_sweep(how, spared):
     from grader.sandbox.supervisor.spawn import WorkerProcess
 
-    for new_namespace in (True, False):
-        pid = _waiter(new_namespace)
-        worker = WorkerProcess(socket.socket(), pid)
-        try:
-            deadline = time.monotonic() + 10
-            while not _children(pid) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert worker.in_own_pid_namespace() is new_namespace
-        finally:
-            worker.kill()
+    worker = WorkerProcess(socket.socket(), _sleeper(how))
+    try:
+        assert worker.in_own_pid_namespace() is spared
+    finally:
+        worker.kill()
     assert not worker.in_own_pid_namespace()  # gone: the uid is swept
-
-
-def _children(pid: int) -> str:
-    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
-        return handle.read().strip()
 
 
 def _children_born_in_our_pid_namespace() -> bool:
     return os.readlink("/proc/self/ns/pid_for_children") == os.readlink("/proc/self/ns/pid")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a PID namespace")
+@needs_pid_namespace
 def test_after_starting_a_worker_or_failing_to_this_processs_children_are_born_in_its_own_pid_namespace(
     grade_demo, monkeypatch
 ):

@@ -52,6 +52,7 @@ def test_every_visible_test_says_the_same_in_the_notebook_as_on_gradescope_for_e
         assert "error" not in notebook, (key, notebook)
         results = batch_graded(CORPUS / key, assignment)
         on_gradescope = {t.number: t.status == "passed" for t in results.tests if t.visibility == "visible"}
+        assert on_gradescope, (key, results.output)  # no visible test graded: nothing to compare
         for number, passed in on_gradescope.items():
             if notebook.get(number) is not passed:
                 disagreements.append(f"{key} {number}: notebook {notebook.get(number)}, Gradescope {passed}")

@@ -398,3 +398,15 @@ def test_on_failure_ends_a_wrong_answer_but_not_a_named_mistake_a_stub_or_a_rais
     # The raise note wins, though its block is outside the hint's.
     assert failure(raised_with("boom"), raise_note="a raise note").endswith("\na raise note")
     assert hint not in failure(raised_with("boom"), raise_note="a raise note")
+
+
+def test_a_calls_notes_are_those_of_the_blocks_it_is_made_in_wherever_its_checks_run():
+    hint = "Hint: one row per input."
+    student = Student(FakeSandbox({"f": returned(1.0)}))
+    with on_failure(hint):
+        call = expect(student.f, 0)
+    after = expect(student.f, 0)
+    assert str(failure_of(lambda: call.to_equal([-1.0]))).endswith(hint)  # checked after the block
+    assert hint not in str(failure_of(lambda: after.to_equal([-1.0])))  # made after the block
+    with on_failure(hint):
+        assert hint not in str(failure_of(lambda: after.to_equal([-1.0])))  # made before it

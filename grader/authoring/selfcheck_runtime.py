@@ -229,20 +229,23 @@ def _model_word(kind, sizes, options):
 
 
 class _Failed(Exception):
-    def __init__(self, message, grid=None, *, error=None, unfinished=False, named=False):
+    def __init__(self, message, grid=None, *, kind="wrong", error=None, named=False):
         super().__init__(message)
         self.grid = grid  # a wrong 2-D answer beside the right one, shown as a table where it can be
+        self.kind = kind  # as the grader's FailureKind: "wrong", "raised", "unfinished", "not_callable"
         self.error = error  # "Type: message" of the error the call raised, if it raised
-        self.unfinished = unfinished  # the function still raises NotImplementedError
         self.named = named  # the message names a likely mistake
 
     def plus(self, note):
-        return _Failed(f"{self}\n{note}", self.grid, error=self.error, unfinished=self.unfinished, named=self.named)
+        return _Failed(f"{self}\n{note}", self.grid, kind=self.kind, error=self.error, named=self.named)
 
 
 class _Call:
     def __init__(self, fn, name, args, kwargs):
         self.fn, self.name, self.args, self.kwargs = fn, name, args, kwargs
+        if not callable(fn):  # as the grader says it, and with no note: nothing was called
+            raise _Failed(f"{name} is defined in your notebook, but as a {type(fn).__name__}, not as a function.",
+                          kind="not_callable")
         try:
             # A model's forward pass takes x, as the grader names it.
             self.params = ["x"] if name.endswith(".forward") else [] if "." in name else [p.name for p in _inspect.signature(fn).parameters.values()
@@ -260,9 +263,9 @@ class _Call:
             self.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
         except NotImplementedError:
             raise _Failed(f"{name} is not implemented yet: it still raises NotImplementedError.",
-                          unfinished=True) from None
+                          kind="unfinished") from None
         except Exception as exc:  # the student's error, reported as the grader reports it
-            raise _Failed(f"{self.context}\nit raised {_error_text(exc)}",
+            raise _Failed(f"{self.context}\nit raised {_error_text(exc)}", kind="raised",
                           error=f"{type(exc).__name__}: {str(exc)[:1000]}") from None
         self.printed = printed.getvalue()
         self.mutated = [self.params[i] if i < len(self.params) else f"argument {i + 1}"
@@ -582,10 +585,11 @@ def _target(call, namespace):
         obj = cls(*_decode(made["args"]), **_decode(made["kwargs"]))
     except NotImplementedError:
         raise _Failed(f"{made['class']} is not implemented yet: it still raises NotImplementedError.",
-                      unfinished=True) from None
+                      kind="unfinished") from None
     except Exception as exc:  # the student's constructor failed: said as the grader says it
         raise _Failed(f"Calling {made['class']} with\n  argument 1 = {_show(_decode(made['args'])[0])}\n"
-                      f"it raised {_error_text(exc)}", error=f"{type(exc).__name__}: {str(exc)[:1000]}") from None
+                      f"it raised {_error_text(exc)}", kind="raised",
+                      error=f"{type(exc).__name__}: {str(exc)[:1000]}") from None
     return _forward(obj, made["method"]), call["function"]
 
 
@@ -603,7 +607,7 @@ def _run_call(fn, call, namespace):
         for words, note in call.get("raise_notes", []) if failure.error is not None else []:
             if not words or any(word in failure.error for word in words):
                 raise failure.plus(note) from None
-        if call.get("hint") and not failure.named and not failure.unfinished:
+        if call.get("hint") and not failure.named and failure.kind in ("wrong", "raised"):
             raise failure.plus(call["hint"]) from None
         raise
 

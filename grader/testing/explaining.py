@@ -1,21 +1,23 @@
 """Words a test adds to the failures of the calls it checks::
 
-    with on_raise(batch_note):                      # a call inside that raised
+    with on_raise(batch_note):                      # a call made inside that raises
         call = expect(student.conv2d_layer, x, w)
     with on_raise((("shapes cannot be multiplied",), FIT_NOTE)):  # an error holding one of these words
         call = expect(model.forward, x)
     with on_failure(BATCH_HINT):                    # a failure that names no likely mistake
         expect(student.forward, x, layers).to_equal(want)
 
-They are declared around the calls rather than caught after them so that the notebook's
-self-checks and the student kit, which replay the calls a visible test records, add the same words:
-the recorder reads the notes active when a call is made (:func:`active`).
+A block declares notes for the calls *made* inside it: each ``expect`` takes the notes active
+when it is called (:func:`active`) and adds them to its own failures, those of the call and of the
+checks on its answer, wherever those checks run. The notebook's self-checks and the student kit,
+which replay the calls a visible test records, take the same notes at the same moment, so every
+engine adds the same words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from .failure import FailureKind, GradingFailure
@@ -76,50 +78,44 @@ def _with_note(failure: GradingFailure, note: str) -> GradingFailure:
     return noted
 
 
+def noted(failure: GradingFailure, notes: Notes) -> GradingFailure:
+    """``failure`` of a call made under ``notes``, with the note it gets: the first raise note
+    whose words its error holds; else, for a wrong answer or a raise whose message names no likely
+    mistake, the hint; else none (a function not implemented or not defined, a time-out)."""
+    if failure.noted or failure.function is None:
+        return failure
+    error = error_text(failure)
+    note = next((n.note for n in notes.raised if error is not None and n.applies(error)), None)
+    if note is not None:
+        return _with_note(failure, note)
+    if notes.hint and not failure.mistakes and failure.kind in (FailureKind.WRONG_ANSWER, FailureKind.RAISED):
+        return _with_note(failure, notes.hint)
+    return failure
+
+
 @contextmanager
 def _declared(notes: Notes) -> Iterator[None]:
     _active.append(notes)
     try:
         yield
     finally:
-        _active.pop()
+        # By identity: a generator suspended in a block may close after blocks opened since.
+        index = next((i for i in range(len(_active) - 1, -1, -1) if _active[i] is notes), None)
+        if index is not None:
+            del _active[index]
 
 
-@contextmanager
-def on_raise(*notes: str | tuple[Sequence[str], str]) -> Iterator[None]:
-    """A call checked inside that raises is followed by the first note that applies: a plain text
+def on_raise(*notes: str | tuple[Sequence[str], str]) -> AbstractContextManager[None]:
+    """A call made inside that raises is followed by the first note that applies: a plain text
     applies to any error, ``(words, text)`` to an error whose type or message holds one of the words."""
     declared = tuple(
         RaiseNote((), note) if isinstance(note, str) else RaiseNote(tuple(note[0]), note[1]) for note in notes
     )
-    with _declared(Notes(raised=declared)):
-        try:
-            yield
-        except GradingFailure as failure:
-            error = error_text(failure)
-            note = next((n.note for n in declared if error is not None and n.applies(error)), None)
-            if note is None or failure.noted:
-                raise
-            raise _with_note(failure, note) from None
+    return _declared(Notes(raised=declared))
 
 
-@contextmanager
-def on_failure(hint: str) -> Iterator[None]:
-    """A call checked inside that gave a wrong answer or raised ends with ``hint``, unless its
-    message names a likely mistake or a raise note explains it. Other failures (a function not
-    implemented or not defined, a time-out) and the test's own ``fail(...)`` are left as they are."""
-    with _declared(Notes(hint=hint)):
-        try:
-            yield
-        except GradingFailure as failure:
-            error = error_text(failure)
-            if (
-                not hint
-                or failure.noted
-                or failure.mistakes
-                or failure.kind not in (FailureKind.WRONG_ANSWER, FailureKind.RAISED)
-                # An on_raise block around this one adds its note instead, whichever is nested in which.
-                or (error is not None and any(note.applies(error) for note in active().raised))
-            ):
-                raise
-            raise _with_note(failure, hint) from None
+def on_failure(hint: str) -> AbstractContextManager[None]:
+    """A call made inside that gives a wrong answer or raises ends with ``hint``, unless its message
+    names a likely mistake or a raise note explains it. Other failures (a function not implemented
+    or not defined, a time-out) and the test's own ``fail(...)`` are left as they are."""
+    return _declared(Notes(hint=hint))

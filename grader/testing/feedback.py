@@ -20,7 +20,7 @@ import numpy as np
 from ..grading.grid import Grid, grid_of, grid_text
 from ..sandbox.wire.values import Value
 from ..text import QUOTE, quoted
-from . import explain
+from . import explain, explaining
 from .compare import (
     ATOL,
     RTOL,
@@ -63,11 +63,14 @@ class Expectation(Invocation):
     """What ``expect`` returns: a call that returned, and the checks on its answer."""
 
     def __init__(self, fn: RemoteFunction, args: tuple[Any, ...], kwargs: dict[str, Any]):
+        # The notes of the on_raise and on_failure blocks this call is made in: its failures get them.
+        self.notes = explaining.active()
         super().__init__(fn, args, kwargs)
         if self.outcome.status != "ok" or self.outcome.value is None:
-            raise failed_call(fn.name, args, kwargs, self.outcome, self.params)
+            raise explaining.noted(failed_call(fn.name, args, kwargs, self.outcome, self.params), self.notes)
         self.value: Value = self.outcome.value
         self.helpers: list[Helper] = []
+        self._in_to_equal = False
 
     # ---- messages ---------------------------------------------------------
     def _fail(
@@ -81,7 +84,7 @@ class Expectation(Invocation):
             parts.append("Also: " + note)
         if self.outcome.output.strip():
             parts.append("Your function printed:\n" + QUOTE + quoted(self.outcome.output.strip()[:600]))
-        raise GradingFailure(
+        failure = GradingFailure(
             "\n".join(parts),
             FailureKind.WRONG_ANSWER,
             function=self.fn.name,
@@ -89,6 +92,14 @@ class Expectation(Invocation):
             outcome=self.outcome,
             grid=grid,
         )
+        if not self._in_to_equal:  # to_equal adds its overflow words first, then the notes itself
+            failure = explaining.noted(failure, self.notes)
+        try:
+            raise failure
+        finally:
+            # A failure held by this frame, whose traceback holds the frame, would be freed only by
+            # the cyclic collector: with it, every answer in the frames it passed through.
+            del failure
 
     # ---- checks -----------------------------------------------------------
     def to_equal(
@@ -120,24 +131,36 @@ class Expectation(Invocation):
         """
         self.helpers = list(helpers)
         chances = list(consistent)
+        self._in_to_equal = True
         try:
             if is_structured(expected):
                 self._equal_parts(expected, rtol, atol, likely or {}, names)
                 return as_data(self.value)
             return self._equal_leaf(expected, rtol, atol, likely or {}, shape_hint)
-        except GradingFailure as failure:
+        except GradingFailure as caught:
             if chances and self._right_given_wrong_helper(chances, rtol, atol):
                 return as_data(self.value) if is_structured(expected) else as_array(self.value)
-            overflows = [w for w in self.outcome.warnings if "overflow" in w] if overflow else []
-            if overflows:
-                raise GradingFailure(
-                    f"{failure}\n" + overflow.format(warning=overflows[0]),
-                    failure.kind,
-                    function=failure.function,
-                    mistakes=failure.mistakes,
-                    grid=failure.grid,
-                ) from None
-            raise
+            failure = self._with_overflow(caught, overflow)
+        finally:
+            self._in_to_equal = False
+        # Raised here, not in the except block, so that it is not chained to the one it replaces.
+        failure = explaining.noted(failure, self.notes)
+        try:
+            raise failure
+        finally:
+            del failure  # as in _fail
+
+    def _with_overflow(self, failure: GradingFailure, overflow: str) -> GradingFailure:
+        overflows = [w for w in self.outcome.warnings if "overflow" in w] if overflow else []
+        if not overflows:
+            return failure
+        return GradingFailure(
+            f"{failure}\n" + overflow.format(warning=overflows[0]),
+            failure.kind,
+            function=failure.function,
+            mistakes=failure.mistakes,
+            grid=failure.grid,
+        )
 
     def _equal_leaf(
         self,

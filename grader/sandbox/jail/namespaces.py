@@ -83,7 +83,8 @@ def next_child_starts_a_pid_namespace() -> int | None:
         own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
-    if not unshare(CLONE_NEWPID):
+    # Going back must be allowed before leaving (a container's seccomp profile may refuse setns).
+    if not (setns(own, CLONE_NEWPID) and unshare(CLONE_NEWPID)):
         os.close(own)
         return None
     return own

@@ -45,16 +45,16 @@ class WorkerProcess:
         return status
 
     def in_own_pid_namespace(self) -> bool:
-        """Whether the worker runs in a PID namespace other than this process's: it is then the
-        init of that namespace, this object's process itself or a child of the waiter it is."""
-        if self.pid is None:
+        """Whether the worker is, itself, the init of a PID namespace other than this process's:
+        once it is reaped, the kernel has ended every process of that namespace. (A worker behind
+        a waiter, a replacement, is not: killing the waiter does not wait for the namespace.)"""
+        if self.pid is None or self.popen is not None:
             return False
         try:
-            ours = os.readlink("/proc/self/ns/pid")
-            if os.readlink(f"/proc/{self.pid}/ns/pid") != ours:
-                return True
-            inits = children_of(self.pid)
-            return bool(inits) and all(os.readlink(f"/proc/{init}/ns/pid") != ours for init in inits)
+            # /proc must be this PID namespace's own for its numbers to name this process's children.
+            if os.readlink("/proc/self") != str(os.getpid()):
+                return False
+            return os.readlink(f"/proc/{self.pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
         except OSError:  # gone, or not ours to look at: the uid is swept
             return False
 
@@ -114,12 +114,16 @@ def fork_worker(settings: WorkerSettings, debug_worker: str | None) -> WorkerPro
     already_frozen = gc.get_freeze_count() > 0  # a batch server froze its start-up objects
     gc.freeze()
     pid, own_pid_namespace = -1, None
+    # No signal handler may run while this process's children would be born in the worker's
+    # namespace: from unshare to setns back (handlers run when the mask is restored).
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     try:
         own_pid_namespace = next_child_starts_a_pid_namespace()
         pid = os.fork()
         if pid == 0:  # the worker; never returns
             code = 0
             try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 parent.close()
                 from ..runtime.start import serve_confined
 
@@ -134,12 +138,21 @@ def fork_worker(settings: WorkerSettings, debug_worker: str | None) -> WorkerPro
         parent.close()  # no worker: neither end of its socket is anyone's
         raise
     finally:
-        # Whatever interrupted this process here; never in the worker, the init of its namespace.
+        # Never in the worker, the init of its namespace.
         if pid != 0:
-            back_to_own_pid_namespace(own_pid_namespace)
-            if not already_frozen:
-                gc.unfreeze()  # the grading process keeps collecting as usual
-            child.close()
+            try:
+                back_to_own_pid_namespace(own_pid_namespace)
+            except OSError:
+                if pid > 0:  # a worker this process could not go on from: not left running
+                    kill_group(pid)
+                    os.waitpid(pid, 0)
+                parent.close()
+                raise
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                if not already_frozen:
+                    gc.unfreeze()  # the grading process keeps collecting as usual
+                child.close()
     return WorkerProcess(parent, pid)
 
 

@@ -17,9 +17,9 @@ def scaled_atol(want) -> float:
     return ATOL + RTOL * float(np.abs(np.asarray(want, dtype=np.float64)).max(initial=0.0))
 
 
-def call_conv(fn, args, kwargs, sizes):
+def call_conv(fn, args, kwargs, sizes, leads=(((), ()),)):
     """expect(fn, ...), explaining a call that raised with the output-size formula for these sizes."""
-    with on_raise(*oracle.raise_notes(*sizes)):
+    with on_raise(*oracle.raise_notes(*sizes, leads=leads)):
         return expect(fn, *args, **kwargs)
 
 
@@ -50,8 +50,10 @@ def check_layer(student, x, weight_, bias=None, padding="valid", stride=1):
     if x.ndim == 4:
         call = call_layer_on_batch(student.conv2d_layer, x, (x, weight_, bias), {"padding": padding, "stride": stride})
     else:
+        # A window (C_in, KH, KW) multiplied with one kernel (C_in, KH, KW) or the whole weight.
         call = call_conv(student.conv2d_layer, (x, weight_, bias), {"padding": padding, "stride": stride},
-                         (x.shape[-2], x.shape[-1], kh, kw, padding, stride))
+                         (x.shape[-2], x.shape[-1], kh, kw, padding, stride),
+                         leads=((x.shape[:-2], weight_.shape[1:-2]), (x.shape[:-2], weight_.shape[:-2])))
     # conv2d_layer may call the student's conv2d: if that one is wrong, the message says so.
     probe_x, probe_k = x.reshape(-1, *x.shape[-2:])[0], weight_[0, 0]
     helper = (student.conv2d, (probe_x, probe_k), {"padding": padding, "stride": stride},

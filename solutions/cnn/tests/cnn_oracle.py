@@ -341,10 +341,13 @@ def pool_shape_hint(h: int, w: int, kernel_size: int, stride, lead: tuple = ()) 
     return "\n".join(lines)
 
 
-def raise_notes(h: int, w: int, kh: int, kw: int, padding, stride: int) -> list[tuple[tuple[str, ...], str]]:
+def raise_notes(h: int, w: int, kh: int, kw: int, padding, stride: int,
+                leads=(((), ()),)) -> list[tuple[tuple[str, ...], str]]:
     """What a convolution that raised probably got wrong, for ``on_raise``: (words of the error,
     note), in the order they are tried, for this call's sizes. Written out as words rather than
-    read from the error so that the notebook's self-check adds the same note."""
+    read from the error so that the notebook's self-check adds the same note. ``leads``: the axes
+    before the last two of a window and of the kernel it may be multiplied with (a layer's window
+    (C_in, KH, KW) and its kernel (C_in, KH, KW) or whole weight (C_out, C_in, KH, KW))."""
     formula = ("The output size along each axis is floor((n + P − k) / s) + 1, where P is the total padding:\n"
                f"  rows:    {size_formula(h, kh, padding, stride, 'KH', 'H')}\n"
                f"  columns: {size_formula(w, kw, padding, stride, 'KW', 'W')}")
@@ -363,8 +366,12 @@ def raise_notes(h: int, w: int, kh: int, kw: int, padding, stride: int) -> list[
 
     def multiplied(windows) -> tuple[str, ...]:
         """numpy's words for each (a, b) window multiplied with the kernel, in either order."""
-        k = f"({kh},{kw})"
-        return tuple(text for a, b in windows for text in (f"shapes ({a},{b}) {k}", f"shapes {k} ({a},{b})"))
+        def shape(lead, a, b):
+            return "(" + ",".join(str(n) for n in (*lead, a, b)) + ")"
+
+        return tuple(text for window_lead, kernel_lead in leads for a, b in windows
+                     for one, other in ((shape(window_lead, a, b), shape(kernel_lead, kh, kw)),)
+                     for text in (f"shapes {one} {other}", f"shapes {other} {one}"))
 
     kernel, side = (kh, kw), max(kh, kw)
     if kh != kw:
