@@ -1,7 +1,8 @@
 """What grading one submission costs, against the floor of starting Python and importing numpy/torch.
 
-Every figure comes from this one run, so the ratios are comparable even on a busy machine:
-CPU time (user + system, all processes of a command) as the median of several runs, and the
+Every figure comes from this one run, so the ratios are comparable even on a busy machine, and
+each case's ratio is to its floor measured in turns with it (the floor drifts by 10-20 % over a
+run): CPU time (user + system, all processes of a command) as the median of several runs, and the
 peak memory of the whole process tree (summed PSS, so pages the forked worker shares with the
 grader count once), sampled every 10 ms while it runs.
 
@@ -104,8 +105,7 @@ def measure(command: list[str], env: dict | None = None) -> Measured:
     return cpu, peak, wall, own, rest
 
 
-def median_of(command: list[str], runs: int, env: dict | None = None) -> Measured:
-    samples = [measure(command, env) for _ in range(runs)]
+def _summary(samples: list[Measured]) -> Measured:
     return (
         statistics.median(s[0] for s in samples),
         max(s[1] for s in samples),
@@ -113,6 +113,22 @@ def median_of(command: list[str], runs: int, env: dict | None = None) -> Measure
         max(s[3] for s in samples),
         max(s[4] for s in samples),
     )
+
+
+def median_of(command: list[str], runs: int, env: dict | None = None) -> Measured:
+    return _summary([measure(command, env) for _ in range(runs)])
+
+
+def paired(
+    command: list[str], floor: list[str], runs: int, env: dict, floor_env: dict
+) -> tuple[Measured, float]:
+    """The command's figures and its floor's CPU (median), measured in turns: a floor of 50 ms
+    drifts by 10-20 % over a bench run on a shared machine, and a ratio is only as good as its floor."""
+    cases, floors = [], []
+    for _ in range(runs):
+        floors.append(measure(floor, floor_env)[0])
+        cases.append(measure(command, env))
+    return _summary(cases), statistics.median(floors)
 
 
 # A notebook as Colab leaves it: an install line, the inline-plots magic, pyplot imported at the
@@ -139,16 +155,18 @@ def main() -> None:
     default_env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     one_thread = {**default_env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
-    floors = {
-        "numpy": median_of([PYTHON, "-c", "import numpy"], args.runs, default_env),
-        "numpy (1 BLAS thread)": median_of([PYTHON, "-c", "import numpy"], args.runs, one_thread),
-        "numpy+torch": median_of([PYTHON, "-c", "import numpy, torch"], args.runs, default_env),
-    }
     pyplot = "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot"
-    floors["numpy+pyplot"] = median_of([PYTHON, "-c", f"import numpy; {pyplot}"], args.runs, default_env)
-    floors["numpy+torch+pyplot"] = median_of(
-        [PYTHON, "-c", f"import numpy, torch; {pyplot}"], args.runs, default_env
-    )
+    # name: (command, environment); "numpy" is the one-thread floor, as the grader runs numpy.
+    floor_commands = {
+        "numpy": ([PYTHON, "-c", "import numpy"], one_thread),
+        "numpy+torch": ([PYTHON, "-c", "import numpy, torch"], default_env),
+        "numpy+pyplot": ([PYTHON, "-c", f"import numpy; {pyplot}"], default_env),
+        "numpy+torch+pyplot": ([PYTHON, "-c", f"import numpy, torch; {pyplot}"], default_env),
+    }
+    floors = {
+        "numpy (all BLAS threads)": median_of([PYTHON, "-c", "import numpy"], args.runs, default_env),
+        **{name: median_of(command, args.runs, env) for name, (command, env) in floor_commands.items()},
+    }
     scratch = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     cases = []
     for assignment in args.assignments:
@@ -164,7 +182,9 @@ def main() -> None:
         ):
             if path.exists():
                 command = [*GRADER, "grade", str(path), "--assignment", assignment]
-                cases.append((f"{assignment} {label}", its_floor, median_of(command, args.runs, default_env)))
+                floor_command, floor_env = floor_commands[its_floor]
+                measured, paired_floor = paired(command, floor_command, args.runs, default_env, floor_env)
+                cases.append((f"{assignment} {label}", its_floor, measured, paired_floor))
         if assignment == "nn_basics" and reference.exists():
             measured = next(c[2] for c in cases if c[0] == "nn_basics reference")
             hardening = (median_of([*UNHARDENED, "grade", str(reference)], args.runs, default_env), measured)
@@ -173,7 +193,7 @@ def main() -> None:
     print(f"{'command':<40} {'CPU s':>7} {'peak MiB':>9} {'wall s':>7} {'grader':>7} {'worker':>7}")
     for name, (cpu, peak, wall, _own, _rest) in floors.items():
         print(f"{'floor: import ' + name:<40} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f}")
-    for name, _floor, (cpu, peak, wall, own, rest) in cases:
+    for name, _floor, (cpu, peak, wall, own, rest), _paired in cases:
         print(
             f"{'grade ' + name:<40} {cpu:7.3f} {peak / 2**20:9.0f} {wall:7.3f} {own / 2**20:7.0f} {rest / 2**20:7.0f}"
         )
@@ -181,17 +201,15 @@ def main() -> None:
     if "nn_basics" in args.assignments:
         (plain_cpu, *_), (hard_cpu, *_) = hardening
         print(f"{'grade nn_basics reference, unhardened':<34} {plain_cpu:7.3f}")
-    print("\nRatios to the floor (CPU time):")
-    for name, floor, (cpu, *_) in cases:
-        base = floors[floor][0]
-        line = f"  grade {name:<26} {cpu / base:5.2f}x  import {floor}"
-        if floor == "numpy":
-            line += f"   ({cpu / floors['numpy (1 BLAS thread)'][0]:.2f}x the single-thread floor)"
-        print(line)
+    print(
+        "\nRatios to the floor, each measured in turns with its case (CPU time; numpy with one BLAS thread):"
+    )
+    for name, floor, (cpu, *_), paired_floor in cases:
+        print(f"  grade {name:<26} {cpu / paired_floor:5.2f}x  import {floor} ({paired_floor:.3f} CPU s)")
     base_case = next((c for c in cases if c[0] == "nn_basics reference"), None)
     if base_case is not None:
         print("\nAgainst grading the nn_basics reference (CPU time):")
-        for name, _floor, (cpu, *_) in cases:
+        for name, _floor, (cpu, *_), _paired in cases:
             if name.endswith("reference"):
                 print(f"  grade {name:<26} {cpu / base_case[2][0]:5.2f}x")
     shutil.rmtree(scratch, ignore_errors=True)
