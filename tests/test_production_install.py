@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -124,9 +125,37 @@ def corpus_entries(expect: str | None = None, prefix: str = "") -> list[str]:
     )
 
 
+@pytest.fixture(scope="session")
+def graded_in_production_batches(production_grader, tmp_path_factory) -> dict[str, dict]:
+    """The implements-nothing family, graded by the production venv's `grade-all`, one batch per
+    assignment (as an instructor regrades an export): results.json by corpus name."""
+    from grader.batch.inputs import discover
+
+    found: dict[str, dict] = {}
+    base = tmp_path_factory.mktemp("production-batches")
+    for assignment in sorted({name.split("/")[0] for name in corpus_entries("zero")}):
+        inputs, out = base / assignment, base / f"{assignment}-graded"
+        inputs.mkdir()
+        names = {Path(n).name: n for n in corpus_entries("zero") if n.startswith(f"{assignment}/")}
+        for file_name in names:
+            shutil.copy(CORPUS / names[file_name], inputs / file_name)
+        command = ["--solutions", str(SOLUTIONS), "grade-all", str(inputs), "--out", str(out)]
+        done = subprocess.run(
+            [str(production_grader), *command, "--assignment", assignment],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        for sub in discover(inputs):
+            found[names[sub.source.name]] = json.loads((out / sub.id / "results.json").read_text())
+    return found
+
+
 @pytest.mark.parametrize("name", corpus_entries("zero"))
-def test_a_notebook_that_implements_nothing_scores_zero_in_production(production_grader, name):
-    results = grade(production_grader, CORPUS / name, name.split("/")[0])
+def test_a_notebook_that_implements_nothing_scores_zero_in_production(graded_in_production_batches, name):
+    results = graded_in_production_batches[name]
+    assert results["tests"] and "internal_error" not in results.get("extra_data", {}), results
     assert results["score"] == 0, [t["name"] for t in results["tests"] if t["score"] > 0]
 
 
