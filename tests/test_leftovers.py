@@ -107,3 +107,18 @@ def test_after_starting_a_worker_or_failing_to_this_processs_children_are_born_i
     with pytest.raises(OSError):
         spawn.fork_worker({}, None)  # type: ignore[arg-type]
     assert _children_born_in_our_pid_namespace()
+
+
+def test_a_worker_can_tell_that_its_socket_s_other_end_is_gone():
+    # How a worker that is PID 1 of its namespace (its parent pid reads 0) learns that the grading
+    # process died before the parent-death signal was armed.
+    from grader.sandbox.jail.confine import hung_up
+
+    mine, theirs = socket.socketpair()
+    try:
+        assert not hung_up(mine.fileno())
+        theirs.close()
+        assert hung_up(mine.fileno())
+    finally:
+        mine.close()
+        theirs.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 
 from ...settings import single_threaded
@@ -79,23 +80,32 @@ def isolate_descriptors(keep_fd: int) -> None:
     os.closerange(keep_fd + 1, 1 << 16)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(sock_fd: int) -> None:
     parent = os.getppid()
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the signal was armed
+    # The parent died before the signal was armed: the worker was given another parent, or, as the
+    # init of a PID namespace (whose parent pid reads 0), its socket's other end is closed.
+    if os.getppid() != parent or hung_up(sock_fd):
         os._exit(1)
+
+
+def hung_up(fd: int) -> bool:
+    """Whether the other end of the socket ``fd`` is closed."""
+    poll = select.poll()
+    poll.register(fd, select.POLLHUP)
+    return any(events & select.POLLHUP for _, events in poll.poll(0))
 
 
 def confine(iso: Isolation, sock_fd: int) -> list[str]:
     """Runs in the freshly forked worker before any student code. Returns the protections in force."""
     os.setsid()
-    _die_with_parent()
+    _die_with_parent(sock_fd)
     as_root = os.geteuid() == 0
     achieved = enter_namespaces(as_root)
     own_user_namespace = not as_root and bool(achieved)
     if "pid" in achieved and os.getpid() != 1:  # not forked into its namespace by the grading process
         become_pid_namespace_init()
-        _die_with_parent()
+        _die_with_parent(sock_fd)
     isolate_descriptors(sock_fd)
     if "mount" in achieved:
         achieved += private_file_view(iso, new_proc="pid" in achieved)
@@ -109,7 +119,7 @@ def confine(iso: Isolation, sock_fd: int) -> list[str]:
     elif own_user_namespace:
         drop_capabilities()
     # Changing uid clears the parent-death signal and makes the process undumpable: arm it again.
-    _die_with_parent()
+    _die_with_parent(sock_fd)
     if not prctl(PR_SET_NO_NEW_PRIVS, 1):
         # Fail closed: without it a setuid program could regain what was dropped above.
         raise OSError("the kernel refused PR_SET_NO_NEW_PRIVS")
