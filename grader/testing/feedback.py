@@ -13,7 +13,7 @@ convolution) pass an ``atol`` scaled to the largest expected value instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -44,8 +44,35 @@ from .structure import Mismatch, as_data, container_text, first_mismatch, is_str
 Helper = tuple[RemoteFunction, tuple[Any, ...], dict[str, Any], Any]
 # ``(student.g, args, g's right answer, expected_from)``: see ``Expectation.to_equal``'s ``consistent``.
 Consistent = tuple[RemoteFunction, tuple[Any, ...], Any, Callable[[Any], Any]]
+P = ParamSpec("P")
+R = TypeVar("R")
 # A ``shape_hint``: the text itself, or the text for the student's shape.
 ShapeHint: TypeAlias = "str | Callable[[tuple[int, ...]], str]"
+
+
+def _with_notes(check: Callable[Concatenate[Expectation, P], R]) -> Callable[Concatenate[Expectation, P], R]:
+    """A check whose failure gets the notes of the blocks its call was made in (``explaining.noted``)."""
+
+    def checked(self: Expectation, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return check(self, *args, **kwargs)
+        except GradingFailure as caught:
+            caught.__context__ = None  # what it replaced (to_equal's overflow words) is done with
+            failure = explaining.noted(caught, self.notes)
+        # Raised out of the except block and no longer held by this frame: a failure chained to the
+        # one it replaces, or held by the frame its traceback holds, would keep the answers in its
+        # frames alive until the cyclic collector ran.
+        try:
+            raise failure
+        finally:
+            del failure
+
+    checked.__name__, checked.__qualname__, checked.__doc__ = (
+        check.__name__,
+        check.__qualname__,
+        check.__doc__,
+    )
+    return checked
 
 
 class Invocation:
@@ -70,7 +97,6 @@ class Expectation(Invocation):
             raise explaining.noted(failed_call(fn.name, args, kwargs, self.outcome, self.params), self.notes)
         self.value: Value = self.outcome.value
         self.helpers: list[Helper] = []
-        self._in_to_equal = False
 
     # ---- messages ---------------------------------------------------------
     def _fail(
@@ -84,7 +110,7 @@ class Expectation(Invocation):
             parts.append("Also: " + note)
         if self.outcome.output.strip():
             parts.append("Your function printed:\n" + QUOTE + quoted(self.outcome.output.strip()[:600]))
-        failure = GradingFailure(
+        raise GradingFailure(
             "\n".join(parts),
             FailureKind.WRONG_ANSWER,
             function=self.fn.name,
@@ -92,16 +118,9 @@ class Expectation(Invocation):
             outcome=self.outcome,
             grid=grid,
         )
-        if not self._in_to_equal:  # to_equal adds its overflow words first, then the notes itself
-            failure = explaining.noted(failure, self.notes)
-        try:
-            raise failure
-        finally:
-            # A failure held by this frame, whose traceback holds the frame, would be freed only by
-            # the cyclic collector: with it, every answer in the frames it passed through.
-            del failure
 
     # ---- checks -----------------------------------------------------------
+    @_with_notes
     def to_equal(
         self,
         expected: Any,
@@ -131,7 +150,6 @@ class Expectation(Invocation):
         """
         self.helpers = list(helpers)
         chances = list(consistent)
-        self._in_to_equal = True
         try:
             if is_structured(expected):
                 self._equal_parts(expected, rtol, atol, likely or {}, names)
@@ -140,15 +158,7 @@ class Expectation(Invocation):
         except GradingFailure as caught:
             if chances and self._right_given_wrong_helper(chances, rtol, atol):
                 return as_data(self.value) if is_structured(expected) else as_array(self.value)
-            failure = self._with_overflow(caught, overflow)
-        finally:
-            self._in_to_equal = False
-        # Raised here, not in the except block, so that it is not chained to the one it replaces.
-        failure = explaining.noted(failure, self.notes)
-        try:
-            raise failure
-        finally:
-            del failure  # as in _fail
+            raise self._with_overflow(caught, overflow) from None
 
     def _with_overflow(self, failure: GradingFailure, overflow: str) -> GradingFailure:
         overflows = [w for w in self.outcome.warnings if "overflow" in w] if overflow else []
@@ -336,6 +346,7 @@ class Expectation(Invocation):
             f"(see the tests of {helper.name}); fix {helper.name} first."
         )
 
+    @_with_notes
     def to_have_shape(self, shape: Sequence[int], hint: str = "") -> np.ndarray:
         """The answer is an array of this shape (for answers whose values the test cannot know)."""
         got = as_array(self.value)
@@ -351,6 +362,7 @@ class Expectation(Invocation):
             )
         return got
 
+    @_with_notes
     def to_be_a_number(self) -> float:
         """The answer is a single Python or NumPy number, or a 0-d array (``np.mean`` of a torch
         tensor's ``.numpy()`` is one); not an array with axes, even of one element, or a list."""
@@ -362,6 +374,7 @@ class Expectation(Invocation):
             )
         return float(self.value.array)
 
+    @_with_notes
     def to_be_finite(self) -> np.ndarray:
         got = as_array(self.value)
         if got is None or not np.isfinite(got).all():
@@ -372,10 +385,12 @@ class Expectation(Invocation):
             )
         return got
 
+    @_with_notes
     def to_leave_inputs_unchanged(self) -> None:
         if self.outcome.mutated:
             self._fail(f"{self.fn.name} modified its input.", explain.mutation_note(self.outcome.mutated))
 
+    @_with_notes
     def to_raise_no_warnings(self) -> None:
         """No warning (overflow, division by zero, ...) was issued during the call."""
         if self.outcome.warnings:
