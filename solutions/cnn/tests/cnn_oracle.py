@@ -369,9 +369,13 @@ def raise_notes(h: int, w: int, kh: int, kw: int, padding, stride: int,
         def shape(lead, a, b):
             return "(" + ",".join(str(n) for n in (*lead, a, b)) + ")"
 
-        return tuple(text for window_lead, kernel_lead in leads for a, b in windows
-                     for one, other in ((shape(window_lead, a, b), shape(kernel_lead, kh, kw)),)
-                     for text in (f"shapes {one} {other}", f"shapes {other} {one}"))
+        words = []
+        for window_lead, kernel_lead in leads:
+            kernel_shape = shape(kernel_lead, kh, kw)
+            for a, b in windows:
+                window = shape(window_lead, a, b)
+                words += [f"shapes {window} {kernel_shape}", f"shapes {kernel_shape} {window}"]
+        return tuple(words)
 
     kernel, side = (kh, kw), max(kh, kw)
     if kh != kw:
