@@ -16,9 +16,10 @@ engine adds the same words.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from .failure import FailureKind, GradingFailure
 
@@ -119,3 +120,37 @@ def on_failure(hint: str) -> AbstractContextManager[None]:
     names a likely mistake or a raise note explains it. Other failures (a function not implemented
     or not defined, a time-out) and the test's own ``fail(...)`` are left as they are."""
     return _declared(Notes(hint=hint))
+
+
+class _Noted(Protocol):
+    notes: Notes
+
+
+S = TypeVar("S", bound=_Noted)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def with_notes(check: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """A check of an expectation (which holds its call's ``notes``) whose failure gets them."""
+
+    def checked(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return check(self, *args, **kwargs)
+        except GradingFailure as caught:
+            caught.__context__ = None  # what it replaced (to_equal's overflow words) is done with
+            failure = noted(caught, self.notes)
+        # Raised out of the except block and no longer held by this frame: a failure chained to the
+        # one it replaces, or held by the frame its traceback holds, would keep the answers in its
+        # frames alive until the cyclic collector ran.
+        try:
+            raise failure
+        finally:
+            del failure
+
+    checked.__name__, checked.__qualname__, checked.__doc__ = (
+        check.__name__,
+        check.__qualname__,
+        check.__doc__,
+    )
+    return checked

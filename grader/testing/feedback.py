@@ -13,7 +13,7 @@ convolution) pass an ``atol`` scaled to the largest expected value instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Concatenate, NoReturn, ParamSpec, TypeAlias, TypeVar
+from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from .compare import (
     number_advice,
     observed,
 )
+from .explaining import with_notes
 from .failure import FailureKind, GradingFailure, failed_call
 from .proxy import RemoteFunction, parameter_names
 from .structure import Mismatch, as_data, container_text, first_mismatch, is_structured, leaves
@@ -44,35 +45,8 @@ from .structure import Mismatch, as_data, container_text, first_mismatch, is_str
 Helper = tuple[RemoteFunction, tuple[Any, ...], dict[str, Any], Any]
 # ``(student.g, args, g's right answer, expected_from)``: see ``Expectation.to_equal``'s ``consistent``.
 Consistent = tuple[RemoteFunction, tuple[Any, ...], Any, Callable[[Any], Any]]
-P = ParamSpec("P")
-R = TypeVar("R")
 # A ``shape_hint``: the text itself, or the text for the student's shape.
 ShapeHint: TypeAlias = "str | Callable[[tuple[int, ...]], str]"
-
-
-def _with_notes(check: Callable[Concatenate[Expectation, P], R]) -> Callable[Concatenate[Expectation, P], R]:
-    """A check whose failure gets the notes of the blocks its call was made in (``explaining.noted``)."""
-
-    def checked(self: Expectation, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return check(self, *args, **kwargs)
-        except GradingFailure as caught:
-            caught.__context__ = None  # what it replaced (to_equal's overflow words) is done with
-            failure = explaining.noted(caught, self.notes)
-        # Raised out of the except block and no longer held by this frame: a failure chained to the
-        # one it replaces, or held by the frame its traceback holds, would keep the answers in its
-        # frames alive until the cyclic collector ran.
-        try:
-            raise failure
-        finally:
-            del failure
-
-    checked.__name__, checked.__qualname__, checked.__doc__ = (
-        check.__name__,
-        check.__qualname__,
-        check.__doc__,
-    )
-    return checked
 
 
 class Invocation:
@@ -120,7 +94,7 @@ class Expectation(Invocation):
         )
 
     # ---- checks -----------------------------------------------------------
-    @_with_notes
+    @with_notes
     def to_equal(
         self,
         expected: Any,
@@ -346,7 +320,7 @@ class Expectation(Invocation):
             f"(see the tests of {helper.name}); fix {helper.name} first."
         )
 
-    @_with_notes
+    @with_notes
     def to_have_shape(self, shape: Sequence[int], hint: str = "") -> np.ndarray:
         """The answer is an array of this shape (for answers whose values the test cannot know)."""
         got = as_array(self.value)
@@ -362,7 +336,7 @@ class Expectation(Invocation):
             )
         return got
 
-    @_with_notes
+    @with_notes
     def to_be_a_number(self) -> float:
         """The answer is a single Python or NumPy number, or a 0-d array (``np.mean`` of a torch
         tensor's ``.numpy()`` is one); not an array with axes, even of one element, or a list."""
@@ -374,7 +348,7 @@ class Expectation(Invocation):
             )
         return float(self.value.array)
 
-    @_with_notes
+    @with_notes
     def to_be_finite(self) -> np.ndarray:
         got = as_array(self.value)
         if got is None or not np.isfinite(got).all():
@@ -385,12 +359,12 @@ class Expectation(Invocation):
             )
         return got
 
-    @_with_notes
+    @with_notes
     def to_leave_inputs_unchanged(self) -> None:
         if self.outcome.mutated:
             self._fail(f"{self.fn.name} modified its input.", explain.mutation_note(self.outcome.mutated))
 
-    @_with_notes
+    @with_notes
     def to_raise_no_warnings(self) -> None:
         """No warning (overflow, division by zero, ...) was issued during the call."""
         if self.outcome.warnings:
